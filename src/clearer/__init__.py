@@ -1,0 +1,16 @@
+"""clearer: multi-scale neural architecture search for image restoration (CLEARER, NeurIPS 2020)."""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .registry import (CELLS, DATASETS, DEGRADATIONS, LOSSES, METRICS, MODULES,  # noqa: E402
+                       REGISTRIES, SPACES, STRATEGIES, Registry)
+from .recipe import Recipe, derive, load_recipe  # noqa: E402
+from . import losses, metrics  # noqa: E402,F401  (registration)
+from .nn import multiscale  # noqa: E402,F401
+from .spaces import clearer_space  # noqa: E402,F401
+from .strategies import bilevel  # noqa: E402,F401
+from .data import datasets, degradations  # noqa: E402,F401
+
+__all__ = ["Registry", "Recipe", "load_recipe", "derive", "REGISTRIES", "MODULES", "CELLS", "SPACES",
+           "LOSSES", "STRATEGIES", "DATASETS", "DEGRADATIONS", "METRICS", "__version__"]

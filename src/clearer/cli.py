@@ -1,0 +1,171 @@
+"""The `clearer` command line: list parts, show and run recipes, restore images, fetch data."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from . import __version__
+from .errors import ClearerError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Neural architecture search for image restoration (CLEARER and friends).")
+data_app = typer.Typer(no_args_is_help=True, help="Benchmark data: fetch public datasets.")
+app.add_typer(data_app, name="data")
+out = Console()
+err = Console(stderr=True)
+
+SET_HELP = "Override a recipe value, e.g. --set search.epochs=3 (repeatable; Python literals)."
+PROFILE_HELP = "Named set of overrides from the recipe's PROFILES (default: paper on CUDA, quick on CPU)."
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"clearer {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                        help="Print the version and exit."),
+          debug: bool = typer.Option(False, "--debug", help="Show full tracebacks for errors.")) -> None:
+    """clearer: search, retrain and evaluate restoration networks from recipe files."""
+
+
+def choose_profile(profiles: dict[str, Any], asked: str | None) -> str | None:
+    """The profile to use: the one asked for, else paper on CUDA / quick on CPU when the recipe has them."""
+    if asked is not None:
+        return None if asked == "none" else asked
+    import torch
+    cuda = torch.cuda.is_available()
+    pick = "paper" if cuda else "quick"
+    if pick in profiles:
+        err.print(f"[dim]profile {pick!r} chosen automatically: "
+                  f"{'a CUDA device is available' if cuda else 'no CUDA device, running on the CPU'} "
+                  f"(pass --profile NAME to choose another)[/dim]")
+        return pick
+    return None
+
+
+def resolve(recipe: Path, profile: str | None, sets: list[str]) -> tuple[Any, dict[str, Any], str | None]:
+    from .recipe import load_recipe, parse_set
+    loaded = load_recipe(recipe)
+    overrides = dict(parse_set(s) for s in sets)
+    chosen = choose_profile(loaded.profiles, profile)
+    return loaded.resolve(chosen, overrides), overrides, chosen
+
+
+@app.command("list")
+def list_parts(kind: Optional[str] = typer.Argument(None, help="One kind (modules, losses, ...); all when omitted."),
+               recipe: Optional[Path] = typer.Option(None, help="Also load this recipe's own registrations.")) -> None:
+    """Table of registered parts per kind, with a one-line description."""
+    from .recipe import exec_recipe
+    from .registry import REGISTRIES, close_matches, summary
+    if recipe is not None:
+        exec_recipe(recipe)
+    if kind is not None and kind not in REGISTRIES:
+        near = close_matches(kind, list(REGISTRIES))
+        raise ClearerError(f"unknown kind {kind!r}.{' Did you mean ' + repr(near[0]) + '?' if near else ''} "
+                           f"Kinds: {', '.join(REGISTRIES)}.")
+    table = Table(title="registered parts")
+    for col in ("kind", "name", "description"):
+        table.add_column(col)
+    for name, registry in REGISTRIES.items():
+        if kind in (None, name):
+            for entry, obj in registry:
+                table.add_row(name, entry, escape(summary(obj)))
+    out.print(table)
+
+
+@app.command()
+def show(recipe: Path = typer.Argument(..., help="Recipe file, e.g. recipes/bsd.py."),
+         profile: Optional[str] = typer.Option(None, help=PROFILE_HELP),
+         set_: list[str] = typer.Option([], "--set", help=SET_HELP)) -> None:
+    """Print the resolved recipe as JSON."""
+    resolved, _, _ = resolve(recipe, profile, set_)
+    out.print_json(resolved.to_json())
+
+
+@app.command("run")
+def run_cmd(recipe: Path = typer.Argument(..., help="Recipe file, e.g. recipes/bsd.py."),
+            profile: Optional[str] = typer.Option(None, help=PROFILE_HELP),
+            set_: list[str] = typer.Option([], "--set", help=SET_HELP),
+            out_dir: Optional[Path] = typer.Option(None, "--out", help="Run directory (default runs/<recipe>/<time>)."),
+            resume: Optional[Path] = typer.Option(None, help="Continue the run in this directory."),
+            quiet: bool = typer.Option(False, "--quiet", help="Only the final summary.")) -> None:
+    """Search, derive, retrain and evaluate; prints where the results are."""
+    from .engine import artifacts as A
+    from .engine import distributed as D
+    from .engine.run import default_out, run
+    from .recipe import Recipe
+    with D.process_group():
+        resolved, overrides, _ = resolve(recipe, profile, set_)
+        if resume is not None:
+            saved = Recipe.from_dict(A.read_json(resume / A.RECIPE))
+            if saved.hash() != resolved.hash():
+                err.print(f"[yellow]resuming with the recipe saved in {resume} ({saved.hash()}); "
+                          f"the recipe given now resolves differently ({resolved.hash()})[/yellow]")
+            resolved, target = saved, resume
+        else:
+            target = out_dir or default_out(resolved)
+        result = run(resolved, target, overrides, verbose=not quiet, resume=resume is not None)
+        if D.is_main():
+            print_result(result)
+
+
+def print_result(result: Any) -> None:
+    table = Table(title=f"results ({result.metrics['arch_hash']})")
+    for col in ("test set", "images", "input PSNR", "PSNR", "SSIM", "protocol"):
+        table.add_column(col)
+    for name, m in result.metrics["sets"].items():
+        table.add_row(name, str(m["images"]), f"{m['input_psnr']:.2f}", f"{m['psnr']:.2f}",
+                      f"{m['ssim']:.4f}", m["protocol"])
+    out.print(table)
+    t = result.metrics["times"]
+    out.print(f"times: search {t['search_s']:.0f}s, retrain {t['retrain_s']:.0f}s, evaluate {t['evaluate_s']:.0f}s")
+    out.print(f"architecture: {result.arch}\nweights:      {result.weights}\nmetrics:      {result.metrics_file}")
+
+
+@app.command()
+def restore(images: list[Path] = typer.Argument(..., help="Image files to restore."),
+            run_dir: Path = typer.Option(..., "--run", help="A finished run directory."),
+            out_dir: Path = typer.Option(..., "--out", help="Folder for the restored images."),
+            tile: int = typer.Option(512, help="Tile size for large images (memory bound)."),
+            self_ensemble: bool = typer.Option(False, "--self-ensemble", help="Average 8 flips/rotations.")) -> None:
+    """Apply a trained model to your own images (any size; gray or RGB as the model expects)."""
+    from .restore import restore_files
+    for path in restore_files(run_dir, images, out_dir, tile, self_ensemble):
+        out.print(str(path))
+
+
+@data_app.command("fetch")
+def fetch_cmd(name: str = typer.Argument(..., help="Dataset name (bsds500, train400, bsd68, set12)."),
+              root: Optional[Path] = typer.Option(None, help="Target folder (default $CLEARER_DATA)."),
+              url: Optional[str] = typer.Option(None, help="Download from this URL instead."),
+              sha256: Optional[str] = typer.Option(None, help="Expected checksum of the download.")) -> None:
+    """Download a public dataset, verify its checksum and unpack it under the data folder."""
+    import os
+    from .data.fetch import fetch
+    if root is None:
+        if "CLEARER_DATA" not in os.environ:
+            raise ClearerError("set CLEARER_DATA or pass --root to say where data should go.")
+        root = Path(os.environ["CLEARER_DATA"])
+    out.print(str(fetch(name, root, url=url, sha256=sha256)))
+
+
+def main() -> None:
+    """Entry point: user errors become one paragraph (tracebacks only with --debug)."""
+    debug = "--debug" in sys.argv
+    try:
+        app()
+    except ClearerError as error:
+        if debug:
+            raise
+        err.print(f"[bold red]error:[/bold red] {error}", highlight=False)
+        sys.exit(2)

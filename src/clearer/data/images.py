@@ -1,0 +1,99 @@
+"""Image files <-> float tensors in [0,1], and where the benchmark data lives (CLEARER_DATA)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from ..errors import ClearerError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+
+
+def data_root() -> Path:
+    """The benchmark data folder named by the CLEARER_DATA environment variable.
+
+    Why: library code must never hard-code where the data lives; one variable points at it.
+    """
+    value = os.environ.get("CLEARER_DATA")
+    if not value:
+        raise ClearerError(
+            "CLEARER_DATA is not set. Set it to the folder holding the benchmark images "
+            "(BSDS500/, Train400/, BSD68/, Set12/ ...), e.g. `export CLEARER_DATA=/path/to/data`; "
+            "`clearer data fetch NAME` downloads a dataset there on machines with internet."
+        )
+    root = Path(value).expanduser()
+    if not root.is_dir():
+        raise ClearerError(
+            f"CLEARER_DATA points at {root}, which is not a folder. Create it or point CLEARER_DATA at "
+            "the folder holding the benchmark images; `clearer data fetch NAME` downloads a dataset "
+            "there on machines with internet."
+        )
+    return root
+
+
+def read_image(path: str | Path, channels: int) -> torch.Tensor:
+    """Read an image file as a float32 [C,H,W] tensor in [0,1] (C=1: ITU-R 601 luma, C=3: RGB).
+
+    Why: every dataset goes through one decoder so gray conversion matches the paper code (PIL "L").
+    """
+    if channels not in (1, 3):
+        raise ClearerError(f"channels must be 1 (gray) or 3 (RGB), got {channels!r}")
+    path = Path(path)
+    if not path.is_file():
+        raise ClearerError(f"image file {path} does not exist (or is not a file); check the path.")
+    try:
+        with Image.open(path) as img:
+            img = img.convert("L" if channels == 1 else "RGB")
+            array = np.asarray(img, dtype=np.uint8)
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise ClearerError(
+            f"cannot read image file {path}: {exc}. The file is corrupt or not an image; "
+            "replace it (re-download the dataset) or remove it from the folder."
+        ) from None
+    if array.ndim == 2:
+        array = array[:, :, None]
+    return torch.from_numpy(array.copy()).permute(2, 0, 1).float().div_(255.0)
+
+
+def to_uint8(tensor: torch.Tensor) -> np.ndarray:
+    """[C,H,W] float tensor in [0,1] -> [H,W] or [H,W,3] uint8 array (clamped, rounded)."""
+    if tensor.dim() != 3 or tensor.shape[0] not in (1, 3):
+        raise ClearerError(f"expected an image tensor [C,H,W] with C=1 or 3, got shape {tuple(tensor.shape)}")
+    array = tensor.detach().float().cpu().clamp(0, 1).mul(255).round().to(torch.uint8)
+    array = array.permute(1, 2, 0).numpy()
+    return array[:, :, 0] if array.shape[2] == 1 else array
+
+
+def save_image(path: str | Path, tensor: torch.Tensor) -> Path:
+    """Write a [C,H,W] tensor in [0,1] as an 8-bit PNG (clamped and rounded); returns the path.
+
+    Why: results and sample pictures are saved exactly as they would be measured under 8-bit output.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(to_uint8(tensor)).save(path, format="PNG")
+    return path
+
+
+def list_images(folder: str | Path) -> list[Path]:
+    """Sorted image files (png/jpg/jpeg/bmp/tif) directly inside a folder.
+
+    Why: a sorted listing makes datasets, and hence seeded runs, identical across machines.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ClearerError(
+            f"image folder {folder} does not exist. Check CLEARER_DATA / the path, or run "
+            "`clearer data fetch NAME` on a machine with internet."
+        )
+    paths = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    if not paths:
+        raise ClearerError(
+            f"image folder {folder} holds no images ({', '.join(IMAGE_SUFFIXES)}); "
+            "point at the folder that contains the image files."
+        )
+    return paths

@@ -1,0 +1,48 @@
+"""Progress bars for people and a plain-text log file for machines; only the main process reports."""
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+
+class RunLog:
+    """Writes timestamped lines to `log.txt` and to the console (when `verbose`)."""
+
+    def __init__(self, path: Path | None, verbose: bool = True, console: Console | None = None) -> None:
+        self.path = path
+        self.verbose = verbose
+        self.console = console or Console(stderr=True)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+
+    def __call__(self, message: str) -> None:
+        if self.path is not None:
+            with self.path.open("a") as f:
+                f.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}\n")
+        if self.verbose:
+            self.console.print(message, highlight=False, markup=False)
+
+    @contextmanager
+    def progress(self, description: str, total: int, completed: int = 0) -> Iterator["Bar"]:
+        """A rich bar with ETA and a status text (loss, architecture) when the console is a terminal."""
+        live = self.verbose and self.console.is_terminal
+        columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[status]}"))
+        with Progress(*columns, console=self.console, disable=not live, transient=False) as progress:
+            task = progress.add_task(description, total=total, completed=completed, status="")
+            yield Bar(progress, task)
+
+
+class Bar:
+    """Handle to advance one progress bar and update its status text."""
+
+    def __init__(self, progress: Progress, task: int) -> None:
+        self.progress, self.task = progress, task
+
+    def advance(self, status: str = "") -> None:
+        self.progress.update(self.task, advance=1, status=status)

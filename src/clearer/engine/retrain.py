@@ -1,0 +1,84 @@
+"""Retrain phase: build the derived architecture from scratch and train it (Adam, cosine decay)."""
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..recipe import Recipe
+from ..registry import LOSSES
+from ..strategies.base import restore_forward
+from . import artifacts as A
+from . import distributed as D
+from .build import build, build_dataset, build_degradation, build_space
+from .checkpoint import load_state, save_state, save_weights
+from .loop import run_epochs
+from .pairs import PairStream
+from .progress import RunLog
+
+
+def cosine(step: int, total: int, lr: float, min_lr: float) -> float:
+    t = min(step / max(total, 1), 1.0)
+    return min_lr + (lr - min_lr) * 0.5 * (1 + math.cos(math.pi * t))
+
+
+def retrain(recipe: Recipe, arch: dict[str, Any], out: Path, device: torch.device, log: RunLog) -> nn.Module:
+    """Train the fixed architecture; writes model.safetensors and returns the trained model."""
+    cfg, data = recipe.retrain, recipe.data
+    torch.manual_seed(recipe.seed + 1)
+    model = build_space(recipe, arch["architecture"]).to(device)
+    if recipe.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    network = D.wrap(model, device)
+    optimizer = torch.optim.Adam(model.parameters(), cfg.lr, weight_decay=cfg.weight_decay)
+    loss_fn = build(LOSSES, cfg.loss)
+    stream = PairStream(build_dataset(data.train).load(data.channels), build_degradation(recipe),
+                        cfg.patch or data.patch, cfg.batch or data.batch,
+                        recipe.seed * 1000 + 500 + D.rank() * 17, device, recipe.channels_last)
+    total = cfg.epochs * cfg.steps_per_epoch
+    state_path = out / A.RETRAIN_STATE
+    start, elapsed, steps = 0, 0.0, [0]
+    if state_path.exists():
+        state = load_state(state_path)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        stream.load_state_dict(state["stream"])
+        start, elapsed = state["epoch"], state["elapsed"]
+        steps[0] = start * cfg.steps_per_epoch
+        log(f"retrain: resuming after epoch {start} from {state_path}")
+    params = sum(p.numel() for p in model.parameters())
+    log(f"retrain: {params / 1e6:.3f}M parameters, {total} steps, Adam lr {cfg.lr:g} cosine to {cfg.min_lr:g}")
+    t0 = time.time() - elapsed
+
+    def step(epoch: int) -> dict[str, float]:
+        for group in optimizer.param_groups:
+            group["lr"] = cosine(steps[0], total, cfg.lr, cfg.min_lr)
+        loss = restore_forward(network, next(stream), loss_fn, recipe.autocast == "bf16")
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        optimizer.step()
+        steps[0] += 1
+        return {"loss": loss.item()}
+
+    def end_epoch(epoch: int, means: dict[str, float]) -> None:
+        if D.is_main():
+            save_state(state_path, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                                    "stream": stream.state_dict(), "epoch": epoch + 1,
+                                    "elapsed": time.time() - t0})
+
+    model.train()
+    run_epochs(log, "retrain", cfg.epochs, cfg.steps_per_epoch, start, step, end_epoch, state_path)
+    seconds = round(time.time() - t0, 1)
+    if D.is_main():
+        save_weights(out / A.WEIGHTS, model, {
+            "recipe_hash": recipe.hash(), "seed": recipe.seed, "architecture": arch["architecture"],
+            "arch_hash": arch["hash"], "space": recipe.space, "channels": data.channels,
+            "retrain_seconds": seconds, "params": params, **A.versions()})
+    log(f"retrain: done in {seconds:.0f}s")
+    model.retrain_seconds = seconds
+    return model

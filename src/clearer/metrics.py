@@ -1,0 +1,184 @@
+"""PSNR and SSIM, and the named measurement protocols that say exactly how a number was obtained."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from .errors import ClearerError
+from .registry import METRICS, close_matches
+
+SSIM_WINDOWS = ("gaussian", "matlab")
+COLORS = ("rgb", "y")
+
+
+def _as_batch(x: torch.Tensor, y: torch.Tensor, what: str) -> tuple[torch.Tensor, torch.Tensor, bool]:
+    """Check shapes; return float64 [B,C,H,W] views and whether the input was a single image."""
+    if x.shape != y.shape:
+        raise ClearerError(f"{what}: images differ in shape, {tuple(x.shape)} vs {tuple(y.shape)}")
+    if x.dim() not in (3, 4):
+        raise ClearerError(f"{what}: expected [C,H,W] or [B,C,H,W] tensors, got shape {tuple(x.shape)}")
+    single = x.dim() == 3
+    x, y = (t.unsqueeze(0) if single else t for t in (x, y))
+    return x.detach().double(), y.detach().double(), single
+
+
+@METRICS.register("psnr")
+def psnr(x: torch.Tensor, y: torch.Tensor, data_range: float = 1.0) -> torch.Tensor:
+    """Peak signal-to-noise ratio in dB, per image (a scalar for [C,H,W], shape [B] for [B,C,H,W]).
+
+    Why: computed in float64 over all channels and pixels, so 8-bit results on [0,1] equal the
+    usual [0,255] figures; identical images give +inf.
+    """
+    x, y, single = _as_batch(x, y, "psnr")
+    mse = (x - y).pow(2).flatten(1).mean(1)
+    out = 10.0 * torch.log10(data_range**2 / mse)
+    return out[0] if single else out
+
+
+def gaussian_window(size: int = 11, sigma: float = 1.5) -> torch.Tensor:
+    """Normalised 2-D Gaussian window [size,size] (float64), as MATLAB fspecial / cv2 use for SSIM."""
+    coords = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
+    g = torch.exp(-(coords**2) / (2 * sigma**2))
+    g = g / g.sum()
+    return torch.outer(g, g)
+
+
+def _ssim_map(x: torch.Tensor, y: torch.Tensor, c1: float, c2: float, padding: int) -> torch.Tensor:
+    """Local SSIM map of [B,C,H,W] float64 images with an 11x11 σ=1.5 Gaussian window."""
+    channels = x.shape[1]
+    w = gaussian_window().to(x.device)[None, None].expand(channels, 1, -1, -1)
+
+    def blur(t: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(t, w, padding=padding, groups=channels)
+
+    mu_x, mu_y = blur(x), blur(y)
+    var_x = blur(x * x) - mu_x**2
+    var_y = blur(y * y) - mu_y**2
+    cov = blur(x * y) - mu_x * mu_y
+    return ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2))
+
+
+@METRICS.register("ssim")
+def ssim(x: torch.Tensor, y: torch.Tensor, window: str = "gaussian") -> torch.Tensor:
+    """Structural similarity of images in [0,1], per image (scalar for [C,H,W], shape [B] otherwise).
+
+    Why two windows: "gaussian" is the paper code's SSIM (zero 'same' padding, mean over the whole
+    image); "matlab" is Wang et al.'s ssim_index.m as BasicSR's calculate_ssim: [0,255] scale,
+    K1=0.01, K2=0.03, only fully-covered ("valid") windows, mean over channels. They differ at the
+    borders, so a number is only comparable under the same window.
+    """
+    if window not in SSIM_WINDOWS:
+        raise ClearerError(f"unknown SSIM window {window!r}; valid: {', '.join(SSIM_WINDOWS)}.")
+    x, y, single = _as_batch(x, y, "ssim")
+    if window == "gaussian":
+        value = _ssim_map(x, y, 0.01**2, 0.03**2, padding=5)
+    else:
+        if min(x.shape[-2:]) < 11:
+            raise ClearerError(f"MATLAB-style SSIM needs images of at least 11x11, got {tuple(x.shape[-2:])}")
+        value = _ssim_map(x * 255, y * 255, (0.01 * 255) ** 2, (0.03 * 255) ** 2, padding=0)
+    out = value.flatten(1).mean(1)
+    return out[0] if single else out
+
+
+def rgb_to_y(x: torch.Tensor) -> torch.Tensor:
+    """ITU-R BT.601 luma 'Y' of RGB images in [0,1] ([3,H,W] or [B,3,H,W] -> one channel), in [16,235]/255.
+
+    Why: deraining papers report PSNR/SSIM on this studio-swing Y (as MATLAB rgb2ycbcr):
+    Y = 16 + 65.481 R + 128.553 G + 24.966 B on the 0-255 scale with R,G,B in [0,1]; the result is
+    divided by 255 so it stays on the [0,1] scale used everywhere else. Not the same as PIL "L".
+    """
+    if x.dim() not in (3, 4) or x.shape[-3] != 3:
+        raise ClearerError(f"rgb_to_y needs [3,H,W] or [B,3,H,W] RGB images, got shape {tuple(x.shape)}")
+    coeffs = torch.tensor([65.481, 128.553, 24.966], dtype=x.dtype, device=x.device).view(3, 1, 1)
+    return (16.0 + (x * coeffs).sum(-3, keepdim=True)) / 255.0
+
+
+def quantize8(x: torch.Tensor) -> torch.Tensor:
+    """Clamp to [0,1] and round to the 256 levels of an 8-bit image (values stay on [0,1])."""
+    return x.clamp(0.0, 1.0).mul(255.0).round().div(255.0)
+
+
+def center_crop(x: torch.Tensor, multiple: int) -> torch.Tensor:
+    """Centre-crop the last two dims of an image down to multiples of `multiple` (1: unchanged)."""
+    if multiple <= 1:
+        return x
+    h, w = x.shape[-2:]
+    nh, nw = h - h % multiple, w - w % multiple
+    if nh == 0 or nw == 0:
+        raise ClearerError(f"image {h}x{w} is smaller than the crop multiple {multiple}; use larger images.")
+    top, left = (h - nh) // 2, (w - nw) // 2
+    return x[..., top : top + nh, left : left + nw]
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """How noisy inputs are made and results measured; recorded next to every reported number.
+
+    Why: the same network scores differently under clipped/quantised inputs, rounded outputs,
+    cropped test images and SSIM windows, so numbers are only comparable under one named protocol.
+    """
+
+    name: str
+    clip_input: bool
+    quantize_input: bool
+    quantize_output: bool
+    crop_multiple: int
+    ssim_window: str
+
+    def prepare(self, clean: torch.Tensor) -> torch.Tensor:
+        """The clean test image as measured: centre-cropped to a multiple of `crop_multiple`."""
+        return center_crop(clean, self.crop_multiple)
+
+    def noise(self, sigma: float | list[float]) -> Any:
+        """The gaussian degradation this protocol prescribes for the given sigma (0-255 scale)."""
+        from .data.degradations import gaussian
+
+        return gaussian(sigma, clip=self.clip_input, quantize=self.quantize_input)
+
+    def postprocess(self, output: torch.Tensor) -> torch.Tensor:
+        """Network output as measured: clamped to [0,1], rounded to 8 bits if the protocol says so."""
+        return quantize8(output) if self.quantize_output else output.clamp(0.0, 1.0)
+
+    def measure(self, output: torch.Tensor, clean: torch.Tensor, color: str = "rgb") -> dict[str, float]:
+        """PSNR (dB) and SSIM of a restored image (batch: the mean) against its clean version.
+
+        `color="y"` measures 3-channel images on the BT.601 Y channel instead of RGB.
+        """
+        if color not in COLORS:
+            raise ClearerError(f"unknown color {color!r}; valid: {', '.join(COLORS)}.")
+        out = self.postprocess(output.detach()).double()
+        ref = clean.detach().double()
+        if color == "y" and out.shape[-3] == 3:
+            out, ref = rgb_to_y(out), rgb_to_y(ref)
+        return {
+            "psnr": float(psnr(out, ref).mean()),
+            "ssim": float(ssim(out, ref, window=self.ssim_window).mean()),
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        """The protocol's fields, to store with metrics."""
+        return asdict(self)
+
+
+PROTOCOLS: dict[str, Protocol] = {
+    # as the paper's code: noisy input clipped + 8-bit, output clipped, Gaussian-window SSIM, 64-crop
+    "clearer": Protocol("clearer", clip_input=True, quantize_input=True, quantize_output=False,
+                        crop_multiple=64, ssim_window="gaussian"),
+    # as DnCNN/KAIR/BasicSR: float unclipped noise, output rounded to 8 bits, MATLAB SSIM, no crop
+    "standard": Protocol("standard", clip_input=False, quantize_input=False, quantize_output=True,
+                         crop_multiple=1, ssim_window="matlab"),
+}
+
+
+def get_protocol(name: str | Protocol) -> Protocol:
+    """The named measurement protocol ("clearer" or "standard"); a Protocol is returned as is."""
+    if isinstance(name, Protocol):
+        return name
+    if name in PROTOCOLS:
+        return PROTOCOLS[name]
+    near = close_matches(str(name), list(PROTOCOLS))
+    hint = f" Did you mean {', '.join(map(repr, near))}?" if near else ""
+    raise ClearerError(f"unknown metric protocol {name!r}.{hint} Valid: {', '.join(PROTOCOLS)}.")

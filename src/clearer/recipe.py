@@ -1,0 +1,421 @@
+"""Recipes: small Python files that declare one experiment, resolved into validated plain data.
+
+A recipe file defines ``RECIPE`` (a nested dict of plain values and registered names) and optionally
+``PROFILES`` (name -> dotted overrides). Loading applies a profile, then ``--set`` overrides, checks every
+key and type against the schema below, and returns a :class:`Recipe` that round-trips through JSON.
+"""
+from __future__ import annotations
+
+import ast
+import copy
+import dataclasses
+import hashlib
+import importlib
+import json
+import runpy
+import sys
+import traceback
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, NewType
+
+from .errors import ClearerError
+from .registry import DATASETS, DEGRADATIONS, LOSSES, SPACES, STRATEGIES, Registry, close_matches
+
+# A "ref" is a registered part with its arguments: {"name": <registered name or class>, **kwargs}.
+# A bare name is shorthand for {"name": name}.
+DatasetRef = NewType("DatasetRef", dict)
+DegradationRef = NewType("DegradationRef", dict)
+SpaceRef = NewType("SpaceRef", dict)
+StrategyRef = NewType("StrategyRef", dict)
+LossRef = NewType("LossRef", dict)
+REF_REGISTRY: dict[Any, Registry] = {
+    DatasetRef: DATASETS, DegradationRef: DEGRADATIONS, SpaceRef: SPACES,
+    StrategyRef: STRATEGIES, LossRef: LOSSES,
+}
+
+
+def _d(**kw: Any) -> Any:
+    return field(default_factory=lambda: copy.deepcopy(kw))
+
+
+@dataclass
+class DataConfig:
+    """Where images come from and how they are degraded into training pairs."""
+    train: DatasetRef = _d(name="bsds500", split="train")
+    arch: DatasetRef = _d(name="bsds500", split="val", exclude="bsd68")
+    degradation: DegradationRef = _d(name="gaussian", sigma=50.0)
+    channels: int = 1
+    patch: int = 64
+    batch: int = 32
+
+
+@dataclass
+class SearchConfig:
+    """Architecture search: strategy, budget and the loss terms of L = L_restore + Σ λ·L_arch."""
+    strategy: StrategyRef = _d(name="bilevel")
+    epochs: int = 200
+    steps_per_epoch: int = 50
+    loss: LossRef = _d(name="mse")
+    arch_losses: dict[str, float] = field(
+        default_factory=lambda: {"binary_entropy": 0.01, "expected_cost": 0.01})
+    cost: Literal["params", "flops"] = "params"
+
+
+@dataclass
+class RetrainConfig:
+    """Training the derived architecture from scratch."""
+    epochs: int = 1000
+    steps_per_epoch: int = 100
+    lr: float = 1e-2
+    min_lr: float = 1e-5
+    weight_decay: float = 0.0
+    grad_clip: float = 5.0
+    loss: LossRef = _d(name="mse")
+    patch: int | None = None
+    batch: int | None = None
+    architecture: dict[str, str] | None = None
+
+
+@dataclass
+class EvalConfig:
+    """Test sets, metric protocol and inference settings."""
+    sets: list[DatasetRef] = field(default_factory=lambda: [{"name": "bsds500", "split": "test"}])
+    protocol: Literal["clearer", "standard"] = "clearer"
+    self_ensemble: bool = False
+    tile: int | None = 512
+    samples: int = 3
+
+
+@dataclass
+class Recipe:
+    """One experiment, fully resolved: every value plain data, every part a registered name."""
+    name: str = "experiment"
+    seed: int = 0
+    device: str = "auto"
+    channels_last: bool = True
+    autocast: Literal["none", "bf16"] = "none"
+    space: SpaceRef = _d(name="clearer")
+    data: DataConfig = field(default_factory=DataConfig)
+    search: SearchConfig = field(default_factory=SearchConfig)
+    retrain: RetrainConfig = field(default_factory=RetrainConfig)
+    evaluate: EvalConfig = field(default_factory=EvalConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Recipe":
+        return _build_section(cls, data, "")
+
+    def hash(self) -> str:
+        """Short content hash of the resolved recipe (names runs and weight headers)."""
+        return hashlib.sha256(self.to_json().encode()).hexdigest()[:10]
+
+
+# ----------------------------------------------------------------------------------------- checks
+
+def _type_name(t: Any) -> str:
+    return getattr(t, "__name__", None) or str(t).replace("typing.", "")
+
+
+def _bad(key: str, expected: Any, value: Any) -> ClearerError:
+    return ClearerError(
+        f"{key} expects {_type_name(expected)}, got {value!r} ({type(value).__name__}). "
+        f"Fix it in the recipe or with --set {key}=<value>.")
+
+
+def resolve_callable(value: Any) -> Any:
+    """A class/function given in a recipe becomes plain data: its registered name or 'module:qualname'."""
+    if isinstance(value, str) or not callable(value):
+        return value
+    for registry in REF_REGISTRY.values():
+        name = registry.name_of(value)
+        if name:
+            return name
+    from .registry import REGISTRIES
+    for registry in REGISTRIES.values():
+        name = registry.name_of(value)
+        if name:
+            return name
+    return f"{value.__module__}:{value.__qualname__}"
+
+
+def _lookup(registry: Registry, name: str) -> Any:
+    """Registered name, or 'module:qualname' for an importable part that was never registered."""
+    if ":" in name and name not in registry:
+        module, _, qual = name.partition(":")
+        try:
+            obj: Any = importlib.import_module(module)
+            for part in qual.split("."):
+                obj = getattr(obj, part)
+            return obj
+        except (ImportError, AttributeError) as err:
+            raise ClearerError(f"cannot import {name!r} for {registry.kind}: {err}") from None
+    return registry.get(name)
+
+
+def _check_ref(value: Any, registry: Registry, key: str) -> dict[str, Any]:
+    if isinstance(value, str) or (callable(value) and not isinstance(value, dict)):
+        value = {"name": value}
+    if not isinstance(value, dict) or "name" not in value:
+        raise ClearerError(
+            f"{key} expects a {registry.kind} name or a dict with a 'name' key, got {value!r}.")
+    name = resolve_callable(value["name"])
+    factory = _lookup(registry, name)
+    params = inspect_params(factory)
+    hints = _hints(factory)
+    out: dict[str, Any] = {"name": name}
+    for arg, val in value.items():
+        if arg == "name":
+            continue
+        if params is not None and arg not in params:
+            near = close_matches(arg, list(params))
+            hint = f" Did you mean {', '.join(f'{key}.{n}' for n in near)}?" if near else ""
+            raise ClearerError(
+                f"unknown key {key}.{arg}: {registry.kind} {name!r} takes "
+                f"{', '.join(params) or 'no arguments'}.{hint}")
+        out[arg] = _check(val, hints[arg], f"{key}.{arg}") if arg in hints else val
+    return out
+
+
+def inspect_params(factory: Any) -> list[str] | None:
+    """Keyword arguments a recipe may set on a part (None when it accepts **kwargs)."""
+    import inspect
+    try:
+        sig = inspect.signature(factory)
+    except (TypeError, ValueError):
+        return None
+    names = []
+    for p in sig.parameters.values():
+        if p.kind is p.VAR_KEYWORD:
+            return None
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.default is not p.empty:
+            names.append(p.name)
+    return names
+
+
+def _hints(obj: Any) -> dict[str, Any]:
+    try:
+        target = obj.__init__ if isinstance(obj, type) else obj
+        return typing.get_type_hints(target)
+    except Exception:  # unresolvable annotations: skip type checks, keep key checks
+        return {}
+
+
+def _check(value: Any, expected: Any, key: str) -> Any:
+    """Validate (and normalise) one value against a type annotation."""
+    if expected is Any:
+        return value
+    if expected in REF_REGISTRY:
+        return _check_ref(value, REF_REGISTRY[expected], key)
+    origin, args = typing.get_origin(expected), typing.get_args(expected)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for option in (a for a in args if a is not type(None)):
+            try:
+                return _check(value, option, key)
+            except ClearerError as err:
+                errors.append(err)
+        raise _bad(key, expected, value)
+    if origin is Literal:
+        if value not in args:
+            raise ClearerError(f"{key} must be one of {', '.join(map(repr, args))}, got {value!r}.")
+        return value
+    if origin is list:
+        if not isinstance(value, (list, tuple)):
+            raise _bad(key, expected, value)
+        return [_check(v, args[0], f"{key}[{i}]") for i, v in enumerate(value)] if args else list(value)
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise _bad(key, expected, value)
+        return {k: _check(v, args[1], f"{key}.{k}") for k, v in value.items()} if args else dict(value)
+    if dataclasses.is_dataclass(expected):
+        if not isinstance(value, dict):
+            raise _bad(key, expected, value)
+        return _build_section(expected, value, key + ".")
+    if expected is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise _bad(key, expected, value)
+        return float(value)
+    if expected is int or expected is str or expected is bool:
+        if type(value) is not expected:
+            raise _bad(key, expected, value)
+        return value
+    if expected is dict:
+        if not isinstance(value, dict):
+            raise _bad(key, expected, value)
+        return value
+    return value
+
+
+def _build_section(cls: type, data: Any, prefix: str) -> Any:
+    if dataclasses.is_dataclass(data):
+        data = dataclasses.asdict(data)
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    for key in data:
+        if key not in names:
+            near = close_matches(key, names)
+            hint = f" Did you mean {', '.join(prefix + n for n in near)}?" if near else ""
+            raise ClearerError(
+                f"unknown key {prefix}{key}.{hint} Valid keys here: {', '.join(prefix + n for n in names)}.")
+    defaults = cls()
+    kwargs = {}
+    for name in names:
+        value = data[name] if name in data else getattr(defaults, name)
+        if dataclasses.is_dataclass(value):
+            value = dataclasses.asdict(value)
+        kwargs[name] = _check(value, hints[name], prefix + name)
+    return cls(**kwargs)
+
+
+# -------------------------------------------------------------------------------------- overrides
+
+def parse_value(text: str) -> Any:
+    """A --set value: a Python literal when it parses as one, otherwise the plain string."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def parse_set(item: str) -> tuple[str, Any]:
+    if "=" not in item:
+        raise ClearerError(f"--set expects key=value (e.g. search.epochs=3), got {item!r}.")
+    key, _, text = item.partition("=")
+    return key.strip(), parse_value(text.strip())
+
+
+def _known_keys(tree: dict[str, Any], cls: type | None, prefix: str) -> list[str]:
+    keys = []
+    fields_ = [f.name for f in dataclasses.fields(cls)] if cls else list(tree)
+    for name in fields_:
+        keys.append(prefix + name)
+        sub = tree.get(name)
+        sub_cls = typing.get_type_hints(cls).get(name) if cls else None
+        if isinstance(sub, dict):
+            keys += _known_keys(sub, sub_cls if dataclasses.is_dataclass(sub_cls) else None,
+                                prefix + name + ".")
+    return keys
+
+
+def apply_overrides(tree: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Return a copy of a recipe dict with dotted-key overrides applied; unknown keys fail at once."""
+    out = copy.deepcopy(tree)
+    for dotted, value in overrides.items():
+        parts = dotted.split(".")
+        node: Any = out
+        for i, part in enumerate(parts[:-1]):
+            child = node.get(part) if isinstance(node, dict) else None
+            if isinstance(child, str) and "name" not in parts[i + 1:]:
+                child = node[part] = {"name": child}  # a bare part name gains arguments
+            if not isinstance(child, dict):
+                raise _unknown(dotted, out)
+            node = child
+        node[parts[-1]] = copy.deepcopy(value)
+    return out
+
+
+def _unknown(dotted: str, tree: dict[str, Any]) -> ClearerError:
+    keys = _known_keys(tree, Recipe, "")
+    near = close_matches(dotted, keys)
+    hint = f" Did you mean {', '.join(near)}?" if near else ""
+    return ClearerError(f"unknown key {dotted}.{hint}")
+
+
+def _checked_overrides(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Overrides must name keys of the schema, or arguments of the part they reach into."""
+    full = Recipe.from_dict(base).to_dict()
+    keys = set(_known_keys(full, Recipe, ""))
+    for dotted in overrides:
+        if dotted in keys:
+            continue
+        parent = dotted.rsplit(".", 1)[0]
+        if "." in dotted and (parent in keys or parent.rstrip("]").split("[")[0] in keys):
+            continue  # an argument of a part: checked against the part's signature on build
+        raise _unknown(dotted, full)
+    return apply_overrides(full, overrides)
+
+
+# ------------------------------------------------------------------------------------------ loading
+
+@dataclass
+class LoadedRecipe:
+    """A recipe file after execution: its base dict, profiles and the module namespace."""
+    path: Path
+    base: dict[str, Any]
+    profiles: dict[str, dict[str, Any]]
+    namespace: dict[str, Any]
+
+    def resolve(self, profile: str | None = None, overrides: dict[str, Any] | None = None) -> Recipe:
+        tree = self.base
+        if profile is not None:
+            if profile not in self.profiles:
+                near = close_matches(profile, list(self.profiles))
+                hint = f" Did you mean {', '.join(map(repr, near))}?" if near else ""
+                raise ClearerError(
+                    f"recipe {self.path.name} has no profile {profile!r}.{hint} "
+                    f"Profiles: {', '.join(self.profiles) or '(none)'}.")
+            tree = _checked_overrides(tree, self.profiles[profile])
+        return Recipe.from_dict(_checked_overrides(tree, overrides or {}))
+
+
+def _recipe_line(tb: Any, path: Path) -> int | None:
+    line = None
+    for frame in traceback.extract_tb(tb):
+        if Path(frame.filename).resolve() == path:
+            line = frame.lineno
+    return line
+
+
+def exec_recipe(path: str | Path) -> dict[str, Any]:
+    """Run a recipe file (its folder importable, so recipes can import each other)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ClearerError(
+            f"recipe file {str(path)!r} not found. Give the path to a .py recipe, e.g. recipes/bsd.py.")
+    path = path.resolve()
+    folder = str(path.parent)
+    sys.path.insert(0, folder)
+    try:
+        return runpy.run_path(str(path), run_name=f"clearer_recipe_{path.stem}")
+    except SyntaxError as err:
+        raise ClearerError(
+            f"syntax error in recipe {err.filename}:{err.lineno}: {err.msg}. Fix the recipe file.") from err
+    except ClearerError as err:
+        line = _recipe_line(err.__traceback__, path)
+        raise ClearerError(f"in recipe {path}{f':{line}' if line else ''}: {err}") from err
+    except Exception as err:
+        line = _recipe_line(err.__traceback__, path)
+        raise ClearerError(
+            f"recipe {path}{f':{line}' if line else ''} raised {type(err).__name__}: {err}. "
+            f"Run with --debug to see the full traceback.") from err
+    finally:
+        sys.path.remove(folder)
+
+
+def load_recipe(path: str | Path) -> LoadedRecipe:
+    namespace = exec_recipe(path)
+    if "RECIPE" not in namespace:
+        raise ClearerError(
+            f"recipe {path} defines no RECIPE dict. A recipe file sets RECIPE = dict(...) "
+            f"and optionally PROFILES = {{'smoke': {{...}}}}.")
+    base = namespace["RECIPE"]
+    if isinstance(base, Recipe):
+        base = base.to_dict()
+    if not isinstance(base, dict):
+        raise ClearerError(f"RECIPE in {path} must be a dict, got {type(base).__name__}.")
+    return LoadedRecipe(Path(path), base, dict(namespace.get("PROFILES", {})), namespace)
+
+
+def derive(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """A variant of a recipe dict: `derive(RECIPE, {"search.epochs": 3})` (dotted keys)."""
+    return apply_overrides(base, overrides)

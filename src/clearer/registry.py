@@ -1,0 +1,100 @@
+"""Name -> object registries, one per kind of swappable part, so recipes can refer to parts by name."""
+from __future__ import annotations
+
+import difflib
+import inspect
+from typing import Any, Callable, Iterator, TypeVar
+
+from .errors import ClearerError
+
+T = TypeVar("T")
+
+
+def _where(obj: Any) -> str:
+    """file:line of a class or function, for duplicate-name errors."""
+    try:
+        return f"{inspect.getsourcefile(obj)}:{inspect.getsourcelines(obj)[1]}"
+    except (TypeError, OSError):
+        return repr(obj)
+
+
+def summary(obj: Any) -> str:
+    """First line of an object's docstring ('' when it has none)."""
+    doc = inspect.getdoc(obj) or ""
+    return doc.strip().splitlines()[0] if doc.strip() else ""
+
+
+def close_matches(word: str, options: list[str], n: int = 3) -> list[str]:
+    """Spelling suggestions for an unknown key or name."""
+    return difflib.get_close_matches(word, options, n=n, cutoff=0.5)
+
+
+class Registry:
+    """Holds the registered parts of one kind (modules, losses, ...) under explicit names."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._entries: dict[str, Any] = {}
+
+    def register(self, name: str, *, override: bool = False) -> Callable[[T], T]:
+        """Decorator: register a class or function under `name`; a second use of a name is an error
+        unless `override=True`."""
+
+        def add(obj: T) -> T:
+            if name in self._entries and not override and self._entries[name] is not obj:
+                first = self._entries[name]
+                raise ClearerError(
+                    f"{self.kind} name {name!r} is already registered by {_where(first)}; "
+                    f"{_where(obj)} tries to register it again. Pick another name, or pass "
+                    f"override=True to replace it on purpose."
+                )
+            self._entries[name] = obj
+            return obj
+
+        return add
+
+    def get(self, name_or_obj: Any) -> Any:
+        """The registered object for a name; a class or function given directly is returned as is."""
+        if not isinstance(name_or_obj, str):
+            if callable(name_or_obj):
+                return name_or_obj
+            raise ClearerError(f"expected a {self.kind} name or a class/function, got {name_or_obj!r}")
+        try:
+            return self._entries[name_or_obj]
+        except KeyError:
+            near = close_matches(name_or_obj, list(self._entries))
+            hint = f" Did you mean {', '.join(map(repr, near))}?" if near else ""
+            raise ClearerError(
+                f"unknown {self.kind} {name_or_obj!r}.{hint} Registered {self.kind}: "
+                f"{', '.join(sorted(self._entries)) or '(none)'}."
+            ) from None
+
+    def name_of(self, obj: Any) -> str | None:
+        """The name an object is registered under, if any."""
+        return next((n for n, o in self._entries.items() if o is obj), None)
+
+    def names(self) -> list[str]:
+        return sorted(self._entries)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[tuple[str, Any]]:
+        return iter(sorted(self._entries.items()))
+
+    def __repr__(self) -> str:
+        return f"Registry({self.kind!r}, {self.names()})"
+
+
+MODULES = Registry("modules")
+CELLS = Registry("cells")
+SPACES = Registry("spaces")
+LOSSES = Registry("losses")
+STRATEGIES = Registry("strategies")
+DATASETS = Registry("datasets")
+DEGRADATIONS = Registry("degradations")
+METRICS = Registry("metrics")
+
+REGISTRIES: dict[str, Registry] = {
+    r.kind: r for r in (MODULES, CELLS, SPACES, LOSSES, STRATEGIES, DATASETS, DEGRADATIONS, METRICS)
+}
