@@ -8,9 +8,13 @@ from .registry import (CELLS, DATASETS, DEGRADATIONS, LOSSES, METRICS, MODULES, 
 from .recipe import Recipe, derive, load_recipe  # noqa: E402
 from . import losses, metrics  # noqa: E402,F401  (registration)
 from .nn import multiscale  # noqa: E402,F401
+from .nn import darts_ops  # noqa: E402,F401
 from .spaces import clearer_space  # noqa: E402,F401
+from .spaces import darts_space  # noqa: E402,F401
 from .strategies import bilevel  # noqa: E402,F401
+from .strategies import fixed, gumbel, random_search  # noqa: E402,F401
 from .data import datasets, degradations  # noqa: E402,F401
+from .data import paired, rain  # noqa: E402,F401
 
 __all__ = ["Registry", "Recipe", "load_recipe", "derive", "REGISTRIES", "MODULES", "CELLS", "SPACES",
            "LOSSES", "STRATEGIES", "DATASETS", "DEGRADATIONS", "METRICS", "__version__"]

@@ -167,5 +167,5 @@ def main() -> None:
     except ClearerError as error:
         if debug:
             raise
-        err.print(f"[bold red]error:[/bold red] {error}", highlight=False)
+        err.print(f"[bold red]error:[/bold red] {escape(str(error))}", highlight=False, soft_wrap=True)
         sys.exit(2)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import linecache
+import types
 from typing import Any, Callable, Iterator, TypeVar
 
 from .errors import ClearerError
@@ -10,12 +12,47 @@ from .errors import ClearerError
 T = TypeVar("T")
 
 
+def _code_of(obj: Any) -> Any:
+    """The code object that locates a definition: a function's own, or a class's first method's."""
+    if isinstance(obj, type):
+        codes = [getattr(inspect.unwrap(m), "__code__", None) for m in vars(obj).values()
+                 if isinstance(m, (types.FunctionType, staticmethod, classmethod))]
+        codes = [c for c in codes if c is not None]
+        return min(codes, key=lambda c: c.co_firstlineno) if codes else None
+    return getattr(inspect.unwrap(obj), "__code__", None) if callable(obj) else None
+
+
 def _where(obj: Any) -> str:
-    """file:line of a class or function, for duplicate-name errors."""
+    """file:line of a class or function, for duplicate-name errors.
+
+    Why the fallback: classes defined in a recipe file run by runpy have no importable module, so
+    `inspect` cannot find them; their methods' code still knows the file.
+    """
     try:
         return f"{inspect.getsourcefile(obj)}:{inspect.getsourcelines(obj)[1]}"
     except (TypeError, OSError):
+        pass
+    code = _code_of(obj)
+    if code is None:
         return repr(obj)
+    line = code.co_firstlineno
+    if isinstance(obj, type):  # the `class` line above the first method, when the source is readable
+        lines = linecache.getlines(code.co_filename)[:line]
+        heads = [i for i, text in enumerate(lines, 1) if text.lstrip().startswith(f"class {obj.__name__}")]
+        line = heads[-1] if heads else line
+    return f"{code.co_filename}:{line}"
+
+
+def _same_definition(a: Any, b: Any) -> bool:
+    """True when `b` is `a` defined again by the same source (a recipe loaded twice, or run and imported).
+
+    Why: re-running a file that registers parts must not look like a name clash.
+    """
+    if a is b:
+        return True
+    ca, cb = _code_of(a), _code_of(b)
+    return (ca is not None and cb is not None and getattr(a, "__qualname__", None) == getattr(b, "__qualname__", 0)
+            and (ca.co_filename, ca.co_firstlineno) == (cb.co_filename, cb.co_firstlineno))
 
 
 def summary(obj: Any) -> str:
@@ -39,9 +76,13 @@ class Registry:
     def register(self, name: str, *, override: bool = False) -> Callable[[T], T]:
         """Decorator: register a class or function under `name`; a second use of a name is an error
         unless `override=True`."""
+        if not isinstance(name, str) or not name or ":" in name:
+            raise ClearerError(
+                f"{self.kind}: register() needs an explicit name without ':' (kept for 'module:qualname'), got {name!r}: "
+                f"write @{self.kind.upper()}.register(\"my_name\") above the class or function.")
 
         def add(obj: T) -> T:
-            if name in self._entries and not override and self._entries[name] is not obj:
+            if name in self._entries and not override and not _same_definition(self._entries[name], obj):
                 first = self._entries[name]
                 raise ClearerError(
                     f"{self.kind} name {name!r} is already registered by {_where(first)}; "

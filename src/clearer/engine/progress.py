@@ -25,7 +25,7 @@ class RunLog:
             with self.path.open("a") as f:
                 f.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}\n")
         if self.verbose:
-            self.console.print(message, highlight=False, markup=False)
+            self.console.print(message, highlight=False, markup=False, soft_wrap=True)
 
     @contextmanager
     def progress(self, description: str, total: int, completed: int = 0) -> Iterator["Bar"]:

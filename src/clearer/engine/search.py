@@ -1,6 +1,7 @@
 """Search phase: train a supernet with a strategy, log α every epoch, derive the architecture."""
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,8 @@ def search(recipe: Recipe, out: Path, device: torch.device, log: RunLog) -> dict
         return " ".join(v[0] for v in chosen.values())  # one letter per choice point
 
     space.train()
+    if not getattr(strategy, "searches", True):  # e.g. `fixed`: nothing to learn
+        cfg = dataclasses.replace(cfg, epochs=0)
     run_epochs(log, "search", cfg.epochs, cfg.steps_per_epoch, start,
                lambda epoch: strategy.step(next(train), next(arch), epoch), end_epoch, state_path, status)
     architecture = strategy.derive()

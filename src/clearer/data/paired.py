@@ -1,0 +1,215 @@
+"""Paired datasets (degraded input, clean target) for restoration tasks with real degradations (rain).
+
+Three layouts are registered as DATASETS:
+- `paired_folder`: two subfolders (`input/`, `target/`) holding files with matching names (by stem);
+- `rain_pairs`: `rain-N.png` / `norain-N.png` in one folder (Rain100L/H, RainTrainL), or in two;
+- `side_by_side`: each file holds the clean image on one half and the rainy one on the other (Rain800).
+
+Partners are matched when the dataset is built (a missing partner is an error then); images are only
+read, and their sizes checked, when `load` is called.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from ..errors import ClearerError
+from ..registry import DATASETS
+from .datasets import _check_limit
+from .images import IMAGE_SUFFIXES, data_root, list_images, read_image
+
+SIDES = ("left", "right")
+_RAIN_NAME = re.compile(r"^(no)?rain-(\d+)$", re.IGNORECASE)
+
+
+@dataclass
+class PairedSet:
+    """A named, ordered list of (degraded input, clean target) file pairs; read only by `load`.
+
+    `paired = True` (a class attribute) tells the engine this is not a plain `ImageSet`.
+    `clean_side` is set for the side-by-side layout: each pair is then (file, file) and `load`
+    splits the file into halves, the clean one on `clean_side` ("left" or "right").
+    """
+
+    name: str
+    pairs: list[tuple[Path, Path]] = field(default_factory=list)
+    clean_side: str | None = None
+
+    paired = True  # class attribute, not a field
+
+    def __post_init__(self) -> None:
+        if self.clean_side is not None and self.clean_side not in SIDES:
+            raise ClearerError(f"clean_side must be 'left', 'right' or None, got {self.clean_side!r}")
+        self.pairs = [(Path(a), Path(b)) for a, b in self.pairs]
+
+    @property
+    def inputs(self) -> list[Path]:
+        """The degraded input files, in order."""
+        return [a for a, _ in self.pairs]
+
+    @property
+    def targets(self) -> list[Path]:
+        """The clean target files, in order."""
+        return [b for _, b in self.pairs]
+
+    @property
+    def paths(self) -> list[Path]:
+        """The clean target files, so `datasets.overlapping` / `image_identity` work on paired sets."""
+        return self.targets
+
+    def load_pair(self, index: int, channels: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Read pair `index` as ([C,H,W] input, [C,H,W] target) in [0,1]; sizes must agree."""
+        inp_path, tgt_path = self.pairs[index]
+        if self.clean_side is not None:
+            return _split_side_by_side(inp_path, channels, self.clean_side)
+        inp, tgt = read_image(inp_path, channels), read_image(tgt_path, channels)
+        if inp.shape[-2:] != tgt.shape[-2:]:
+            raise ClearerError(
+                f"paired images differ in size: input {inp_path} is {_size(inp)} but target {tgt_path} "
+                f"is {_size(tgt)}. A degraded image and its clean version must have the same size; "
+                "fix or remove this pair."
+            )
+        return inp, tgt
+
+    def load(self, channels: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Read every pair as (input, target) [C,H,W] float tensors in [0,1] (C=1 gray, 3 RGB)."""
+        return [self.load_pair(i, channels) for i in range(len(self.pairs))]
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+
+def _size(image: torch.Tensor) -> str:
+    """'W×H' of a [C,H,W] tensor (width first, as image viewers and PIL report it)."""
+    return f"{image.shape[-1]}x{image.shape[-2]} (WxH)"
+
+
+def _split_side_by_side(path: Path, channels: int, clean_side: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """One side-by-side file -> (degraded half, clean half)."""
+    image = read_image(path, channels)
+    width = image.shape[-1]
+    if width % 2:
+        raise ClearerError(
+            f"{path} is {_size(image)}: its width is odd, so it does not fit the side-by-side layout "
+            "(clean and degraded halves of equal width, as in Rain800). Use another dataset layout "
+            "for this folder or remove the file."
+        )
+    left, right = image[..., : width // 2].contiguous(), image[..., width // 2 :].contiguous()
+    return (right, left) if clean_side == "left" else (left, right)
+
+
+def natural_key(path: Path) -> list:
+    """Sort key that orders numbers in file names by value: rain-2 before rain-10."""
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", path.stem)]
+
+
+def _folder(path: str | Path) -> Path:
+    """A folder given absolutely or relative to CLEARER_DATA."""
+    folder = Path(path).expanduser()
+    return folder if folder.is_absolute() else data_root() / folder
+
+
+def _by_stem(folder: Path) -> dict[str, Path]:
+    """stem -> image file in a folder; two files sharing a stem (a.png, a.jpg) are ambiguous."""
+    out: dict[str, Path] = {}
+    for p in list_images(folder):
+        if p.stem in out:
+            raise ClearerError(
+                f"{out[p.stem]} and {p} share the name {p.stem!r}, so it is ambiguous which one is "
+                "paired with the other folder's file; remove or rename one of them."
+            )
+        out[p.stem] = p
+    return out
+
+
+def _any_suffix(stem: str) -> str:
+    return f"{stem}{{{','.join(IMAGE_SUFFIXES)}}}"
+
+
+def _take(name: str, pairs: list[tuple[Path, Path]], limit: int | None, clean_side: str | None = None) -> PairedSet:
+    _check_limit(limit)
+    return PairedSet(name, list(pairs if limit is None else pairs[:limit]), clean_side)
+
+
+@DATASETS.register("paired_folder")
+def paired_folder(path: str, input: str = "input", target: str = "target", limit: int | None = None) -> PairedSet:
+    """Pairs from two subfolders of `path` (default `input/` and `target/`) matched by file stem.
+
+    Why: the most common layout for paired restoration data; file extensions may differ between the
+    two folders (rainy .jpg, clean .png). Every file must have a partner.
+    """
+    root = _folder(path)
+    inputs, targets = _by_stem(root / input), _by_stem(root / target)
+    for stem, p in inputs.items():
+        if stem not in targets:
+            raise ClearerError(
+                f"input {p} has no partner: expected a target named {_any_suffix(stem)} in {root / target}."
+            )
+    for stem, p in targets.items():
+        if stem not in inputs:
+            raise ClearerError(
+                f"target {p} has no partner: expected an input named {_any_suffix(stem)} in {root / input}."
+            )
+    pairs = [(inputs[s], targets[s]) for s in sorted(inputs, key=lambda s: natural_key(Path(s)))]
+    return _take(f"paired_folder:{root.name}", pairs, limit)
+
+
+def _numbered(folder: Path, want_clean: bool) -> dict[int, Path]:
+    """N -> file for the `rain-N` (want_clean=False) or `norain-N` (True) images in a folder."""
+    out: dict[int, Path] = {}
+    for p in list_images(folder):
+        match = _RAIN_NAME.match(p.stem)
+        if not match or bool(match.group(1)) != want_clean:
+            continue
+        n = int(match.group(2))
+        if n in out:
+            raise ClearerError(f"{out[n]} and {p} both have number {n}; remove or rename one of them.")
+        out[n] = p
+    return out
+
+
+@DATASETS.register("rain_pairs")
+def rain_pairs(path: str = "RainTrainL-sample", target_path: str | None = None, limit: int | None = None) -> PairedSet:
+    """Rain100L/H-style pairs `rain-N.png` (input) / `norain-N.png` (target), sorted by N.
+
+    Both kinds live in `path`, or the rainy ones in `path` and the clean ones in `target_path`.
+    Other files (e.g. `rainstreak-N.png`) are ignored. Why: the layout of the Rain100L/H and
+    RainTrainL/H distributions; N is compared as a number, so `rain-001` pairs with `norain-1`.
+    """
+    rain_dir = _folder(path)
+    clean_dir = rain_dir if target_path is None else _folder(target_path)
+    rainy, clean = _numbered(rain_dir, False), _numbered(clean_dir, True)
+    if not rainy:
+        raise ClearerError(
+            f"{rain_dir} holds no rainy images named rain-N (e.g. rain-1.png); rain_pairs expects the "
+            "Rain100L layout. Use paired_folder or side_by_side for other layouts."
+        )
+    for n, p in rainy.items():
+        if n not in clean:
+            raise ClearerError(
+                f"rainy image {p} has no partner: expected norain-{n}.png (or another image suffix) in {clean_dir}."
+            )
+    for n, p in clean.items():
+        if n not in rainy:
+            raise ClearerError(
+                f"clean image {p} has no partner: expected rain-{n}.png (or another image suffix) in {rain_dir}."
+            )
+    pairs = [(rainy[n], clean[n]) for n in sorted(rainy)]
+    return _take(f"rain_pairs:{rain_dir.name}", pairs, limit)
+
+
+@DATASETS.register("side_by_side")
+def side_by_side(path: str, clean: str = "left", limit: int | None = None) -> PairedSet:
+    """Files that hold the clean image on one half (`clean`: "left" or "right") and the degraded one on
+    the other, as Rain800 ships them; widths must be even (checked when loading).
+
+    Why: Rain800 / ID-CGAN training data stores each pair in one image, clean on the left.
+    """
+    if clean not in SIDES:
+        raise ClearerError(f"side_by_side clean={clean!r} is not valid; say which half is clean: 'left' or 'right'.")
+    folder = _folder(path)
+    files = sorted(list_images(folder), key=natural_key)
+    return _take(f"side_by_side:{folder.name}", [(p, p) for p in files], limit, clean_side=clean)

@@ -1,0 +1,204 @@
+"""Synthetic rain streaks added to clean batches on the fly (a registered degradation, `rain_streaks`).
+
+The model, per image (all images of a batch at once, as tensor ops):
+1. seeds: each pixel of a canvas slightly larger than the image is a streak seed with probability
+   `density` (so `density` is the fraction of pixels that start a streak);
+2. motion blur: the seed map is convolved (one grouped convolution, one kernel per image) with an
+   anti-aliased line kernel of the image's `length` (px), `width` (px) and `angle` (degrees from
+   vertical). The kernel's peak is 1, so a lone streak has intensity 1 along its line, and its sum is
+   about length·width; with `blur=True` the kernel is also softened by a 3×3 Gaussian (σ = 0.7 px),
+   which keeps its sum;
+3. the overlapping streaks are clipped to 1 and scaled by `brightness` -> the streak layer R in [0,1];
+4. compositing: **screen blend** `rainy = 1 - (1 - clean)(1 - R)`, the same R for every colour channel
+   (white rain). Results stay in [0,1] without clipping, and rain brightens dark areas more than
+   bright ones (as real rain does).
+
+Angle convention: 0 is vertical; a positive angle leans the streaks so they run from top-left to
+bottom-right (rain blown by a wind from the left), a negative one from top-right to bottom-left.
+
+The canvas is larger than the image by the kernel radius on every side and convolved without
+padding, so streaks enter across the borders and the rain statistics are the same everywhere.
+Mean streak-layer intensity ≈ `expected_mean(...)` = brightness·(1 − exp(−density·length·width)).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from ..errors import ClearerError
+from ..registry import DEGRADATIONS
+
+# (name, lowest, highest, unit) of every numeric parameter, in the order they are drawn per image
+PARAMS = (
+    ("density", 0.0, 1.0, "fraction of pixels that seed a streak"),
+    ("length", 1.0, 128.0, "pixels"),
+    ("angle", -90.0, 90.0, "degrees from vertical"),
+    ("width", 1.0, 16.0, "pixels"),
+    ("brightness", 0.0, 1.0, "streak intensity on the [0,1] scale"),
+)
+SOFTEN_SIGMA = 0.7
+
+
+def _check_value(name: str, value: object, low: float, high: float, unit: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(float(value)):
+        raise ClearerError(f"rain_streaks {name} must be a number ({unit}) or a [low, high] range, got {value!r}")
+    if not low <= float(value) <= high:
+        raise ClearerError(f"rain_streaks {name}={value!r} is outside {low:g}..{high:g} ({unit}).")
+    return float(value)
+
+
+def parse_range(name: str, value: object) -> tuple[float, float]:
+    """A parameter (one value or a [low, high] range) -> validated (low, high)."""
+    _, lo, hi, unit = next(p for p in PARAMS if p[0] == name)
+    if isinstance(value, (list, tuple)):
+        if len(value) != 2:
+            raise ClearerError(
+                f"rain_streaks {name} range must be [low, high] (two numbers, {unit}), got {list(value)!r}"
+            )
+        low, high = (_check_value(name, v, lo, hi, unit) for v in value)
+        if low > high:
+            raise ClearerError(
+                f"rain_streaks {name} range [{low:g}, {high:g}] has low > high; write it as [{high:g}, {low:g}]."
+            )
+        return low, high
+    v = _check_value(name, value, lo, hi, unit)
+    return v, v
+
+
+def expected_mean(density: float, length: float, width: float, brightness: float) -> float:
+    """Approximate mean of the streak layer for fixed parameters: brightness·(1 − exp(−density·length·width)).
+
+    Why: each seed covers about length·width pixels; counting overlapping streaks as a Poisson
+    process and clipping at 1 gives the covered fraction 1 − exp(−coverage). Used by tests and to
+    pick a density for a target amount of rain.
+    """
+    return brightness * (1.0 - math.exp(-density * length * width))
+
+
+def _gaussian3(sigma: float, device: torch.device) -> torch.Tensor:
+    g = torch.exp(-torch.tensor([-1.0, 0.0, 1.0], device=device) ** 2 / (2 * sigma**2))
+    g = g / g.sum()
+    return torch.outer(g, g)[None, None]
+
+
+def line_kernels(length: torch.Tensor, angle: torch.Tensor, width: torch.Tensor, radius: int,
+                 soften: bool) -> torch.Tensor:
+    """One anti-aliased line kernel per image, [B,1,2r+1,2r+1], peak ≈ 1 (before softening).
+
+    The streak direction in (x right, y down) image coordinates is (sin θ, cos θ) with θ = angle in
+    degrees from vertical; the box profile ramps linearly over one pixel at each edge, so the kernel
+    sums to about length·width.
+    """
+    coords = torch.arange(-radius, radius + 1, dtype=torch.float32, device=length.device)
+    ys, xs = torch.meshgrid(coords, coords, indexing="ij")
+    theta = torch.deg2rad(angle)[:, None, None]
+    sin, cos = torch.sin(theta), torch.cos(theta)
+    along = xs * sin + ys * cos
+    across = xs * cos - ys * sin
+    k = (length[:, None, None] / 2 + 0.5 - along.abs()).clamp(0, 1) * \
+        (width[:, None, None] / 2 + 0.5 - across.abs()).clamp(0, 1)
+    k = k[:, None]
+    if soften:
+        k = F.conv2d(k, _gaussian3(SOFTEN_SIGMA, k.device), padding=1)
+    return k
+
+
+@dataclass(frozen=True)
+class RainStreaks:
+    """Synthetic rain streaks composited onto clean images by screen blend (see the module docstring).
+
+    Each parameter is a (low, high) pair; one value per image is drawn uniformly from it.
+    """
+
+    density: tuple[float, float]
+    length: tuple[float, float]
+    angle: tuple[float, float]
+    width: tuple[float, float]
+    brightness: tuple[float, float]
+    blur: bool = True
+
+    @property
+    def radius(self) -> int:
+        """Half-size of the line kernels: covers the longest, widest streak at any angle (+1 to soften)."""
+        half = math.hypot(self.length[1] / 2 + 0.5, self.width[1] / 2 + 0.5)
+        return int(math.ceil(half)) + (1 if self.blur else 0)
+
+    def draw(self, batch: int, generator: torch.Generator | None) -> dict[str, torch.Tensor]:
+        """Per-image parameters, each a [batch] float32 tensor on the generator's device."""
+        device = generator.device if generator is not None else torch.device("cpu")
+        u = torch.rand((len(PARAMS), batch), generator=generator, device=device)
+        out = {}
+        for row, (name, *_rest) in enumerate(PARAMS):
+            low, high = getattr(self, name)
+            out[name] = low + (high - low) * u[row]
+        return out
+
+    def streaks(self, shape: tuple[int, ...] | torch.Size, generator: torch.Generator | None = None,
+                device: torch.device | str | None = None) -> torch.Tensor:
+        """The streak layer alone, [B,1,H,W] in [0,1], for a batch shape (B,C,H,W), (B,H,W) or (H,W).
+
+        Draws, in order: the per-image parameters, then the seed map; so a seed fixes the result.
+        """
+        shape = tuple(int(s) for s in shape)
+        if len(shape) not in (2, 3, 4) or any(s < 1 for s in shape):
+            raise ClearerError(f"rain streaks need a shape (H,W), (B,H,W) or (B,C,H,W) of positive sizes, got {shape}")
+        batch = 1 if len(shape) == 2 else shape[0]
+        height, width = shape[-2:]
+        gen_device = generator.device if generator is not None else torch.device("cpu")
+        p = self.draw(batch, generator)
+        r = self.radius
+        u = torch.rand((batch, 1, height + 2 * r, width + 2 * r), generator=generator, device=gen_device)
+        seeds = (u < p["density"].view(batch, 1, 1, 1)).float()
+        kernels = line_kernels(p["length"], p["angle"], p["width"], r, self.blur)
+        # grouped convolution: every image is convolved with its own kernel in one call
+        layer = F.conv2d(seeds.view(1, batch, *seeds.shape[-2:]), kernels, groups=batch).view(batch, 1, height, width)
+        layer = layer.clamp(0.0, 1.0) * p["brightness"].view(batch, 1, 1, 1)
+        return layer if device is None else layer.to(device)
+
+    def __call__(self, clean: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Rainy version of a clean [B,C,H,W] (or [C,H,W]) batch in [0,1]: 1 − (1 − clean)(1 − streaks)."""
+        if clean.dim() == 3:
+            return self(clean.unsqueeze(0), generator).squeeze(0)
+        if clean.dim() != 4:
+            raise ClearerError(f"rain_streaks expects [B,C,H,W] or [C,H,W], got shape {tuple(clean.shape)}")
+        rain = self.streaks(clean.shape, generator, device=clean.device).to(clean.dtype)
+        return 1.0 - (1.0 - clean) * (1.0 - rain)
+
+    def describe(self) -> str:
+        """One line naming the rain model and its parameters, for logs and metric records."""
+
+        def fmt(name: str, unit: str = "") -> str:
+            low, high = getattr(self, name)
+            return f"{name}={low:g}{unit}" if low == high else f"{name}~U[{low:g},{high:g}]{unit}"
+
+        parts = [fmt("density"), fmt("length", "px"), fmt("angle", "° from vertical"), fmt("width", "px"),
+                 fmt("brightness")]
+        return f"rain_streaks {', '.join(parts)}, {'soft' if self.blur else 'sharp'} streaks, screen blend"
+
+
+@DEGRADATIONS.register("rain_streaks")
+def rain_streaks(density: float | list[float] = (0.002, 0.01), length: float | list[float] = (10, 30),
+                 angle: float | list[float] = (-20, 20), width: float | list[float] = (1, 2),
+                 brightness: float | list[float] = (0.6, 1.0), blur: bool = True) -> RainStreaks:
+    """Synthetic rain streaks (seeds -> motion blur along the streak -> screen blend), ranges drawn per image.
+
+    Why: a controllable rain model for training and testing derainers when only a few real pairs
+    exist; `density` is the fraction of pixels seeding a streak, `length`/`width` in pixels, `angle`
+    in degrees from vertical (positive: falling to the right), `brightness` the streak intensity.
+    """
+    if not isinstance(blur, bool):
+        raise ClearerError(f"rain_streaks blur must be true or false, got {blur!r}")
+    ranges = {name: parse_range(name, value) for name, value in
+              (("density", density), ("length", length), ("angle", angle), ("width", width),
+               ("brightness", brightness))}
+    return RainStreaks(**ranges, blur=blur)
+
+
+def render_streaks(shape: tuple[int, ...] | torch.Size, generator: torch.Generator | None = None,
+                   **params) -> torch.Tensor:
+    """The streak layer alone ([B,1,H,W] in [0,1]) for `rain_streaks(**params)`; the layer that
+    `rain_streaks(**params)(clean, generator)` blends in, for the same generator state."""
+    return rain_streaks(**params).streaks(shape, generator)

@@ -1,0 +1,96 @@
+"""DARTS candidate operations (Liu et al., ICLR 2019) at stride 1, for single-resolution cells.
+
+Every op is built as `op(width)` and maps [B, C, H, W] to the same shape, so any op can sit on any
+edge of a cell. The first ReLU of each op is not in-place: an edge's input is shared by other edges.
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from ..registry import MODULES
+
+
+def _relu_conv_bn(width: int, kernel: int, dilation: int = 1, groups: int = 1,
+                  pointwise: bool = False) -> list[nn.Module]:
+    """ReLU -> k x k conv (optionally depthwise + 1x1 pointwise) -> BN, 'same' padding at stride 1."""
+    pad = dilation * (kernel // 2)
+    layers: list[nn.Module] = [
+        nn.ReLU(inplace=False),
+        nn.Conv2d(width, width, kernel, 1, pad, dilation=dilation, groups=groups, bias=False)]
+    if pointwise:
+        layers.append(nn.Conv2d(width, width, 1, bias=False))
+    layers.append(nn.BatchNorm2d(width))
+    return layers
+
+
+class SepConv(nn.Sequential):
+    """Two rounds of ReLU - depthwise k x k - pointwise 1x1 - BN (DARTS' separable convolution)."""
+
+    def __init__(self, width: int, kernel: int) -> None:
+        super().__init__(*_relu_conv_bn(width, kernel, groups=width, pointwise=True),
+                         *_relu_conv_bn(width, kernel, groups=width, pointwise=True))
+
+
+class DilConv(nn.Sequential):
+    """ReLU - depthwise k x k with dilation 2 - pointwise 1x1 - BN: a wider view at the same cost."""
+
+    def __init__(self, width: int, kernel: int) -> None:
+        super().__init__(*_relu_conv_bn(width, kernel, dilation=2, groups=width, pointwise=True))
+
+
+@MODULES.register("sep_conv_3x3")
+def sep_conv_3x3(width: int) -> nn.Module:
+    """Separable 3x3 conv, applied twice (ReLU-dw-pw-BN x2): DARTS' most used op."""
+    return SepConv(width, 3)
+
+
+@MODULES.register("sep_conv_5x5")
+def sep_conv_5x5(width: int) -> nn.Module:
+    """Separable 5x5 conv, applied twice (ReLU-dw-pw-BN x2): a larger receptive field."""
+    return SepConv(width, 5)
+
+
+@MODULES.register("dil_conv_3x3")
+def dil_conv_3x3(width: int) -> nn.Module:
+    """Dilated (2) separable 3x3 conv (ReLU-dw-pw-BN): 5x5 view for the price of 3x3."""
+    return DilConv(width, 3)
+
+
+@MODULES.register("dil_conv_5x5")
+def dil_conv_5x5(width: int) -> nn.Module:
+    """Dilated (2) separable 5x5 conv (ReLU-dw-pw-BN): 9x9 view for the price of 5x5."""
+    return DilConv(width, 5)
+
+
+@MODULES.register("conv_3x3")
+def conv_3x3(width: int) -> nn.Module:
+    """Plain ReLU - 3x3 conv - BN: the dense baseline among the ops."""
+    return nn.Sequential(*_relu_conv_bn(width, 3))
+
+
+@MODULES.register("skip")
+class Skip(nn.Module):
+    """Identity (stride 1): lets a cell pass features through unchanged."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x
+
+
+@MODULES.register("none")
+class Zero(nn.Module):
+    """Zeros: the 'no edge' op, so a search can learn to drop an edge."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.zeros_like(x)
+
+
+DARTS_OPS: tuple[str, ...] = ("sep_conv_3x3", "sep_conv_5x5", "dil_conv_3x3", "dil_conv_5x5",
+                              "conv_3x3", "skip", "none")
+"""The default candidate list of the `darts_cells` space."""

@@ -1,0 +1,52 @@
+"""No search: a given architecture, or one candidate everywhere (ablations such as all-fusion)."""
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from ..errors import ClearerError
+from ..registry import STRATEGIES
+from ..spaces.choice import Supernet, check_architecture
+from .base import Batch, SearchContext, Strategy, architecture_weights, restore_forward
+
+
+@STRATEGIES.register("fixed")
+class Fixed(Strategy):
+    """No search: derive the given architecture, or `candidate` at every choice point."""
+
+    searches = False
+
+    def __init__(self, candidate: str | None = None, architecture: dict[str, str] | None = None) -> None:
+        if (candidate is None) == (architecture is None):
+            raise ClearerError("fixed needs exactly one of `candidate` (e.g. 'fusion') or `architecture`.")
+        self.candidate, self.given = candidate, architecture
+
+    def prepare(self, space: Supernet, network: nn.Module, ctx: SearchContext) -> None:
+        super().prepare(space, network, ctx)
+        choices = space.choices()
+        if self.given is not None:
+            check_architecture(self.given, [c.label for c in choices])
+            self.architecture = {c.label: self.given[c.label] for c in choices}
+        else:
+            self.architecture = {c.label: self.candidate for c in choices}
+        bad = [f"{c.label}={self.architecture[c.label]!r} (candidates {c.candidates})"
+               for c in choices if self.architecture[c.label] not in c.candidates]
+        if bad:
+            raise ClearerError(f"fixed: not a candidate of its choice point: {'; '.join(bad[:5])}"
+                               + (f" and {len(bad) - 5} more" if len(bad) > 5 else ""))
+        self.device = next(space.parameters()).device
+
+    def step(self, train: Batch, arch: Batch, epoch: int) -> dict[str, float]:
+        """Nothing to learn: reports L_restore of the fixed architecture on the batch."""
+        self.space.set_weights(*architecture_weights(self.space, self.architecture, self.device))
+        with torch.no_grad():
+            loss = restore_forward(self.network, train, self.ctx.restore_loss, self.ctx.autocast)
+        return {"loss": loss.item()}
+
+    def probabilities(self) -> dict[str, Tensor]:
+        """One-hot of the fixed choice at every choice point."""
+        weights, _ = architecture_weights(self.space, self.architecture, "cpu")
+        return weights
+
+    def derive(self) -> dict[str, str]:
+        return dict(self.architecture)

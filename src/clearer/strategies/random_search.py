@@ -1,0 +1,119 @@
+"""Random search with weight sharing (Li & Talwalkar, UAI 2019): a strong baseline for any strategy.
+
+K architectures are drawn once (seeded) through the space's own `derive`, so each is valid for the
+space (e.g. two kept edges per DARTS node). The first `train_fraction` of the step budget trains the
+shared weights on one of the K at a time; the rest scores every one of the K on the same
+architecture-split batches (mean L_restore, no gradient). The best score wins.
+"""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import torch
+from torch import Tensor
+
+from ..registry import STRATEGIES
+from ..spaces.choice import Supernet
+from .base import Batch, SearchContext, WeightSharing, architecture_weights, restore_forward
+
+
+@STRATEGIES.register("random")
+class RandomSearch(WeightSharing):
+    """K seeded random architectures share weights, trained in turn, then scored on the arch split."""
+
+    def __init__(self, samples: int = 10, train_fraction: float = 0.5, seed: int = 0,
+                 bn_mode: Literal["train", "eval"] = "train", w_lr: float = 0.025, w_min_lr: float = 1e-3,
+                 w_momentum: float = 0.9, w_weight_decay: float = 3e-4,
+                 w_optimizer: Literal["sgd", "adam"] = "sgd", grad_clip: float = 5.0) -> None:
+        super().__init__(w_lr, w_min_lr, w_momentum, w_weight_decay, w_optimizer, grad_clip)
+        if samples < 1 or not 0.0 <= train_fraction <= 1.0:
+            raise ValueError(f"random needs samples >= 1 and 0 <= train_fraction <= 1, "
+                             f"got {samples} and {train_fraction}")
+        self.n_samples, self.train_fraction, self.seed, self.bn_mode = samples, train_fraction, seed, bn_mode
+
+    def prepare(self, space: Supernet, network: torch.nn.Module, ctx: SearchContext) -> None:
+        super().prepare(space, network, ctx)
+        self.samples = draw_architectures(space, self.n_samples, self.seed)
+        self.score_sum = [0.0] * len(self.samples)
+        self.score_count = [0] * len(self.samples)
+        self.picker = torch.Generator().manual_seed(self.seed + 1)
+        self.device = next(space.parameters()).device
+
+    @property
+    def train_steps(self) -> int:
+        return round(self.train_fraction * self.ctx.total_steps)
+
+    def step(self, train: Batch, arch: Batch, epoch: int) -> dict[str, float]:
+        if self.steps_done < self.train_steps:
+            i = int(torch.randint(len(self.samples), (1,), generator=self.picker))
+            return {"loss": self.weight_step(train, *architecture_weights(self.space, self.samples[i], self.device))}
+        losses = self.score(arch)
+        self.steps_done += 1
+        return {"loss": sum(losses) / len(losses)}
+
+    @torch.no_grad()
+    def score(self, arch: Batch) -> list[float]:
+        """L_restore of every sample on one architecture batch, added to its running score."""
+        was_training = self.space.training
+        self.space.train(self.bn_mode == "train")
+        try:
+            losses = []
+            for k, architecture in enumerate(self.samples):
+                self.space.set_weights(*architecture_weights(self.space, architecture, self.device))
+                loss = restore_forward(self.network, arch, self.ctx.restore_loss, self.ctx.autocast).item()
+                self.score_sum[k] += loss
+                self.score_count[k] += 1
+                losses.append(loss)
+        finally:
+            self.space.train(was_training)
+        return losses
+
+    def best(self) -> int | None:
+        """Index of the lowest mean score among the samples (None before any scoring)."""
+        scored = [k for k, n in enumerate(self.score_count) if n]
+        return min(scored, key=lambda k: self.score_sum[k] / self.score_count[k]) if scored else None
+
+    def probabilities(self) -> dict[str, Tensor]:
+        """One-hot of the current best sample; uniform before any sample is scored."""
+        best = self.best()
+        out = {}
+        for c in self.space.choices():
+            n = len(c.candidates)
+            if best is None:
+                out[c.label] = torch.full((n,), 1.0 / n)
+            else:
+                out[c.label] = torch.nn.functional.one_hot(
+                    torch.tensor(c.candidates.index(self.samples[best][c.label])), n).float()
+        return out
+
+    def derive(self) -> dict[str, str]:
+        """The best-scoring sample (the first sample if nothing was scored yet)."""
+        best = self.best()
+        return dict(self.samples[0 if best is None else best])
+
+    def state_dict(self) -> dict[str, Any]:
+        return {**super().state_dict(), "samples": [dict(s) for s in self.samples],
+                "score_sum": list(self.score_sum), "score_count": list(self.score_count),
+                "picker": self.picker.get_state()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.samples = [dict(s) for s in state["samples"]]
+        self.score_sum, self.score_count = list(state["score_sum"]), list(state["score_count"])
+        self.picker.set_state(state["picker"])
+
+
+def draw_architectures(space: Supernet, count: int, seed: int) -> list[dict[str, str]]:
+    """Up to `count` distinct architectures from random probabilities passed through `space.derive`
+    (fewer when the space holds fewer)."""
+    gen = torch.Generator().manual_seed(seed)
+    choices = space.choices()
+    out: list[dict[str, str]] = []
+    for _ in range(50 * count):
+        probs = {c.label: torch.rand(len(c.candidates), generator=gen).tolist() for c in choices}
+        architecture = space.derive(probs)
+        if architecture not in out:
+            out.append(architecture)
+            if len(out) == count:
+                break
+    return out

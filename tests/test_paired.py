@@ -1,0 +1,179 @@
+"""Paired (degraded, clean) datasets: rain_pairs on the real RainTrainL sample, every layout and error."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from clearer.data.datasets import ImageSet
+from clearer.data.paired import PairedSet, paired_folder, rain_pairs, side_by_side
+from clearer.errors import ClearerError
+from clearer.registry import DATASETS
+
+
+@pytest.fixture
+def rain_sample() -> Path:
+    value = os.environ.get("CLEARER_DATA")
+    if not value or not (Path(value) / "RainTrainL-sample").is_dir():
+        pytest.skip("CLEARER_DATA is not set to the benchmark data folder holding RainTrainL-sample/ "
+                    "(CI sets it to ../shared/data)")
+    return Path(value) / "RainTrainL-sample"
+
+
+def _png(path: Path, height: int, width: int, value: int = 0, rgb: bool = True) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shape = (height, width, 3) if rgb else (height, width)
+    Image.fromarray(np.full(shape, value, np.uint8)).save(path)
+    return path
+
+
+# ---------------------------------------------------------------- real data
+
+def test_rain_pairs_on_real_sample(rain_sample):
+    s = rain_pairs()  # default path, relative to CLEARER_DATA
+    assert isinstance(s, PairedSet) and s.paired and len(s) == 10
+    assert s.name == "rain_pairs:RainTrainL-sample"
+    # numeric order, rain-N paired with norain-N
+    assert [p.name for p in s.inputs] == [f"rain-{n}.png" for n in range(1, 11)]
+    assert [p.name for p in s.targets] == [f"norain-{n}.png" for n in range(1, 11)]
+    assert s.paths == s.targets
+    pairs = s.load(3)
+    assert len(pairs) == 10
+    identical = []
+    for (inp, tgt), path in zip(pairs, s.inputs):
+        assert inp.shape == tgt.shape and inp.shape[0] == 3 and inp.dtype == torch.float32
+        assert 0.0 <= float(inp.min()) and float(inp.max()) <= 1.0
+        if torch.equal(inp, tgt):
+            identical.append(path.name)
+    # the distributed sample holds one pair whose rainy file is byte-identical to the clean one
+    # (rain-6.png == norain-6.png); every other input differs from its target
+    assert identical == ["rain-6.png"]
+    assert float((pairs[1][0] - pairs[1][1]).abs().mean()) > 0.05
+    gray = rain_pairs(limit=2).load(1)
+    assert len(gray) == 2 and gray[0][0].shape[0] == 1
+    assert DATASETS.get("rain_pairs") is rain_pairs
+
+
+def test_rain_pairs_absolute_path(rain_sample):
+    assert len(rain_pairs(str(rain_sample), limit=3)) == 3
+
+
+# ---------------------------------------------------------------- layouts in tmp folders
+
+def test_paired_folder_matches_by_stem_and_sorts_naturally(tmp_path, monkeypatch):
+    for i, n in enumerate((10, 2, 1)):
+        _png(tmp_path / "d" / "input" / f"img{n}.jpg", 4, 6, 100 + i)
+        _png(tmp_path / "d" / "target" / f"img{n}.png", 4, 6, 10 + i)
+    monkeypatch.setenv("CLEARER_DATA", str(tmp_path))
+    s = paired_folder("d")
+    assert [p.stem for p in s.inputs] == ["img1", "img2", "img10"]
+    assert [(a.suffix, b.suffix) for a, b in s.pairs] == [(".jpg", ".png")] * 3
+    inp, tgt = s.load(1)[0]
+    assert inp.shape == tgt.shape == (1, 4, 6) and not torch.equal(inp, tgt)
+    assert len(paired_folder(str(tmp_path / "d"), limit=2)) == 2
+    _png(tmp_path / "e" / "rainy" / "a.png", 3, 3)
+    _png(tmp_path / "e" / "gt" / "a.png", 3, 3)
+    assert len(paired_folder(str(tmp_path / "e"), input="rainy", target="gt")) == 1
+    with pytest.raises(ClearerError, match="limit"):
+        paired_folder(str(tmp_path / "d"), limit=0)
+
+
+def test_rain_pairs_one_and_two_folders(tmp_path):
+    for n in (3, 12, 1):
+        _png(tmp_path / "one" / f"rain-{n}.png", 5, 4, 200)
+        _png(tmp_path / "one" / f"norain-{n}.png", 5, 4, 50)
+    _png(tmp_path / "one" / "rainstreak-1.png", 5, 4)  # other Rain100L files are ignored
+    s = rain_pairs(str(tmp_path / "one"))
+    assert [p.name for p in s.inputs] == ["rain-1.png", "rain-3.png", "rain-12.png"]
+    inp, tgt = s.load(3)[2]
+    assert abs(float(inp.mean()) - 200 / 255) < 1e-6 and abs(float(tgt.mean()) - 50 / 255) < 1e-6
+    for n in (1, 2):
+        _png(tmp_path / "rain" / f"rain-00{n}.png", 5, 4)
+        _png(tmp_path / "clean" / f"norain-{n}.png", 5, 4)
+    two = rain_pairs(str(tmp_path / "rain"), target_path=str(tmp_path / "clean"))
+    assert [(a.name, b.name) for a, b in two.pairs] == [("rain-001.png", "norain-1.png"),
+                                                         ("rain-002.png", "norain-2.png")]
+
+
+def test_side_by_side_splits_halves(tmp_path):
+    img = np.zeros((4, 10, 3), np.uint8)
+    img[:, :5] = 30   # clean on the left
+    img[:, 5:] = 220  # rainy on the right
+    Image.fromarray(img).save(tmp_path / "2.png")
+    Image.fromarray(img).save(tmp_path / "10.png")
+    s = side_by_side(str(tmp_path))
+    assert s.paired and [p.name for p in s.inputs] == ["2.png", "10.png"]
+    inp, tgt = s.load(3)[0]
+    assert inp.shape == tgt.shape == (3, 4, 5)
+    assert abs(float(inp.mean()) - 220 / 255) < 1e-6 and abs(float(tgt.mean()) - 30 / 255) < 1e-6
+    inp, tgt = side_by_side(str(tmp_path), clean="right", limit=1).load(1)[0]
+    assert float(inp.mean()) < float(tgt.mean())
+    with pytest.raises(ClearerError, match="'left' or 'right'"):
+        side_by_side(str(tmp_path), clean="middle")
+
+
+def test_paired_set_is_not_an_image_set():
+    s = PairedSet("x", [("a.png", "b.png")])
+    assert s.paired is True and isinstance(s.pairs[0][0], Path) and len(s) == 1
+    assert not getattr(ImageSet("y", []), "paired", False)
+
+
+# ---------------------------------------------------------------- errors
+
+def test_size_mismatch_names_both_files(tmp_path):
+    _png(tmp_path / "input" / "a.png", 4, 6)
+    _png(tmp_path / "target" / "a.png", 4, 7)
+    s = paired_folder(str(tmp_path))  # sizes are only checked when loading
+    with pytest.raises(ClearerError, match=r"input .*input/a\.png is 6x4.*target .*target/a\.png is 7x4"):
+        s.load(3)
+    _png(tmp_path / "r" / "rain-1.png", 8, 8)
+    _png(tmp_path / "r" / "norain-1.png", 9, 8)
+    with pytest.raises(ClearerError, match=r"rain-1\.png.*norain-1\.png"):
+        rain_pairs(str(tmp_path / "r")).load(1)
+
+
+def test_missing_partner_named_at_construction(tmp_path):
+    _png(tmp_path / "input" / "a.png", 4, 4)
+    _png(tmp_path / "input" / "b.png", 4, 4)
+    _png(tmp_path / "target" / "a.png", 4, 4)
+    with pytest.raises(ClearerError, match=r"input .*b\.png has no partner.*named b\{.*target"):
+        paired_folder(str(tmp_path))
+    _png(tmp_path / "target" / "b.png", 4, 4)
+    _png(tmp_path / "target" / "c.png", 4, 4)
+    with pytest.raises(ClearerError, match=r"target .*c\.png has no partner.*named c\{.*input"):
+        paired_folder(str(tmp_path))
+    _png(tmp_path / "r" / "rain-1.png", 4, 4)
+    _png(tmp_path / "r" / "norain-1.png", 4, 4)
+    _png(tmp_path / "r" / "rain-2.png", 4, 4)
+    with pytest.raises(ClearerError, match=r"rain-2\.png has no partner: expected norain-2\.png"):
+        rain_pairs(str(tmp_path / "r"))
+    _png(tmp_path / "q" / "norain-5.png", 4, 4)
+    _png(tmp_path / "q" / "rain-4.png", 4, 4)
+    _png(tmp_path / "q" / "norain-4.png", 4, 4)
+    with pytest.raises(ClearerError, match=r"norain-5\.png has no partner: expected rain-5\.png"):
+        rain_pairs(str(tmp_path / "q"))
+
+
+def test_other_construction_errors(tmp_path):
+    _png(tmp_path / "x" / "photo.png", 4, 4)
+    with pytest.raises(ClearerError, match="no rainy images named rain-N"):
+        rain_pairs(str(tmp_path / "x"))
+    with pytest.raises(ClearerError, match="does not exist"):
+        rain_pairs(str(tmp_path / "nowhere"))
+    _png(tmp_path / "y" / "input" / "a.png", 4, 4)
+    _png(tmp_path / "y" / "input" / "a.jpg", 4, 4)
+    _png(tmp_path / "y" / "target" / "a.png", 4, 4)
+    with pytest.raises(ClearerError, match="ambiguous"):
+        paired_folder(str(tmp_path / "y"))
+
+
+def test_side_by_side_odd_width_names_file_and_size(tmp_path):
+    _png(tmp_path / "good.png", 4, 10)
+    _png(tmp_path / "odd.png", 4, 9)
+    s = side_by_side(str(tmp_path))
+    with pytest.raises(ClearerError, match=r"odd\.png is 9x4 .*does not fit the side-by-side layout"):
+        s.load(3)

@@ -1,0 +1,143 @@
+"""Synthetic rain streaks: statistics against the parameters, orientation, determinism, validation."""
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from clearer.data.rain import RainStreaks, expected_mean, line_kernels, rain_streaks, render_streaks
+from clearer.errors import ClearerError
+from clearer.metrics import PROTOCOLS
+from clearer.registry import DEGRADATIONS
+
+
+def _gen(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def streak_angle(layer: torch.Tensor, sigma: float = 1.0) -> float:
+    """Streak direction in degrees from vertical, from the structure tensor of a [B,1,H,W] layer.
+
+    The summed structure tensor's dominant gradient direction φ (from the x axis) is perpendicular
+    to the streaks; with the streak direction (sin θ, cos θ) in (x right, y down), θ = −φ.
+    """
+    x = layer.double()
+    r = int(3 * sigma)
+    c = torch.arange(-r, r + 1, dtype=torch.float64)
+    g = torch.exp(-(c**2) / (2 * sigma**2))
+    g = g / g.sum()
+    dg = -c / sigma**2 * g
+    gx = F.conv2d(F.conv2d(x, g.view(1, 1, -1, 1)), dg.view(1, 1, 1, -1))
+    gy = F.conv2d(F.conv2d(x, g.view(1, 1, 1, -1)), dg.view(1, 1, -1, 1))
+    jxx, jyy, jxy = (gx * gx).sum(), (gy * gy).sum(), (gx * gy).sum()
+    return -math.degrees(0.5 * math.atan2(2 * jxy, jxx - jyy))
+
+
+def test_registered_and_describe():
+    deg = DEGRADATIONS.get("rain_streaks")()
+    assert isinstance(deg, RainStreaks)
+    assert deg.density == (0.002, 0.01) and deg.angle == (-20.0, 20.0) and deg.blur is True
+    text = deg.describe()
+    assert "density~U[0.002,0.01]" in text and "screen blend" in text and "from vertical" in text
+    assert "angle=5°" in rain_streaks(angle=5, blur=False).describe()
+
+
+def test_mean_brightness_follows_density_and_brightness():
+    shape = (4, 192, 192)
+    fixed = dict(length=20, angle=10, width=1.5)
+    means = {}
+    for density in (0.001, 0.003):
+        for brightness in (0.5, 0.9):
+            layer = render_streaks(shape, _gen(3), density=density, brightness=brightness, **fixed)
+            assert layer.shape == (4, 1, 192, 192) and float(layer.min()) >= 0 and float(layer.max()) <= 1
+            expected = expected_mean(density, 20, 1.5, brightness)
+            means[density, brightness] = float(layer.mean())
+            assert means[density, brightness] == pytest.approx(expected, rel=0.15)
+    assert means[0.003, 0.5] > means[0.001, 0.5] and means[0.003, 0.9] > means[0.001, 0.9]
+    assert means[0.001, 0.9] > means[0.001, 0.5] and means[0.003, 0.9] > means[0.003, 0.5]
+    # added brightness on a flat gray image: screen blend adds R·(1 − clean)
+    clean = torch.full((4, 3, 192, 192), 0.3)
+    low = rain_streaks(density=0.001, brightness=0.5, **fixed)(clean, _gen(3)) - clean
+    high = rain_streaks(density=0.003, brightness=0.9, **fixed)(clean, _gen(3)) - clean
+    assert float(low.min()) >= 0 and float(high.mean()) > 3 * float(low.mean())
+    assert float(high.mean()) == pytest.approx(0.7 * means[0.003, 0.9], rel=1e-5)
+
+
+@pytest.mark.parametrize("angle", [-25.0, 15.0])
+def test_streak_orientation_matches_angle(angle):
+    for blur in (True, False):
+        layer = render_streaks((2, 192, 192), _gen(0), density=0.003, length=25, angle=angle, width=1.5,
+                               brightness=0.8, blur=blur)
+        assert streak_angle(layer) == pytest.approx(angle, abs=2.0)
+
+
+def test_positive_angle_runs_top_left_to_bottom_right():
+    k = line_kernels(torch.tensor([21.0]), torch.tensor([30.0]), torch.tensor([1.0]), radius=12, soften=False)[0, 0]
+    assert k.shape == (25, 25) and float(k.max()) == pytest.approx(1.0)
+    assert float(k.sum()) == pytest.approx(21.0, rel=0.05)  # about length·width
+    top_left, top_right = float(k[:12, :12].sum()), float(k[:12, 13:].sum())
+    assert top_left > 5 and top_right == 0.0
+
+
+def test_deterministic_for_a_seed_and_batched():
+    deg = rain_streaks()
+    clean = torch.rand((3, 3, 48, 40), generator=_gen(9))
+    a, b = deg(clean, _gen(1)), deg(clean, _gen(1))
+    assert torch.equal(a, b) and not torch.equal(a, deg(clean, _gen(2)))
+    assert a.shape == clean.shape and float(a.min()) >= 0 and float(a.max()) <= 1
+    assert bool((a >= clean - 1e-6).all())  # screen blend only brightens
+    # the layer render_streaks returns is the one blended in, for the same generator state
+    layer = render_streaks(clean.shape, _gen(1))
+    assert torch.allclose(a, 1 - (1 - clean) * (1 - layer), atol=1e-6)
+    # per-image parameters differ across the batch (ranges are drawn per image)
+    assert len({round(float(m), 6) for m in layer.mean((1, 2, 3))}) == 3
+    single = deg(clean[0], _gen(1))
+    assert single.shape == clean[0].shape
+    with pytest.raises(ClearerError, match="B,C,H,W"):
+        deg(torch.zeros(4, 4))
+
+
+def test_y_channel_psnr_of_rainy_image_is_finite(tmp_path):
+    clean = torch.rand((1, 3, 64, 64), generator=_gen(4)) * 0.6
+    rainy = rain_streaks(density=0.005, length=15, brightness=0.8)(clean, _gen(4))
+    result = PROTOCOLS["standard"].measure(rainy, clean, color="y")
+    assert math.isfinite(result["psnr"]) and 5.0 < result["psnr"] < 40.0
+    assert result["ssim"] < 1.0
+
+
+def test_real_sample_rain_is_brighter_than_clean():
+    """The RainTrainL sample's rain, like the synthetic model, brightens the picture on average."""
+    value = os.environ.get("CLEARER_DATA")
+    if not value or not (Path(value) / "RainTrainL-sample").is_dir():
+        pytest.skip("CLEARER_DATA is not set to the benchmark data folder holding RainTrainL-sample/")
+    from clearer.data.paired import rain_pairs
+
+    diffs = [float((r - c).mean()) for r, c in rain_pairs(limit=4).load(1)]
+    assert sum(d > 0 for d in diffs) >= 3
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(density=1.5), r"density=1\.5 is outside 0\.\.1"),
+    (dict(density=-0.1), r"density=-0\.1 is outside"),
+    (dict(length=[30, 10]), r"length range \[30, 10\] has low > high"),
+    (dict(length=[1, 2, 3]), r"length range must be \[low, high\]"),
+    (dict(length=0.5), r"length=0\.5 is outside 1\.\.128"),
+    (dict(angle=120), r"angle=120 is outside -90\.\.90"),
+    (dict(width=0), r"width=0 is outside"),
+    (dict(brightness="bright"), r"brightness must be a number.*'bright'"),
+    (dict(brightness=True), r"brightness must be a number.*True"),
+    (dict(density=float("nan")), r"density must be a number.*nan"),
+    (dict(blur="yes"), r"blur must be true or false, got 'yes'"),
+])
+def test_parameter_validation_names_the_value(kwargs, message):
+    with pytest.raises(ClearerError, match=message):
+        rain_streaks(**kwargs)
+
+
+def test_bad_shape():
+    with pytest.raises(ClearerError, match="shape"):
+        render_streaks((5,), _gen(0))

@@ -1,0 +1,130 @@
+"""End-to-end runs of recipes/bsd.py (smoke profile): artefacts, resume after SIGKILL, NaN guard, splits."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from safetensors import safe_open
+
+from clearer.data.datasets import overlapping
+from clearer.engine.build import build_dataset
+from clearer.recipe import load_recipe
+
+from conftest import RECIPES
+
+BSD = RECIPES / "bsd.py"
+
+
+def clearer(*args: str, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "clearer", *args], capture_output=True, text=True,
+                          timeout=300, **kw)
+
+
+def alpha_rows(run: Path) -> list[dict[str, str]]:
+    with (run / "alpha.csv").open() as f:
+        return list(csv.DictReader(f))
+
+
+def test_smoke_run_leaves_every_artefact(data_dir, tmp_path):
+    out = tmp_path / "run"
+    proc = clearer("run", str(BSD), "--profile", "smoke", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    for name in ("recipe.json", "overrides.json", "log.txt", "alpha.csv", "arch.json", "model.safetensors",
+                 "metrics.json", "state/search.safetensors", "state/retrain.safetensors"):
+        assert (out / name).is_file(), name
+    assert list((out / "samples").glob("*.png"))
+    arch = json.loads((out / "arch.json").read_text())
+    assert set(arch["architecture"]) == {"cell1/col0", "cell2/col0"}
+    assert all(abs(sum(p) - 1) < 1e-4 for p in arch["probabilities"].values())
+    assert len(arch["hash"]) == 10
+    with safe_open(str(out / "model.safetensors"), "pt") as f:
+        meta = json.loads(f.metadata()["clearer"])
+    assert meta["arch_hash"] == arch["hash"] and meta["torch"]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics["sets"]) == {"bsd68", "set12"}
+    assert metrics["sets"]["bsd68"]["protocol"] == "standard"
+    assert str(out / "arch.json") in proc.stdout and str(out / "metrics.json") in proc.stdout
+    assert len(alpha_rows(out)) == 2
+
+
+def test_sigkill_mid_search_then_resume_completes_like_an_unbroken_run(data_dir, tmp_path):
+    sets = ["--set", "search.epochs=8", "--set", "search.steps_per_epoch=4"]
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "clearer", "run", str(BSD), "--profile", "smoke",
+                             "--out", str(killed), "--quiet", *sets],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state = killed / "state" / "search.safetensors"
+    deadline = time.time() + 120
+    while not state.exists() and time.time() < deadline:
+        time.sleep(0.05)
+    assert state.exists(), "no search checkpoint appeared"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (killed / "arch.json").exists(), "search finished before the kill; test needs a longer search"
+    resumed = clearer("run", str(BSD), "--resume", str(killed), "--quiet")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming after epoch" in (killed / "log.txt").read_text()
+    assert (killed / "metrics.json").is_file()
+    rows = alpha_rows(killed)
+    assert [int(r["epoch"]) for r in rows] == list(range(1, 9))
+
+    unbroken = tmp_path / "unbroken"
+    assert clearer("run", str(BSD), "--profile", "smoke", "--out", str(unbroken), "--quiet", *sets).returncode == 0
+    last_resumed, last_unbroken = rows[-1], alpha_rows(unbroken)[-1]
+    for key in last_unbroken:
+        assert float(last_resumed[key]) == pytest.approx(float(last_unbroken[key]), abs=1e-4), key
+
+
+NAN_RECIPE = '''
+import torch
+from clearer.registry import LOSSES
+from bsd import RECIPE, PROFILES
+from clearer.recipe import derive
+
+@LOSSES.register("mse_then_nan")
+def mse_then_nan(after: int = 5):
+    """MSE that turns NaN after a number of calls (to test the NaN guard)."""
+    calls = [0]
+    def loss(out, target):
+        calls[0] += 1
+        value = torch.nn.functional.mse_loss(out, target)
+        return value * float("nan") if calls[0] > after else value
+    return loss
+
+RECIPE = derive(RECIPE, {"search.loss": {"name": "mse_then_nan", "after": 8}})
+'''
+
+
+def test_nan_loss_stops_with_message_and_keeps_last_good_checkpoint(data_dir, tmp_path):
+    recipe = RECIPES / "_nan_test_recipe.py"
+    recipe.write_text(NAN_RECIPE)
+    try:
+        out = tmp_path / "run"
+        proc = clearer("run", str(recipe), "--profile", "smoke", "--out", str(out),
+                       "--set", "search.epochs=5", "--set", "search.steps_per_epoch=3")
+    finally:
+        recipe.unlink()
+    assert proc.returncode == 2
+    message = " ".join(proc.stderr.split())
+    assert "loss became nan at epoch 2, step 3" in message
+    assert "last good checkpoint" in message and "Traceback" not in proc.stderr
+    from clearer.engine.checkpoint import load_state
+    assert load_state(out / "state" / "search.safetensors")["epoch"] == 1
+
+
+@pytest.mark.parametrize("profile", ["paper", "quick", "smoke"])
+def test_no_evaluation_image_reaches_training_or_search(data_dir, profile):
+    recipe = load_recipe(BSD).resolve(profile)
+    learned = [build_dataset(recipe.data.train), build_dataset(recipe.data.arch)]
+    for ref in recipe.evaluate.sets:
+        test_set = build_dataset(ref)
+        for used in learned:
+            assert overlapping(used, test_set) == [], (used.name, test_set.name)
+    assert len(learned[1]) == (3 if profile == "smoke" else 32)  # val without the 68 BSD68 images
