@@ -19,7 +19,7 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, NewType
+from typing import Any, Callable, Literal, NewType
 
 from .errors import ClearerError
 from .registry import DATASETS, DEGRADATIONS, LOSSES, SPACES, STRATEGIES, Registry, close_matches
@@ -31,6 +31,7 @@ DegradationRef = NewType("DegradationRef", dict)
 SpaceRef = NewType("SpaceRef", dict)
 StrategyRef = NewType("StrategyRef", dict)
 LossRef = NewType("LossRef", dict)
+LossName = NewType("LossName", str)  # a registered loss named without arguments (arch_losses keys)
 REF_REGISTRY: dict[Any, Registry] = {
     DatasetRef: DATASETS, DegradationRef: DEGRADATIONS, SpaceRef: SPACES,
     StrategyRef: STRATEGIES, LossRef: LOSSES,
@@ -59,7 +60,7 @@ class SearchConfig:
     epochs: int = 200
     steps_per_epoch: int = 50
     loss: LossRef = _d(name="mse")
-    arch_losses: dict[str, float] = field(
+    arch_losses: dict[LossName, float] = field(
         default_factory=lambda: {"binary_entropy": 0.01, "expected_cost": 0.01})
     cost: Literal["params", "flops"] = "params"
 
@@ -121,19 +122,32 @@ class Recipe:
 # ----------------------------------------------------------------------------------------- checks
 
 def _type_name(t: Any) -> str:
+    """'int | None', 'list[DatasetRef]': readable annotations for error messages."""
+    origin, args = typing.get_origin(t), typing.get_args(t)
+    if t is type(None):
+        return "None"
+    if origin in (typing.Union, types.UnionType):
+        return " | ".join(map(_type_name, args))
+    if origin is Literal:
+        return " | ".join(map(repr, args))
+    if args:
+        return f"{_type_name(origin)}[{', '.join('...' if a is Ellipsis else _type_name(a) for a in args)}]"
     return getattr(t, "__name__", None) or str(t).replace("typing.", "")
 
 
 def _bad(key: str, expected: Any, value: Any) -> ClearerError:
+    settable = key.split("[")[0]  # --set reaches lists as a whole
     return ClearerError(
         f"{key} expects {_type_name(expected)}, got {value!r} ({type(value).__name__}). "
-        f"Fix it in the recipe or with --set {key}=<value>.")
+        f"Fix it in the recipe or with --set {settable}=<value>.")
 
 
-def resolve_callable(value: Any) -> Any:
+def resolve_callable(value: Any, registry: Registry | None = None) -> Any:
     """A class/function given in a recipe becomes plain data: its registered name or 'module:qualname'."""
     if isinstance(value, str) or not callable(value):
         return value
+    if registry is not None and registry.name_of(value):
+        return registry.name_of(value)
     for registry in REF_REGISTRY.values():
         name = registry.name_of(value)
         if name:
@@ -166,8 +180,17 @@ def _check_ref(value: Any, registry: Registry, key: str) -> dict[str, Any]:
     if not isinstance(value, dict) or "name" not in value:
         raise ClearerError(
             f"{key} expects a {registry.kind} name or a dict with a 'name' key, got {value!r}.")
-    name = resolve_callable(value["name"])
-    factory = _lookup(registry, name)
+    given = value["name"]
+    name = resolve_callable(given, registry)
+    try:
+        factory = _lookup(registry, name)
+    except ClearerError as err:
+        if callable(given) and not isinstance(given, str):
+            raise ClearerError(
+                f"{key}: {getattr(given, '__qualname__', given)!r} is not registered and cannot be imported "
+                f"back as {name!r}, so the resolved recipe could not name it. Register it in the recipe "
+                f"with @{registry.kind.upper()}.register(\"my_name\").") from None
+        raise ClearerError(f"{key}: {err}") from None
     params = inspect_params(factory)
     hints = _hints(factory)
     out: dict[str, Any] = {"name": name}
@@ -180,7 +203,7 @@ def _check_ref(value: Any, registry: Registry, key: str) -> dict[str, Any]:
             raise ClearerError(
                 f"unknown key {key}.{arg}: {registry.kind} {name!r} takes "
                 f"{', '.join(params) or 'no arguments'}.{hint}")
-        out[arg] = _check(val, hints[arg], f"{key}.{arg}") if arg in hints else val
+        out[arg] = _check(val, hints.get(arg, Any), f"{key}.{arg}")
     return out
 
 
@@ -195,7 +218,7 @@ def inspect_params(factory: Any) -> list[str] | None:
     for p in sig.parameters.values():
         if p.kind is p.VAR_KEYWORD:
             return None
-        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.default is not p.empty:
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
             names.append(p.name)
     return names
 
@@ -208,12 +231,37 @@ def _hints(obj: Any) -> dict[str, Any]:
         return {}
 
 
+def _plain(value: Any, key: str) -> Any:
+    """An unannotated value must be JSON data (tuples become lists), so the recipe round-trips."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_plain(v, f"{key}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        for k in value:
+            if not isinstance(k, str):
+                raise ClearerError(f"{key} has a key {k!r} ({type(k).__name__}); recipe dict keys must be strings.")
+        return {k: _plain(v, f"{key}.{k}") for k, v in value.items()}
+    raise ClearerError(
+        f"{key} is {value!r} ({type(value).__name__}), which is not plain data. Recipe values are numbers, "
+        f"strings, booleans, None, lists and dicts; refer to parts by registered name.")
+
+
 def _check(value: Any, expected: Any, key: str) -> Any:
     """Validate (and normalise) one value against a type annotation."""
     if expected is Any:
-        return value
+        return _plain(value, key)
     if expected in REF_REGISTRY:
         return _check_ref(value, REF_REGISTRY[expected], key)
+    if expected is LossName:
+        name = resolve_callable(value, LOSSES)
+        if not isinstance(name, str):
+            raise _bad(key, expected, value)
+        try:
+            LOSSES.get(name)
+        except ClearerError as err:
+            raise ClearerError(f"{key}: {err}") from None
+        return name
     origin, args = typing.get_origin(expected), typing.get_args(expected)
     if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in args:
@@ -229,14 +277,22 @@ def _check(value: Any, expected: Any, key: str) -> Any:
         if value not in args:
             raise ClearerError(f"{key} must be one of {', '.join(map(repr, args))}, got {value!r}.")
         return value
-    if origin is list:
+    if origin in (list, tuple) or expected in (list, tuple):
         if not isinstance(value, (list, tuple)):
             raise _bad(key, expected, value)
-        return [_check(v, args[0], f"{key}[{i}]") for i, v in enumerate(value)] if args else list(value)
-    if origin is dict:
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            if len(value) != len(args):
+                raise _bad(key, expected, value)
+            return [_check(v, a, f"{key}[{i}]") for i, (v, a) in enumerate(zip(value, args))]
+        return [_check(v, args[0] if args else Any, f"{key}[{i}]") for i, v in enumerate(value)]
+    if origin is dict or expected is dict:
         if not isinstance(value, dict):
             raise _bad(key, expected, value)
-        return {k: _check(v, args[1], f"{key}.{k}") for k, v in value.items()} if args else dict(value)
+        key_type, value_type = args if args else (str, Any)
+        for k in value:
+            if not isinstance(k, str):
+                raise ClearerError(f"{key} has a key {k!r} ({type(k).__name__}); recipe dict keys must be strings.")
+        return {_check(k, key_type, f"{key}.{k}"): _check(v, value_type, f"{key}.{k}") for k, v in value.items()}
     if dataclasses.is_dataclass(expected):
         if not isinstance(value, dict):
             raise _bad(key, expected, value)
@@ -249,16 +305,14 @@ def _check(value: Any, expected: Any, key: str) -> Any:
         if type(value) is not expected:
             raise _bad(key, expected, value)
         return value
-    if expected is dict:
-        if not isinstance(value, dict):
-            raise _bad(key, expected, value)
-        return value
-    return value
+    return _plain(value, key)
 
 
 def _build_section(cls: type, data: Any, prefix: str) -> Any:
     if dataclasses.is_dataclass(data):
         data = dataclasses.asdict(data)
+    if not isinstance(data, dict):
+        raise _bad(prefix.rstrip(".") or "the recipe", cls, data)
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls)]
     for key in data:
@@ -307,20 +361,48 @@ def _known_keys(tree: dict[str, Any], cls: type | None, prefix: str) -> list[str
     return keys
 
 
+def _section_default(cls: type, name: str) -> Any:
+    """What a missing key of a schema section starts as, so an override can reach into it."""
+    default = getattr(cls(), name)
+    if dataclasses.is_dataclass(default):
+        return {}
+    hint = typing.get_type_hints(cls)[name]
+    options = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else (hint,)
+    if default is None and any(o is dict or typing.get_origin(o) is dict for o in options):
+        return {}
+    return copy.deepcopy(default)
+
+
 def apply_overrides(tree: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    """Return a copy of a recipe dict with dotted-key overrides applied; unknown keys fail at once."""
+    """Return a copy of a recipe dict with dotted-key overrides applied; unknown keys fail at once.
+
+    Keys of the schema are checked here; keys inside a part ({"name": ..., **arguments}) or a plain dict
+    are checked against the part's signature when the recipe is built. Sections the tree leaves out
+    start from their defaults, so `derive({}, {"search.epochs": 3})` works.
+    """
     out = copy.deepcopy(tree)
     for dotted, value in overrides.items():
         parts = dotted.split(".")
         node: Any = out
-        for i, part in enumerate(parts[:-1]):
-            child = node.get(part) if isinstance(node, dict) else None
-            if isinstance(child, str) and "name" not in parts[i + 1:]:
-                child = node[part] = {"name": child}  # a bare part name gains arguments
+        cls: Any = Recipe  # the schema section `node` is; None inside a part's arguments or a plain dict
+        for i, part in enumerate(parts):
+            if not isinstance(node, dict) or not part:
+                raise _unknown(dotted, out)
+            if cls is not None and part not in {f.name for f in dataclasses.fields(cls)}:
+                raise _unknown(dotted, out)
+            if i == len(parts) - 1:
+                node[part] = copy.deepcopy(value)
+                break
+            child = node.get(part)
+            if child is None and cls is not None:
+                child = _section_default(cls, part)
+            if isinstance(child, str) or (callable(child) and not isinstance(child, dict)):
+                child = {"name": child}  # a bare part name gains arguments
             if not isinstance(child, dict):
                 raise _unknown(dotted, out)
-            node = child
-        node[parts[-1]] = copy.deepcopy(value)
+            node[part] = child
+            sub = typing.get_type_hints(cls)[part] if cls is not None else None
+            node, cls = child, sub if dataclasses.is_dataclass(sub) else None
     return out
 
 
@@ -329,20 +411,6 @@ def _unknown(dotted: str, tree: dict[str, Any]) -> ClearerError:
     near = close_matches(dotted, keys)
     hint = f" Did you mean {', '.join(near)}?" if near else ""
     return ClearerError(f"unknown key {dotted}.{hint}")
-
-
-def _checked_overrides(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    """Overrides must name keys of the schema, or arguments of the part they reach into."""
-    full = Recipe.from_dict(base).to_dict()
-    keys = set(_known_keys(full, Recipe, ""))
-    for dotted in overrides:
-        if dotted in keys:
-            continue
-        parent = dotted.rsplit(".", 1)[0]
-        if "." in dotted and (parent in keys or parent.rstrip("]").split("[")[0] in keys):
-            continue  # an argument of a part: checked against the part's signature on build
-        raise _unknown(dotted, full)
-    return apply_overrides(full, overrides)
 
 
 # ------------------------------------------------------------------------------------------ loading
@@ -356,16 +424,27 @@ class LoadedRecipe:
     namespace: dict[str, Any]
 
     def resolve(self, profile: str | None = None, overrides: dict[str, Any] | None = None) -> Recipe:
-        tree = self.base
+        """Base, then the profile, then --set overrides; an error says which of the three it is in."""
+        if profile is not None and profile not in self.profiles:
+            near = close_matches(profile, list(self.profiles))
+            hint = f" Did you mean {', '.join(map(repr, near))}?" if near else ""
+            raise ClearerError(
+                f"recipe {self.path.name} has no profile {profile!r}.{hint} "
+                f"Profiles: {', '.join(self.profiles) or '(none)'}.")
+        recipe = _within(f"recipe {self.path}", lambda: Recipe.from_dict(self.base))
         if profile is not None:
-            if profile not in self.profiles:
-                near = close_matches(profile, list(self.profiles))
-                hint = f" Did you mean {', '.join(map(repr, near))}?" if near else ""
-                raise ClearerError(
-                    f"recipe {self.path.name} has no profile {profile!r}.{hint} "
-                    f"Profiles: {', '.join(self.profiles) or '(none)'}.")
-            tree = _checked_overrides(tree, self.profiles[profile])
-        return Recipe.from_dict(_checked_overrides(tree, overrides or {}))
+            recipe = _within(f"profile {profile!r} of {self.path.name}", lambda: Recipe.from_dict(
+                apply_overrides(recipe.to_dict(), self.profiles[profile])))
+        if overrides:
+            recipe = _within("--set", lambda: Recipe.from_dict(apply_overrides(recipe.to_dict(), overrides)))
+        return recipe
+
+
+def _within(where: str, step: Callable[[], Recipe]) -> Recipe:
+    try:
+        return step()
+    except ClearerError as err:
+        raise ClearerError(f"{where}: {err}") from err
 
 
 def _recipe_line(tb: Any, path: Path) -> int | None:
@@ -376,14 +455,32 @@ def _recipe_line(tb: Any, path: Path) -> int | None:
     return line
 
 
+_RECIPE_MODULES: set[str] = set()  # modules imported from a recipe folder, e.g. by `from bsd import RECIPE`
+
+
+def _from_folder(name: str, folder: Path) -> bool:
+    """A module is a recipe-folder sibling: folder/top.py or the package folder/top/."""
+    file = getattr(sys.modules.get(name), "__file__", None)
+    top = folder / name.split(".")[0]
+    return file is not None and (Path(file).resolve() == top.with_suffix(".py") or top in Path(file).resolve().parents)
+
+
 def exec_recipe(path: str | Path) -> dict[str, Any]:
-    """Run a recipe file (its folder importable, so recipes can import each other)."""
+    """Run a recipe file (its folder importable, so recipes can import each other).
+
+    Why the module bookkeeping: `from base import RECIPE` must read base.py from this recipe's folder as
+    it is now, not a module cached by an earlier load (an edited file, or another folder's base.py).
+    """
     path = Path(path)
     if not path.is_file():
         raise ClearerError(
             f"recipe file {str(path)!r} not found. Give the path to a .py recipe, e.g. recipes/bsd.py.")
     path = path.resolve()
     folder = str(path.parent)
+    for name in _RECIPE_MODULES:
+        sys.modules.pop(name, None)
+    _RECIPE_MODULES.clear()
+    before = set(sys.modules)
     sys.path.insert(0, folder)
     try:
         return runpy.run_path(str(path), run_name=f"clearer_recipe_{path.stem}")
@@ -400,6 +497,7 @@ def exec_recipe(path: str | Path) -> dict[str, Any]:
             f"Run with --debug to see the full traceback.") from err
     finally:
         sys.path.remove(folder)
+        _RECIPE_MODULES.update(n for n in set(sys.modules) - before if _from_folder(n, path.parent))
 
 
 def load_recipe(path: str | Path) -> LoadedRecipe:
@@ -413,7 +511,13 @@ def load_recipe(path: str | Path) -> LoadedRecipe:
         base = base.to_dict()
     if not isinstance(base, dict):
         raise ClearerError(f"RECIPE in {path} must be a dict, got {type(base).__name__}.")
-    return LoadedRecipe(Path(path), base, dict(namespace.get("PROFILES", {})), namespace)
+    profiles = namespace.get("PROFILES", {})
+    if not isinstance(profiles, dict) or not all(
+            isinstance(k, str) and isinstance(v, dict) for k, v in profiles.items()):
+        raise ClearerError(
+            f"PROFILES in {path} must map profile names to dicts of dotted overrides, "
+            f"e.g. {{'smoke': {{'search.epochs': 2}}}}; got {profiles!r}.")
+    return LoadedRecipe(Path(path), base, dict(profiles), namespace)
 
 
 def derive(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:

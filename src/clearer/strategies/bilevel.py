@@ -1,10 +1,19 @@
-"""First-order bilevel search (DARTS-style, as CLEARER): alternate weight and architecture steps."""
+"""Bilevel search (DARTS-style, as CLEARER): alternate weight and architecture steps.
+
+`order=1` (CLEARER, DARTS first order) takes the α gradient at the current weights. `order=2` is
+DARTS' unrolled approximation: the α gradient of L_val(w − ξ∇_w L_train(w, α), α), with ξ the current
+weight learning rate (a plain gradient step: no momentum or weight decay in the virtual step) and the
+Hessian-vector product by central finite differences. It costs about three times an order-1 α step.
+"""
 from __future__ import annotations
 
 from typing import Literal
 
+import torch
+from torch import Tensor
+
 from ..registry import STRATEGIES
-from .base import Alternating, Batch
+from .base import Alternating, Batch, restore_forward
 
 
 @STRATEGIES.register("bilevel")
@@ -15,14 +24,19 @@ class Bilevel(Alternating):
                  w_lr: float = 0.025, w_min_lr: float = 1e-3, w_momentum: float = 0.9,
                  w_weight_decay: float = 3e-4, w_optimizer: Literal["sgd", "adam"] = "sgd",
                  grad_clip: float = 5.0, a_lr: float = 3e-4, a_betas: list[float] = (0.5, 0.999),
-                 a_weight_decay: float = 1e-3) -> None:
+                 a_weight_decay: float = 1e-3, order: Literal[1, 2] = 1) -> None:
         super().__init__(warmup_epochs, bn_mode, w_lr, w_min_lr, w_momentum, w_weight_decay,
                          w_optimizer, grad_clip, a_lr, a_betas, a_weight_decay)
+        if order not in (1, 2):
+            raise ValueError(f"bilevel order must be 1 or 2, got {order!r}")
+        self.order = order
+
+    fd_radius: float = 0.01  # ‖w⁺ − w‖ of the finite-difference Hessian-vector product (as DARTS)
 
     def step(self, train: Batch, arch: Batch, epoch: int) -> dict[str, float]:
         logs: dict[str, float] = {}
         if epoch >= self.warmup_epochs:
-            logs.update(self.arch_step(arch))
+            logs.update(self.arch_step(arch) if self.order == 1 else self.unrolled_arch_step(train, arch))
         probs = self.probabilities()
         logs["loss"] = self.weight_step(train, {k: v.detach() for k, v in probs.items()})
         return logs
@@ -31,3 +45,62 @@ class Bilevel(Alternating):
         """One first-order step on α with L_restore + Σ λ·L_arch on the architecture split."""
         probs = self.probabilities()
         return self.arch_update(arch, probs, None, probs)
+
+    def unrolled_arch_step(self, train: Batch, arch: Batch) -> dict[str, float]:
+        """One second-order (unrolled) step on α."""
+        was_training = self.space.training
+        self.space.train(self.bn_mode == "train")
+        try:
+            grads, logs = self.hypergradient(train, arch)
+        finally:
+            self.space.train(was_training)
+        self.a_opt.zero_grad(set_to_none=True)
+        for p, g in zip(self.alpha.parameters(), grads):
+            p.grad = g
+        self.ctx.grad_sync([p.grad for p in self.alpha.parameters()])
+        self.a_opt.step()
+        return logs
+
+    def hypergradient(self, train: Batch, arch: Batch) -> tuple[list[Tensor], dict[str, float]]:
+        """∇_α L_val(w', α) − ξ·[∇_α L_train(w⁺, α) − ∇_α L_train(w⁻, α)] / 2ε, with w' = w − ξ∇_w L_train,
+        w± = w ± ε·∇_w' L_val(w', α); weights are restored afterwards. Calls the space itself (not a DDP
+        wrapper): α gradients are averaged by the engine's grad_sync, weight gradients stay per rank."""
+        params = [p for p in self.space.parameters() if p.requires_grad]
+        alphas = list(self.alpha.parameters())
+        xi = self._lr()
+
+        def grads(loss: Tensor, wrt: list[Tensor]) -> list[Tensor]:
+            out = torch.autograd.grad(loss, wrt, allow_unused=True)
+            return [torch.zeros_like(w) if g is None else g for w, g in zip(wrt, out)]
+
+        def train_loss() -> Tensor:
+            self.space.set_weights(self.probabilities())
+            return restore_forward(self.space, train, self.ctx.restore_loss, self.ctx.autocast)
+
+        backup = [p.detach().clone() for p in params]
+        try:
+            g_train = grads(train_loss(), params)
+            with torch.no_grad():
+                for p, g in zip(params, g_train):
+                    p.sub_(xi * g)
+            probs = self.probabilities()
+            self.space.set_weights(probs)
+            restore = restore_forward(self.space, arch, self.ctx.restore_loss, self.ctx.autocast)
+            penalty, parts = self.arch_penalty(probs)
+            g_val = grads(restore + penalty, alphas + params)
+            d_alpha, d_w = g_val[:len(alphas)], g_val[len(alphas):]
+            eps = self.fd_radius / (torch.sqrt(sum((g.float() ** 2).sum() for g in d_w)) + 1e-12)
+            with torch.no_grad():
+                for p, b, v in zip(params, backup, d_w):
+                    p.copy_(b + eps * v)
+            g_plus = grads(train_loss(), alphas)
+            with torch.no_grad():
+                for p, b, v in zip(params, backup, d_w):
+                    p.copy_(b - eps * v)
+            g_minus = grads(train_loss(), alphas)
+        finally:
+            with torch.no_grad():
+                for p, b in zip(params, backup):
+                    p.copy_(b)
+        hyper = [d - xi * (gp - gm) / (2 * eps) for d, gp, gm in zip(d_alpha, g_plus, g_minus)]
+        return hyper, {"arch_loss": restore.item(), **parts}

@@ -1,0 +1,261 @@
+"""Every strategy on both spaces, GDAS sampling cost, random search's choice, resume round trip."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from clearer.cost import candidate_costs
+from clearer.engine.checkpoint import load_state, save_state
+from clearer.errors import ClearerError
+from clearer.registry import LOSSES, SPACES, STRATEGIES
+from clearer.strategies.base import SearchContext, architecture_weights, restore_forward
+
+SPACE_ARGS = {
+    "clearer": dict(channels=1, width=4, cells=2, columns=1, stem_blocks=1, residual=True),
+    "darts_cells": dict(channels=1, width=4, cells=2, nodes=2, residual=True),
+}
+FAST = dict(warmup_epochs=1, w_optimizer="adam", w_lr=1e-3, a_lr=3e-2)
+STRATEGY_ARGS = {
+    "bilevel": lambda space: dict(FAST),
+    "gumbel": lambda space: dict(FAST, tau_max=5.0, tau_min=0.5),
+    "random": lambda space: dict(samples=3, train_fraction=0.5, seed=1, w_optimizer="adam", w_lr=1e-3),
+    "fixed": lambda space: dict(candidate="fusion" if space == "clearer" else "sep_conv_3x3"),
+}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny tensors: one intra-op thread is faster, and far faster on a busy shared machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def make_space(name: str, architecture: dict[str, str] | None = None) -> torch.nn.Module:
+    return SPACES.get(name)(**SPACE_ARGS[name], architecture=architecture)
+
+
+def make_ctx(space: torch.nn.Module, epochs: int = 2, steps_per_epoch: int = 2) -> SearchContext:
+    return SearchContext(
+        restore_loss=F.mse_loss,
+        arch_losses={"binary_entropy": (0.01, LOSSES.get("binary_entropy")),
+                     "expected_cost": (0.01, LOSSES.get("expected_cost"))},
+        costs=candidate_costs(space, "params", 1), total_steps=epochs * steps_per_epoch,
+        steps_per_epoch=steps_per_epoch)
+
+
+def batch(seed: int, size: int = 16, n: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
+    """Smooth random 'images' and a noisy copy (σ = 25/255)."""
+    gen = torch.Generator().manual_seed(seed)
+    clean = F.interpolate(torch.rand(n, 1, size // 4, size // 4, generator=gen), size=size,
+                          mode="bilinear", align_corners=False)
+    return clean + 25 / 255 * torch.randn(clean.shape, generator=gen), clean
+
+
+def setup(space_name: str, strategy_name: str, epochs: int = 2, steps: int = 2):
+    torch.manual_seed(0)
+    space = make_space(space_name)
+    space.train()
+    strategy = STRATEGIES.get(strategy_name)(**STRATEGY_ARGS[strategy_name](space_name))
+    strategy.prepare(space, space, make_ctx(space, epochs, steps))
+    return space, strategy
+
+
+def run_steps(strategy, epochs: int = 2, steps: int = 2, start: int = 0) -> list[dict[str, float]]:
+    logs = []
+    for epoch in range(epochs):
+        for i in range(steps):
+            k = start + epoch * steps + i
+            logs.append(strategy.step(batch(2 * k), batch(2 * k + 1), epoch))
+    return logs
+
+
+@pytest.mark.parametrize("space_name", list(SPACE_ARGS))
+@pytest.mark.parametrize("strategy_name", ["bilevel", "gumbel", "random", "fixed"])
+def test_every_strategy_searches_every_space(space_name, strategy_name):
+    space, strategy = setup(space_name, strategy_name)
+    for logs in run_steps(strategy):
+        assert all(math.isfinite(v) for v in logs.values()) and "loss" in logs
+    probs = strategy.probability_lists()
+    arch = strategy.derive()
+    candidates = {c.label: c.candidates for c in space.choices()}
+    assert set(probs) == set(arch) == set(candidates)
+    assert all(abs(sum(p) - 1) < 1e-4 for p in probs.values())
+    assert all(arch[label] in options for label, options in candidates.items())
+    fixed = make_space(space_name, arch)
+    assert sum(p.numel() for p in fixed.parameters()) < sum(p.numel() for p in space.parameters())
+    x = batch(99)[0]
+    assert fixed(x).shape == x.shape
+
+
+def test_bilevel_and_gumbel_learn_alpha_after_warmup():
+    for name in ("bilevel", "gumbel"):
+        space, strategy = setup("clearer", name)
+        start = {k: v.detach().clone() for k, v in strategy.alpha.items()}
+        run_steps(strategy, epochs=1)  # warm-up epoch: α untouched
+        assert all(torch.equal(start[k], v) for k, v in strategy.alpha.items())
+        logs = strategy.step(batch(0), batch(1), epoch=1)
+        assert "arch_loss" in logs
+        assert any(not torch.equal(start[k], v) for k, v in strategy.alpha.items())
+
+
+def test_gumbel_computes_one_candidate_per_choice_point():
+    space, strategy = setup("darts_cells", "gumbel")
+    calls: dict[str, int] = {}
+    for choice in space.choices():
+        for op in choice.ops.values():
+            op.register_forward_hook(
+                lambda m, i, o, label=choice.label: calls.__setitem__(label, calls.get(label, 0) + 1))
+    strategy.step(batch(0), batch(1), epoch=0)  # warm-up: weight step only, one forward
+    assert calls and set(calls.values()) == {1} and len(calls) == len(space.choices())
+    calls.clear()
+    strategy.step(batch(2), batch(3), epoch=1)  # architecture step + weight step: two forwards
+    assert set(calls.values()) == {2} and len(calls) == len(space.choices())
+
+
+def test_gumbel_temperature_anneals():
+    _, strategy = setup("clearer", "gumbel")
+    first = strategy.step(batch(0), batch(1), 0)["tau"]
+    strategy.steps_done = strategy.ctx.total_steps
+    assert first == pytest.approx(5.0) and strategy.tau() == pytest.approx(0.5)
+
+
+def test_random_derives_the_lowest_loss_sample():
+    torch.manual_seed(0)
+    space = make_space("darts_cells")
+    strategy = STRATEGIES.get("random")(samples=4, train_fraction=0.0, seed=3)
+    strategy.prepare(space, space, make_ctx(space, 1, 1))
+    assert len({tuple(sorted(s.items())) for s in strategy.samples}) == 4
+    assert strategy.derive() == strategy.samples[0]  # nothing scored yet
+    assert all(len(set(p)) == 1 for p in strategy.probability_lists().values())  # uniform
+    arch = batch(5)
+    with torch.no_grad():
+        expected = []
+        for sample in strategy.samples:
+            space.set_weights(*architecture_weights(space, sample, "cpu"))
+            expected.append(restore_forward(space, arch, F.mse_loss, False).item())
+    logs = strategy.step(batch(4), arch, 0)
+    best = min(range(4), key=expected.__getitem__)
+    assert logs["loss"] == pytest.approx(sum(expected) / 4, rel=1e-5)
+    assert strategy.derive() == strategy.samples[best]
+    assert strategy.probability_lists() == {k: [1.0 if c == v else 0.0 for c in
+                                                 next(ch.candidates for ch in space.choices() if ch.label == k)]
+                                            for k, v in strategy.samples[best].items()}
+
+
+def test_random_samples_are_valid_architectures_of_the_space():
+    space, strategy = setup("darts_cells", "random")
+    for sample in strategy.samples:
+        for cell in (1, 2):
+            for node in range(2):
+                kept = [j for j in range(2 + node) if sample[f"cell{cell}/node{node}/edge{j}"] != "none"]
+                assert len(kept) == 2
+
+
+@pytest.mark.parametrize("strategy_name", ["bilevel", "gumbel", "random"])
+def test_state_dict_round_trip_resumes_identically(strategy_name, tmp_path):
+    space_a, a = setup("darts_cells", strategy_name)
+    run_steps(a, epochs=1)
+    path = tmp_path / "state.safetensors"
+    save_state(path, {"space": space_a.state_dict(), "strategy": a.state_dict()})
+    torch.manual_seed(7)
+    after_a = run_steps(a, epochs=1, start=2)
+
+    space_b, b = setup("darts_cells", strategy_name)
+    state = load_state(path)
+    space_b.load_state_dict(state["space"])
+    b.load_state_dict(state["strategy"])
+    torch.manual_seed(7)
+    after_b = run_steps(b, epochs=1, start=2)
+    for la, lb in zip(after_a, after_b):
+        assert la == pytest.approx(lb, rel=1e-5)
+    assert b.derive() == a.derive()
+    for k, v in a.alpha.items():
+        assert torch.allclose(v, b.alpha[k])
+
+
+def test_fixed_strategy_settings():
+    space = make_space("clearer")
+    s = STRATEGIES.get("fixed")(candidate="fusion")
+    assert s.searches is False
+    s.prepare(space, space, make_ctx(space))
+    assert set(s.derive().values()) == {"fusion"}
+    given = {c.label: "parallel" for c in space.choices()}
+    s = STRATEGIES.get("fixed")(architecture=given)
+    s.prepare(space, space, make_ctx(space))
+    assert s.derive() == given
+    with pytest.raises(ClearerError):
+        STRATEGIES.get("fixed")()
+    with pytest.raises(ClearerError, match="not a candidate"):
+        STRATEGIES.get("fixed")(candidate="skip").prepare(space, space, make_ctx(space))
+    with pytest.raises(ClearerError, match="missing"):
+        STRATEGIES.get("fixed")(architecture={"cell1/col0": "fusion"}).prepare(space, space, make_ctx(space))
+
+
+def test_second_order_hypergradient_matches_finite_differences():
+    """bilevel order=2 approximates d/dα L_val(w − ξ∇_w L_train(w, α), α); check it numerically."""
+    from torch.func import functional_call
+
+    torch.manual_seed(0)
+    space = make_space("clearer").double().train()
+    strategy = STRATEGIES.get("bilevel")(order=2, w_lr=0.5, w_min_lr=0.5, bn_mode="train")
+    ctx = make_ctx(space)
+    ctx.costs = {k: v.double() for k, v in ctx.costs.items()}
+    strategy.prepare(space, space, ctx)
+    strategy.fd_radius = 1e-5  # float64: a tight Hessian-vector difference (DARTS' 0.01 is for float32)
+    gen = torch.Generator().manual_seed(1)
+    for p in strategy.alpha.values():
+        p.data = torch.randn(p.shape, generator=gen, dtype=torch.float64)
+    train = tuple(t.double() for t in batch(0))
+    arch = tuple(t.double() for t in batch(1))
+    before = [p.detach().clone() for p in space.parameters()]
+
+    hyper, _ = strategy.hypergradient(train, arch)
+    assert all(torch.equal(a, p) for a, p in zip(before, space.parameters()))  # weights restored
+
+    def unrolled() -> float:
+        probs = strategy.probabilities()
+        space.set_weights(probs)
+        params = dict(space.named_parameters())
+        loss = F.mse_loss(functional_call(space, params, (train[0],)), train[1])
+        g = torch.autograd.grad(loss, list(params.values()), allow_unused=True)
+        moved = {n: p if gi is None else p - 0.5 * gi for (n, p), gi in zip(params.items(), g)}
+        val = F.mse_loss(functional_call(space, moved, (arch[0],)), arch[1])
+        return (val + strategy.arch_penalty(probs)[0]).item()
+
+    h = 1e-4
+    numeric = []
+    for p in strategy.alpha.values():
+        column = torch.zeros_like(p)
+        for i in range(p.numel()):
+            with torch.no_grad():
+                p[i] += h
+            up = unrolled()
+            with torch.no_grad():
+                p[i] -= 2 * h
+            down = unrolled()
+            with torch.no_grad():
+                p[i] += h
+            column[i] = (up - down) / (2 * h)
+        numeric.append(column)
+    got, want = torch.cat(hyper), torch.cat(numeric)
+    assert torch.allclose(got, want, rtol=2e-2, atol=1e-5 * want.abs().max()), (got, want)
+    strategy.order = 1
+    probs = strategy.probabilities()
+    space.set_weights(probs)
+    first = torch.autograd.grad(
+        restore_forward(space, arch, F.mse_loss, False) + strategy.arch_penalty(probs)[0],
+        list(strategy.alpha.values()))
+    assert not torch.allclose(torch.cat(first), want, rtol=2e-2)  # the second-order term matters here
+
+
+def test_second_order_bilevel_runs_a_step():
+    space, strategy = setup("darts_cells", "bilevel")
+    strategy.order = 2
+    logs = strategy.step(batch(0), batch(1), epoch=1)
+    assert "arch_loss" in logs and math.isfinite(logs["loss"])
+    assert all(p.grad is not None for p in strategy.alpha.parameters())
