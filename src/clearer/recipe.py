@@ -182,6 +182,8 @@ def _check_ref(value: Any, registry: Registry, key: str) -> dict[str, Any]:
             f"{key} expects a {registry.kind} name or a dict with a 'name' key, got {value!r}.")
     given = value["name"]
     name = resolve_callable(given, registry)
+    if not isinstance(name, str):
+        raise ClearerError(f"{key}.name expects a {registry.kind} name or a class/function, got {given!r}.")
     try:
         factory = _lookup(registry, name)
     except ClearerError as err:
@@ -208,7 +210,7 @@ def _check_ref(value: Any, registry: Registry, key: str) -> dict[str, Any]:
 
 
 def inspect_params(factory: Any) -> list[str] | None:
-    """Keyword arguments a recipe may set on a part (None when it accepts **kwargs)."""
+    """Arguments a recipe may set on a part, required ones included (None when it accepts **kwargs)."""
     import inspect
     try:
         sig = inspect.signature(factory)
@@ -312,7 +314,9 @@ def _build_section(cls: type, data: Any, prefix: str) -> Any:
     if dataclasses.is_dataclass(data):
         data = dataclasses.asdict(data)
     if not isinstance(data, dict):
-        raise _bad(prefix.rstrip(".") or "the recipe", cls, data)
+        if not prefix:
+            raise ClearerError(f"a recipe is a dict of keys and sections, got {data!r} ({type(data).__name__}).")
+        raise _bad(prefix.rstrip("."), cls, data)
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls)]
     for key in data:

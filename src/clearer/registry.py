@@ -25,22 +25,23 @@ def _code_of(obj: Any) -> Any:
 def _where(obj: Any) -> str:
     """file:line of a class or function, for duplicate-name errors.
 
-    Why the fallback: classes defined in a recipe file run by runpy have no importable module, so
-    `inspect` cannot find them; their methods' code still knows the file.
+    Why code objects first: `inspect` finds a class through its module, which for recipe files run by
+    runpy is missing or (same run name) another file; a method's code always knows its own file.
     """
+    code = _code_of(obj)
+    if code is not None:
+        line = code.co_firstlineno
+        if isinstance(obj, type):  # the `class` line above the first method (its decorator, as inspect)
+            lines = linecache.getlines(code.co_filename)[:line]
+            heads = [i for i, text in enumerate(lines, 1) if text.lstrip().startswith(f"class {obj.__name__}")]
+            line = heads[-1] if heads else line
+            while heads and line > 1 and lines[line - 2].lstrip().startswith("@"):
+                line -= 1
+        return f"{code.co_filename}:{line}"
     try:
         return f"{inspect.getsourcefile(obj)}:{inspect.getsourcelines(obj)[1]}"
     except (TypeError, OSError):
-        pass
-    code = _code_of(obj)
-    if code is None:
         return repr(obj)
-    line = code.co_firstlineno
-    if isinstance(obj, type):  # the `class` line above the first method, when the source is readable
-        lines = linecache.getlines(code.co_filename)[:line]
-        heads = [i for i, text in enumerate(lines, 1) if text.lstrip().startswith(f"class {obj.__name__}")]
-        line = heads[-1] if heads else line
-    return f"{code.co_filename}:{line}"
 
 
 def _same_definition(a: Any, b: Any) -> bool:
@@ -78,8 +79,8 @@ class Registry:
         unless `override=True`."""
         if not isinstance(name, str) or not name or ":" in name:
             raise ClearerError(
-                f"{self.kind}: register() needs an explicit name without ':' (kept for 'module:qualname'), got {name!r}: "
-                f"write @{self.kind.upper()}.register(\"my_name\") above the class or function.")
+                f"{self.kind}: register() needs an explicit name without ':' (kept for 'module:qualname'), "
+                f"got {name!r}: write @{self.kind.upper()}.register(\"my_name\") above the class or function.")
 
         def add(obj: T) -> T:
             if name in self._entries and not override and not _same_definition(self._entries[name], obj):

@@ -1,15 +1,15 @@
-"""Evaluation: degrade each test image with a per-image seed, restore it, measure under a protocol."""
+"""Evaluation: degrade each test image with a per-image seed (or take a real pair), restore, measure."""
 from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from ..data.images import save_image
-from ..metrics import get_protocol
+from ..metrics import Protocol, get_protocol
 from ..recipe import Recipe
 from . import artifacts as A
 from .build import build_dataset, build_degradation, set_name
@@ -19,17 +19,32 @@ from .progress import RunLog
 OVERLAP = 64
 
 
-def protocol_degradation(recipe: Recipe, protocol: Any) -> Any:
+def protocol_degradation(recipe: Recipe, protocol: Protocol) -> Any:
     """The recipe's degradation with the input post-processing (clip/8-bit) the protocol prescribes."""
-    ref = recipe.data.degradation
-    if ref["name"] == "gaussian":
+    if recipe.data.degradation["name"] == "gaussian":
         return build_degradation(recipe, clip=protocol.clip_input, quantize=protocol.quantize_input)
     return build_degradation(recipe)
 
 
+def test_pairs(dataset: Any, channels: int, protocol: Protocol, degrade: Any) -> Iterator[tuple[Tensor, Tensor]]:
+    """(degraded, clean) [1,C,H,W] pairs: real pairs as they are, else noise seeded by image index."""
+    if getattr(dataset, "paired", False):
+        for inp, target in dataset.load(channels):
+            yield protocol.prepare(inp)[None], protocol.prepare(target)[None]
+        return
+    for i, image in enumerate(dataset.load(channels)):
+        clean = protocol.prepare(image)[None]
+        yield degrade(clean, torch.Generator().manual_seed(i)), clean
+
+
+def colors(channels: int) -> dict[str, str]:
+    """Metric suffix -> colour space: gray images once; colour images on RGB and on BT.601 Y."""
+    return {"": "rgb", "_y": "y"} if channels == 3 else {"": "rgb"}
+
+
 def evaluate(recipe: Recipe, model: nn.Module, out: Path, device: torch.device, log: RunLog) -> dict[str, Any]:
     """Metrics of `model` on every test set of the recipe; sample images go to out/samples."""
-    cfg = recipe.evaluate
+    cfg, channels = recipe.evaluate, recipe.data.channels
     protocol = get_protocol(cfg.protocol)
     degrade = protocol_degradation(recipe, protocol)
     model.eval()
@@ -37,28 +52,30 @@ def evaluate(recipe: Recipe, model: nn.Module, out: Path, device: torch.device, 
     net = lambda x: model(x.contiguous(memory_format=memory))  # noqa: E731
     results: dict[str, Any] = {}
     for ref in cfg.sets:
-        name = set_name(ref)
-        images = build_dataset(ref).load(recipe.data.channels)
+        name, dataset = set_name(ref), build_dataset(ref)
         t0 = time.time()
-        rows = []
-        with log.progress(f"evaluate {name}", len(images)) as bar:
-            for i, image in enumerate(images):
-                clean = protocol.prepare(image).to(device)
-                noisy = degrade(clean[None].cpu(), torch.Generator().manual_seed(i)).to(device)
-                restored = restore_image(net, noisy, getattr(model, "multiple", 1), cfg.tile, OVERLAP,
-                                         cfg.self_ensemble)
-                rows.append({"input": protocol.measure(noisy, clean[None]),
-                             "output": protocol.measure(restored, clean[None])})
+        sums: dict[str, float] = {}
+        with log.progress(f"evaluate {name}", len(dataset)) as bar:
+            for i, (degraded, clean) in enumerate(test_pairs(dataset, channels, protocol, degrade)):
+                restored = restore_image(net, degraded.to(device), getattr(model, "multiple", 1), cfg.tile,
+                                         OVERLAP, cfg.self_ensemble).cpu()
+                for suffix, color in colors(channels).items():
+                    for side, image in (("input_", degraded), ("", restored)):
+                        for metric, value in protocol.measure(image, clean, color=color).items():
+                            key = f"{side}{metric}{suffix}"
+                            sums[key] = sums.get(key, 0.0) + value
                 if i < cfg.samples:
-                    strip = torch.cat([noisy[0], protocol.postprocess(restored[0]), clean], dim=-1)
-                    save_image(out / A.SAMPLES / f"{name}-{i:03d}-input-output-clean.png", strip.cpu())
+                    strip = torch.cat([degraded[0], protocol.postprocess(restored[0]), clean[0]], dim=-1)
+                    save_image(out / A.SAMPLES / f"{name}-{i:03d}-input-output-clean.png", strip)
                 bar.advance()
-        mean = lambda side, key: sum(r[side][key] for r in rows) / len(rows)  # noqa: E731
-        results[name] = {
-            "psnr": round(mean("output", "psnr"), 4), "ssim": round(mean("output", "ssim"), 5),
-            "input_psnr": round(mean("input", "psnr"), 4), "input_ssim": round(mean("input", "ssim"), 5),
-            "images": len(rows), "degradation": degrade.describe(), "protocol": protocol.name,
-            "self_ensemble": cfg.self_ensemble, "seconds": round(time.time() - t0, 1)}
-        log(f"evaluate {name}: PSNR {results[name]['psnr']:.2f} dB, SSIM {results[name]['ssim']:.4f} "
-            f"(input {results[name]['input_psnr']:.2f} dB) on {len(rows)} images, protocol {protocol.name}")
+        count = len(dataset)
+        results[name] = {k: round(v / count, 5) for k, v in sums.items()}
+        results[name].update(
+            images=count, protocol=protocol.name, color="rgb" if channels == 3 else "gray",
+            degradation="real pairs" if getattr(dataset, "paired", False) else degrade.describe(),
+            self_ensemble=cfg.self_ensemble, seconds=round(time.time() - t0, 1))
+        r = results[name]
+        log(f"evaluate {name}: PSNR {r['psnr']:.2f} dB, SSIM {r['ssim']:.4f} (input {r['input_psnr']:.2f} dB)"
+            + (f", Y: {r['psnr_y']:.2f} dB / {r['ssim_y']:.4f}" if "psnr_y" in r else "")
+            + f" on {count} images, protocol {protocol.name}")
     return results

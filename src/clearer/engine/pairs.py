@@ -10,9 +10,13 @@ from ..data.patches import PatchSampler
 
 
 class PairStream:
-    """Clean patches from a PatchSampler, degraded on the fly with their own seeded generator."""
+    """Clean patches degraded on the fly with their own seeded generator, or crops of real pairs.
 
-    def __init__(self, images: list[Tensor], degrade: Callable[..., Tensor], patch: int, batch: int,
+    Without a degradation, each image holds input and target stacked along channels (see
+    `stack_pairs`), so one crop cuts both at the same place and one augmentation moves both.
+    """
+
+    def __init__(self, images: list[Tensor], degrade: Callable[..., Tensor] | None, patch: int, batch: int,
                  seed: int, device: torch.device, channels_last: bool = False) -> None:
         self.sampler = PatchSampler(images, patch, batch, seed)
         self.degrade = degrade
@@ -21,8 +25,11 @@ class PairStream:
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
 
     def __next__(self) -> tuple[Tensor, Tensor]:
-        clean = self.sampler.sample()
-        degraded = self.degrade(clean, self.noise)
+        crops = self.sampler.sample()
+        if self.degrade is None:
+            degraded, clean = crops.chunk(2, dim=1)
+        else:
+            clean, degraded = crops, self.degrade(crops, self.noise)
         move = lambda t: t.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)  # noqa: E731
         return move(degraded), move(clean)
 
@@ -35,3 +42,16 @@ class PairStream:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.sampler.load_state_dict(state["sampler"])
         self.noise.set_state(state["noise"])
+
+
+def stack_pairs(pairs: list[tuple[Tensor, Tensor]]) -> list[Tensor]:
+    """(input, target) pairs as single [2C,H,W] images, for joint cropping."""
+    return [torch.cat([inp, target], dim=0) for inp, target in pairs]
+
+
+def make_stream(dataset: Any, degrade: Callable[..., Tensor], channels: int, patch: int, batch: int,
+                seed: int, device: torch.device, channels_last: bool) -> PairStream:
+    """A training stream: real pairs when the dataset is paired, else clean images + degradation."""
+    if getattr(dataset, "paired", False):
+        return PairStream(stack_pairs(dataset.load(channels)), None, patch, batch, seed, device, channels_last)
+    return PairStream(dataset.load(channels), degrade, patch, batch, seed, device, channels_last)

@@ -17,7 +17,7 @@ from . import distributed as D
 from .build import build, build_dataset, build_degradation, build_space
 from .checkpoint import load_state, save_state, save_weights
 from .loop import run_epochs
-from .pairs import PairStream
+from .pairs import make_stream
 from .progress import RunLog
 
 
@@ -36,9 +36,9 @@ def retrain(recipe: Recipe, arch: dict[str, Any], out: Path, device: torch.devic
     network = D.wrap(model, device)
     optimizer = torch.optim.Adam(model.parameters(), cfg.lr, weight_decay=cfg.weight_decay)
     loss_fn = build(LOSSES, cfg.loss)
-    stream = PairStream(build_dataset(data.train).load(data.channels), build_degradation(recipe),
-                        cfg.patch or data.patch, cfg.batch or data.batch,
-                        recipe.seed * 1000 + 500 + D.rank() * 17, device, recipe.channels_last)
+    stream = make_stream(build_dataset(data.train), build_degradation(recipe), data.channels,
+                         cfg.patch or data.patch, cfg.batch or data.batch,
+                         recipe.seed * 1000 + 500 + D.rank() * 17, device, recipe.channels_last)
     total = cfg.epochs * cfg.steps_per_epoch
     state_path = out / A.RETRAIN_STATE
     start, elapsed, steps = 0, 0.0, [0]

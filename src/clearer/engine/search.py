@@ -17,8 +17,16 @@ from . import distributed as D
 from .build import build, build_dataset, build_degradation, build_space
 from .checkpoint import load_state, save_state
 from .loop import run_epochs
-from .pairs import PairStream
+from .pairs import make_stream
 from .progress import RunLog
+
+
+def summarize(architecture: dict[str, str]) -> str:
+    """'fusion×4 parallel×2': how often each candidate won (fits a progress bar)."""
+    counts: dict[str, int] = {}
+    for name in architecture.values():
+        counts[name] = counts.get(name, 0) + 1
+    return " ".join(f"{name}×{n}" for name, n in sorted(counts.items(), key=lambda kv: -kv[1]))
 
 
 def search(recipe: Recipe, out: Path, device: torch.device, log: RunLog) -> dict[str, Any]:
@@ -39,10 +47,10 @@ def search(recipe: Recipe, out: Path, device: torch.device, log: RunLog) -> dict
     strategy.prepare(space, network, ctx)
     degrade = build_degradation(recipe)
     seed = recipe.seed * 1000 + D.rank() * 17
-    train = PairStream(build_dataset(data.train).load(data.channels), degrade, data.patch, data.batch,
-                       seed, device, recipe.channels_last)
-    arch = PairStream(build_dataset(data.arch).load(data.channels), degrade, data.patch, data.batch,
-                      seed + 7, device, recipe.channels_last)
+    train = make_stream(build_dataset(data.train), degrade, data.channels, data.patch, data.batch,
+                        seed, device, recipe.channels_last)
+    arch = make_stream(build_dataset(data.arch), degrade, data.channels, data.patch, data.batch,
+                       seed + 7, device, recipe.channels_last)
     candidates = {c.label: c.candidates for c in space.choices()}
     state_path = out / A.SEARCH_STATE
     history: list[dict[str, Any]] = []
@@ -68,8 +76,7 @@ def search(recipe: Recipe, out: Path, device: torch.device, log: RunLog) -> dict
             A.write_alpha_csv(out / A.ALPHA, history, candidates)
 
     def status() -> str:
-        chosen = strategy.derive()
-        return " ".join(v[0] for v in chosen.values())  # one letter per choice point
+        return summarize(strategy.derive())
 
     space.train()
     if not getattr(strategy, "searches", True):  # e.g. `fixed`: nothing to learn

@@ -1,0 +1,184 @@
+"""The `clearer` command line: --version, list, show, and user errors as one paragraph (exit code 2)."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+import clearer
+from clearer.cli import app, main
+from clearer.errors import ClearerError
+from clearer.registry import REGISTRIES
+
+ROOT = Path(__file__).resolve().parents[1]
+BSD = str(ROOT / "recipes" / "bsd.py")
+KINDS = ["modules", "cells", "spaces", "losses", "strategies", "datasets", "degradations", "metrics"]
+CLEARER = Path(sys.executable).with_name("clearer")  # the installed console script
+
+
+@pytest.fixture(autouse=True)
+def restore_registries():
+    saved = {kind: dict(r._entries) for kind, r in REGISTRIES.items()}
+    yield
+    for kind, registry in REGISTRIES.items():
+        registry._entries.clear()
+        registry._entries.update(saved[kind])
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(app, list(args))
+
+
+def flat(text: str) -> str:
+    """Whitespace-normalised text (rich may wrap lines)."""
+    return " ".join(text.split())
+
+
+def failure(*args: str) -> str:
+    result = invoke(*args)
+    assert result.exit_code != 0 and isinstance(result.exception, ClearerError), result.output
+    return str(result.exception)
+
+
+def shown(*args: str) -> dict:
+    result = invoke("show", *args)
+    assert result.exit_code == 0, (result.output, result.exception)
+    return json.loads(result.stdout)
+
+
+def run_script(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "COLUMNS": "100"}
+    return subprocess.run([str(CLEARER), *args], capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
+
+
+# ------------------------------------------------------------------------------------------ CliRunner
+
+def test_version() -> None:
+    result = invoke("--version")
+    assert result.exit_code == 0 and result.stdout.strip() == f"clearer {clearer.__version__}"
+
+
+def test_list_shows_every_kind_with_descriptions() -> None:
+    result = invoke("list")
+    assert result.exit_code == 0
+    for kind in KINDS:
+        assert kind in result.stdout, kind
+        for name in REGISTRIES[kind].names():
+            assert name in result.stdout, (kind, name)
+    assert "Multi-scale supernet" in flat(result.stdout)  # first docstring line of the clearer space
+
+
+def test_list_one_kind() -> None:
+    result = invoke("list", "losses")
+    assert result.exit_code == 0
+    for name in ("mse", "l1", "binary_entropy", "expected_cost"):
+        assert name in result.stdout
+    for other in ("bsds500", "gaussian", "bilevel", "psnr", "degradations"):
+        assert other not in result.stdout
+
+
+def test_list_unknown_kind_suggests_and_lists_kinds() -> None:
+    msg = failure("list", "nosuchkind")
+    assert "unknown kind 'nosuchkind'" in msg and "Kinds: " + ", ".join(KINDS) + "." in msg
+    assert "Did you mean 'losses'?" in failure("list", "loss")
+
+
+def test_list_with_recipe_includes_its_own_parts(tmp_path: Path) -> None:
+    recipe = tmp_path / "own.py"
+    recipe.write_text(textwrap.dedent("""\
+        from clearer import LOSSES
+
+        @LOSSES.register("test_cli_huber")
+        def huber(delta: float = 1.0):
+            \"\"\"Huber loss for tests.\"\"\"
+
+        RECIPE = dict(search=dict(loss="test_cli_huber"))
+        """))
+    result = invoke("list", "losses", "--recipe", str(recipe))
+    assert result.exit_code == 0 and "test_cli_huber" in result.stdout and "Huber loss for tests." in result.stdout
+
+
+def test_show_prints_resolved_json_with_set() -> None:
+    data = shown(BSD, "--set", "search.epochs=3")
+    assert data["search"]["epochs"] == 3
+    data = shown(BSD, "--profile", "smoke", "--set", "search.epochs=4", "--set", "data.degradation.sigma=25")
+    assert data["search"]["epochs"] == 4 and data["data"]["degradation"]["sigma"] == 25.0
+    assert data["space"]["width"] == 8  # from the smoke profile
+
+
+def test_show_profiles() -> None:
+    assert shown(BSD, "--profile", "smoke")["space"]["width"] == 8
+    assert shown(BSD, "--profile", "quick")["evaluate"]["protocol"] == "standard"
+    base = invoke("show", BSD, "--profile", "none")
+    assert base.exit_code == 0 and json.loads(base.stdout)["search"]["epochs"] == 200
+    assert "chosen automatically" not in base.stderr
+
+
+def test_show_picks_a_profile_for_the_machine() -> None:
+    result = invoke("show", BSD)
+    assert result.exit_code == 0
+    pick = "paper" if torch.cuda.is_available() else "quick"
+    assert f"profile {pick!r} chosen automatically" in flat(result.stderr)
+    assert json.loads(result.stdout)["search"]["epochs"] == (200 if pick == "paper" else 8)
+
+
+def test_show_errors_name_the_problem() -> None:
+    msg = failure("show", BSD, "--profile", "smoke", "--set", "search.epoch=3")
+    assert "unknown key search.epoch." in msg and "Did you mean search.epochs" in msg
+    msg = failure("show", BSD, "--profile", "smok")
+    assert "no profile 'smok'" in msg and "Did you mean 'smoke'?" in msg and "Profiles: paper, quick, smoke." in msg
+    msg = failure("show", BSD, "--profile", "smoke", "--set", "search.epochs=3.5")
+    assert "search.epochs expects int, got 3.5 (float)" in msg
+    assert "--set expects key=value" in failure("show", BSD, "--set", "search.epochs")
+
+
+# ------------------------------------------------------------------------------------------ main()
+
+def test_main_turns_user_errors_into_one_paragraph(tmp_path: Path, monkeypatch, capsys) -> None:
+    recipe = tmp_path / "boom.py"
+    recipe.write_text("RECIPE = dict(\n    seed=1 // 0,\n)\n")
+    monkeypatch.setattr(sys, "argv", ["clearer", "show", str(recipe)])
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    assert exit_.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("error: ") and "Traceback" not in captured.err
+    assert f"recipe {recipe}:2 raised ZeroDivisionError" in flat(captured.err) and "--debug" in captured.err
+
+
+def test_main_with_debug_raises(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(sys, "argv", ["clearer", "--debug", "show", str(tmp_path / "missing.py")])
+    with pytest.raises(ClearerError, match="not found"):
+        main()
+
+
+# ------------------------------------------------------------------------------------------ real process
+
+def test_console_script_show_and_error() -> None:
+    ok = run_script("show", "recipes/bsd.py", "--profile", "smoke", "--set", "search.epochs=3")
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["search"]["epochs"] == 3
+    bad = run_script("show", "recipes/bsd.py", "--profile", "smoke", "--set", "search.epoch=3")
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert "Traceback" not in bad.stderr and bad.stderr.startswith("error:")
+    assert "unknown key search.epoch." in flat(bad.stderr) and "search.epochs" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1  # one paragraph, not wrapped into pieces
+
+
+def test_console_script_debug_shows_traceback(tmp_path: Path) -> None:
+    recipe = tmp_path / "syntax.py"
+    recipe.write_text("RECIPE = dict(\n    name='x',,\n)\n")
+    plain = run_script("show", str(recipe), "--profile", "none")
+    assert plain.returncode == 2 and "Traceback" not in plain.stderr
+    assert f"syntax error in recipe {recipe}:2" in flat(plain.stderr)
+    debug = run_script("--debug", "show", str(recipe), "--profile", "none")
+    assert debug.returncode != 0 and "Traceback (most recent call last)" in debug.stderr
+    assert "SyntaxError" in debug.stderr and "ClearerError: syntax error in recipe" in debug.stderr
