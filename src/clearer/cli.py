@@ -133,6 +133,65 @@ def print_result(result: Any) -> None:
 
 
 @app.command()
+def compare(recipe: Path = typer.Argument(..., help="Comparison file, e.g. recipes/ablations.py."),
+            profile: Optional[str] = typer.Option(None, help=PROFILE_HELP),
+            set_: list[str] = typer.Option([], "--set", help="Override for every variant (repeatable)."),
+            seeds: Optional[int] = typer.Option(None, help="Seeds per variant (default: the file's SEEDS or 1)."),
+            out_dir: Optional[Path] = typer.Option(None, "--out", help="Folder of the comparison."),
+            shard_: Optional[str] = typer.Option(None, "--shard", help="Run only slice I/N of the variant x seed grid."),
+            report: bool = typer.Option(False, "--report", help="Only collect finished runs and report."),
+            quiet: bool = typer.Option(True, "--quiet/--verbose", help="Per-run logs on the console.")) -> None:
+    """Run variants of a recipe on the same data, budget and seeds; table, CSV/JSON/Markdown and PNGs."""
+    from .compare import load_comparison, run_jobs, shard
+    from .recipe import load_recipe, parse_set
+    from .report import collect, figures, write_tables
+    namespace_profiles = load_recipe_profiles(recipe)
+    chosen = choose_profile(namespace_profiles, profile)
+    comparison = load_comparison(recipe, chosen, dict(parse_set(s) for s in set_), seeds, out_dir)
+    if not report:
+        run_jobs(shard(comparison.jobs, shard_), verbose=not quiet)
+        if shard_ is not None:
+            out.print(f"shard {shard_} done; merge with: clearer compare {recipe} --report"
+                      + (f" --profile {chosen}" if chosen else "") + (f" --out {out_dir}" if out_dir else ""))
+            return
+    runs: dict[str, list[Path]] = {}
+    for job in comparison.jobs:
+        runs.setdefault(job.variant, []).append(job.out)
+    tables = collect(runs)
+    missing = [f"{j.variant}/seed{j.seed}" for j in comparison.jobs if not j.done]
+    if missing:
+        err.print(f"[yellow]not finished yet: {', '.join(missing)}[/yellow]")
+    for test_set, rows in tables.items():
+        table = Table(title=f"{comparison.name}: {test_set} ({rows[0]['protocol']} protocol)")
+        for col in ("variant", "architecture", "params", "FLOPs/px", "search s", "retrain s", "PSNR", "SSIM"):
+            table.add_column(col)
+        for r in rows:
+            table.add_row(r["variant"], r["architecture"], f"{r['params']:,}", f"{r['flops_per_pixel']:,}",
+                          f"{r['search_s']:.0f}", f"{r['retrain_s']:.0f}",
+                          f"{r['psnr']:.2f} ± {r['psnr_std']:.2f}", f"{r['ssim']:.4f} ± {r['ssim_std']:.4f}")
+        out.print(table)
+    for path in write_tables(tables, comparison.out) + figures(tables, runs, comparison.out):
+        out.print(f"wrote {path}")
+
+
+def load_recipe_profiles(path: Path) -> dict[str, Any]:
+    """Profiles of the base recipe a comparison file names (for the automatic profile choice)."""
+    from .recipe import exec_recipe, load_recipe
+    namespace = exec_recipe(path)
+    if "BASE" not in namespace:
+        return {}
+    return load_recipe(Path(path).resolve().parent / namespace["BASE"]).profiles
+
+
+@app.command("show-arch")
+def show_arch(run_dir: Path = typer.Argument(..., help="A run directory with arch.json."),
+              out_file: Optional[Path] = typer.Option(None, "--out", help="PNG path (default RUN_DIR/arch.png).")) -> None:
+    """Draw the searched network: cells, columns, branches, the winning candidates and their probability."""
+    from .archplot import draw_architecture
+    out.print(str(draw_architecture(run_dir, out_file)))
+
+
+@app.command()
 def restore(images: list[Path] = typer.Argument(..., help="Image files to restore."),
             run_dir: Path = typer.Option(..., "--run", help="A finished run directory."),
             out_dir: Path = typer.Option(..., "--out", help="Folder for the restored images."),

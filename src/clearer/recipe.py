@@ -97,7 +97,7 @@ class Recipe:
     seed: int = 0
     device: str = "auto"
     channels_last: bool = True
-    autocast: Literal["none", "bf16"] = "none"
+    autocast: Literal["auto", "none", "bf16"] = "auto"
     space: SpaceRef = _d(name="clearer")
     data: DataConfig = field(default_factory=DataConfig)
     search: SearchConfig = field(default_factory=SearchConfig)

@@ -73,7 +73,8 @@ def bsd68_map(root: Path | None = None) -> dict[str, str]:
 
 
 @DATASETS.register("bsds500")
-def bsds500(split: str = "train", exclude: str | None = None, limit: int | None = None) -> ImageSet:
+def bsds500(split: str = "train", exclude: str | None = None, limit: int | None = None,
+            skip: int = 0) -> ImageSet:
     """BSDS500 colour photos (train 200 / val 100 / test 200); exclude="bsd68" drops the BSD68 ones.
 
     Why: the paper trains weights on train, learns α on val and tests on test; when BSD68 is a test
@@ -90,6 +91,10 @@ def bsds500(split: str = "train", exclude: str | None = None, limit: int | None 
         taken = {Path(v).as_posix() for v in bsd68_map(root).values()}
         paths = [p for p in paths if f"{split}/{p.name}" not in taken]
         name += "-minus-bsd68"
+    if not isinstance(skip, int) or skip < 0 or skip >= len(paths):
+        raise ClearerError(f"bsds500 skip={skip!r} must be an integer in [0, {len(paths)}) for split {split!r}.")
+    if skip:  # skip/limit cut disjoint parts of one split, e.g. weights vs α for rain on test
+        paths, name = paths[skip:], f"{name}-from{skip}"
     return _take(name, paths, limit)
 
 

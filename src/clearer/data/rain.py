@@ -119,6 +119,7 @@ class RainStreaks:
     width: tuple[float, float]
     brightness: tuple[float, float]
     blur: bool = True
+    haze: tuple[float, float] = (0.0, 0.0)
 
     @property
     def radius(self) -> int:
@@ -165,7 +166,14 @@ class RainStreaks:
         if clean.dim() != 4:
             raise ClearerError(f"rain_streaks expects [B,C,H,W] or [C,H,W], got shape {tuple(clean.shape)}")
         rain = self.streaks(clean.shape, generator, device=clean.device).to(clean.dtype)
-        return 1.0 - (1.0 - clean) * (1.0 - rain)
+        rainy = 1.0 - (1.0 - clean) * (1.0 - rain)
+        if self.haze[1] == 0:
+            return rainy
+        # rain veil: heavy rain also scatters light, lifting and greying the whole image
+        gen_device = generator.device if generator is not None else torch.device("cpu")
+        u = torch.rand((clean.shape[0], 1, 1, 1), generator=generator, device=gen_device).to(clean)
+        veil = self.haze[0] + (self.haze[1] - self.haze[0]) * u
+        return (1.0 - veil) * rainy + veil * rainy.mean(dim=(1, 2, 3), keepdim=True).clamp_min(0.5)
 
     def describe(self) -> str:
         """One line naming the rain model and its parameters, for logs and metric records."""
@@ -176,25 +184,34 @@ class RainStreaks:
 
         parts = [fmt("density"), fmt("length", "px"), fmt("angle", "° from vertical"), fmt("width", "px"),
                  fmt("brightness")]
-        return f"rain_streaks {', '.join(parts)}, {'soft' if self.blur else 'sharp'} streaks, screen blend"
+        veil = f", haze~U[{self.haze[0]:g},{self.haze[1]:g}]" if self.haze[1] > 0 else ""
+        return f"rain_streaks {', '.join(parts)}, {'soft' if self.blur else 'sharp'} streaks, screen blend{veil}"
 
 
 @DEGRADATIONS.register("rain_streaks")
 def rain_streaks(density: float | list[float] = (0.002, 0.01), length: float | list[float] = (10, 30),
                  angle: float | list[float] = (-20, 20), width: float | list[float] = (1, 2),
-                 brightness: float | list[float] = (0.6, 1.0), blur: bool = True) -> RainStreaks:
+                 brightness: float | list[float] = (0.6, 1.0), blur: bool = True,
+                 haze: float | list[float] = 0.0) -> RainStreaks:
     """Synthetic rain streaks (seeds -> motion blur along the streak -> screen blend), ranges drawn per image.
 
     Why: a controllable rain model for training and testing derainers when only a few real pairs
     exist; `density` is the fraction of pixels seeding a streak, `length`/`width` in pixels, `angle`
-    in degrees from vertical (positive: falling to the right), `brightness` the streak intensity.
+    in degrees from vertical (positive: falling to the right), `brightness` the streak intensity,
+    `haze` the weight of a grey rain veil blended over the whole image (0 = none).
     """
     if not isinstance(blur, bool):
         raise ClearerError(f"rain_streaks blur must be true or false, got {blur!r}")
     ranges = {name: parse_range(name, value) for name, value in
               (("density", density), ("length", length), ("angle", angle), ("width", width),
                ("brightness", brightness))}
-    return RainStreaks(**ranges, blur=blur)
+    bounds = haze if isinstance(haze, (list, tuple)) else (haze, haze)
+    if len(bounds) != 2 or not all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in bounds) \
+            or not 0.0 <= bounds[0] <= bounds[1] <= 1.0:
+        raise ClearerError(f"rain_streaks haze must be a weight in [0, 1] or a [low, high] range of them, "
+                           f"got {haze!r}")
+    low, high = float(bounds[0]), float(bounds[1])
+    return RainStreaks(**ranges, blur=blur, haze=(low, high))
 
 
 def render_streaks(shape: tuple[int, ...] | torch.Size, generator: torch.Generator | None = None,

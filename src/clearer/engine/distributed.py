@@ -34,11 +34,23 @@ def average_(tensors: list[torch.Tensor]) -> None:
         t.div_(world_size())
 
 
+def sum_values(values: dict[str, float]) -> dict[str, float]:
+    """Sum a dict of floats over ranks (every rank passes the same keys, in the same order)."""
+    if not active():
+        return values
+    keys = sorted(values)
+    t = torch.tensor([values[k] for k in keys], dtype=torch.float64)
+    dist.all_reduce(t)
+    return dict(zip(keys, t.tolist()))
+
+
 def wrap(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
-    """DDP around the network's weights when several processes run; the model itself otherwise."""
+    """DDP around the network's weights (BatchNorm made global) when several processes run; else the model."""
     if not active():
         return model
     from torch.nn.parallel import DistributedDataParallel
+    from ..nn.sync_bn import globalize_batchnorm
+    globalize_batchnorm(model)  # batch statistics over all processes, as one process with the global batch
     ids = [device.index] if device.type == "cuda" else None
     return DistributedDataParallel(model, device_ids=ids, broadcast_buffers=True, find_unused_parameters=True)
 

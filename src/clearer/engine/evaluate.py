@@ -12,6 +12,7 @@ from ..data.images import save_image
 from ..metrics import Protocol, get_protocol
 from ..recipe import Recipe
 from . import artifacts as A
+from . import distributed as D
 from .build import build_dataset, build_degradation, set_name
 from .inference import restore_image
 from .progress import RunLog
@@ -26,10 +27,16 @@ def protocol_degradation(recipe: Recipe, protocol: Protocol) -> Any:
     return build_degradation(recipe)
 
 
-def test_pairs(dataset: Any, channels: int, protocol: Protocol, degrade: Any) -> Iterator[tuple[Tensor, Tensor]]:
-    """(degraded, clean) [1,C,H,W] pairs: real pairs as they are, else noise seeded by image index."""
+def test_pairs(dataset: Any, channels: int, protocol: Protocol, degrade: Any,
+               log: RunLog) -> Iterator[tuple[Tensor, Tensor]]:
+    """(degraded, clean) [1,C,H,W] pairs: real pairs as they are, else noise seeded by image index.
+
+    A real pair whose input equals its target measures nothing (infinite PSNR) and is skipped."""
     if getattr(dataset, "paired", False):
-        for inp, target in dataset.load(channels):
+        for (inp, target), name in zip(dataset.load(channels), dataset.inputs):
+            if torch.equal(inp, target):
+                log(f"skipping {name}: input and target are identical")
+                continue
             yield protocol.prepare(inp)[None], protocol.prepare(target)[None]
         return
     for i, image in enumerate(dataset.load(channels)):
@@ -56,19 +63,25 @@ def evaluate(recipe: Recipe, model: nn.Module, out: Path, device: torch.device, 
         t0 = time.time()
         sums: dict[str, float] = {}
         with log.progress(f"evaluate {name}", len(dataset)) as bar:
-            for i, (degraded, clean) in enumerate(test_pairs(dataset, channels, protocol, degrade)):
+            for i, (degraded, clean) in enumerate(test_pairs(dataset, channels, protocol, degrade, log)):
+                if i % D.world_size() != D.rank():  # evaluation is sharded over processes
+                    continue
                 restored = restore_image(net, degraded.to(device), getattr(model, "multiple", 1), cfg.tile,
                                          OVERLAP, cfg.self_ensemble).cpu()
+                sums["count"] = sums.get("count", 0.0) + 1
                 for suffix, color in colors(channels).items():
                     for side, image in (("input_", degraded), ("", restored)):
                         for metric, value in protocol.measure(image, clean, color=color).items():
                             key = f"{side}{metric}{suffix}"
                             sums[key] = sums.get(key, 0.0) + value
-                if i < cfg.samples:
+                if i < cfg.samples and D.is_main():
                     strip = torch.cat([degraded[0], protocol.postprocess(restored[0]), clean[0]], dim=-1)
                     save_image(out / A.SAMPLES / f"{name}-{i:03d}-input-output-clean.png", strip)
                 bar.advance()
-        count = len(dataset)
+        keys = [f"{side}{m}{suffix}" for suffix in colors(channels) for side in ("input_", "")
+                for m in ("psnr", "ssim")]
+        sums = D.sum_values({k: sums.get(k, 0.0) for k in keys + ["count"]})
+        count = int(sums.pop("count"))
         results[name] = {k: round(v / count, 5) for k, v in sums.items()}
         results[name].update(
             images=count, protocol=protocol.name, color="rgb" if channels == 3 else "gray",

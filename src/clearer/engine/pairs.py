@@ -17,8 +17,12 @@ class PairStream:
     """
 
     def __init__(self, images: list[Tensor], degrade: Callable[..., Tensor] | None, patch: int, batch: int,
-                 seed: int, device: torch.device, channels_last: bool = False) -> None:
-        self.sampler = PatchSampler(images, patch, batch, seed)
+                 seed: int, device: torch.device, channels_last: bool = False,
+                 rank: int = 0, world: int = 1) -> None:
+        # every process draws the same global batch (batch x world) and keeps its own slice: N processes
+        # see N x the data, and a single process with the global batch sees exactly the same patches
+        self.sampler = PatchSampler(images, patch, batch * world, seed)
+        self.part = slice(rank * batch, (rank + 1) * batch)
         self.degrade = degrade
         self.noise = torch.Generator().manual_seed(seed + 1)
         self.device = device
@@ -30,6 +34,7 @@ class PairStream:
             degraded, clean = crops.chunk(2, dim=1)
         else:
             clean, degraded = crops, self.degrade(crops, self.noise)
+        degraded, clean = degraded[self.part], clean[self.part]
         move = lambda t: t.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)  # noqa: E731
         return move(degraded), move(clean)
 
@@ -51,7 +56,11 @@ def stack_pairs(pairs: list[tuple[Tensor, Tensor]]) -> list[Tensor]:
 
 def make_stream(dataset: Any, degrade: Callable[..., Tensor], channels: int, patch: int, batch: int,
                 seed: int, device: torch.device, channels_last: bool) -> PairStream:
-    """A training stream: real pairs when the dataset is paired, else clean images + degradation."""
+    """This process's training stream: real pairs when the dataset is paired, else clean images +
+    degradation; `batch` is per process."""
+    from . import distributed as D
+    shard = dict(rank=D.rank(), world=D.world_size())
     if getattr(dataset, "paired", False):
-        return PairStream(stack_pairs(dataset.load(channels)), None, patch, batch, seed, device, channels_last)
-    return PairStream(dataset.load(channels), degrade, patch, batch, seed, device, channels_last)
+        return PairStream(stack_pairs(dataset.load(channels)), None, patch, batch, seed, device,
+                          channels_last, **shard)
+    return PairStream(dataset.load(channels), degrade, patch, batch, seed, device, channels_last, **shard)

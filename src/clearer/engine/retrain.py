@@ -14,7 +14,7 @@ from ..registry import LOSSES
 from ..strategies.base import restore_forward
 from . import artifacts as A
 from . import distributed as D
-from .build import build, build_dataset, build_degradation, build_space
+from .build import use_autocast, build, build_dataset, build_degradation, build_space
 from .checkpoint import load_state, save_state, save_weights
 from .loop import run_epochs
 from .pairs import make_stream
@@ -38,8 +38,9 @@ def retrain(recipe: Recipe, arch: dict[str, Any], out: Path, device: torch.devic
     loss_fn = build(LOSSES, cfg.loss)
     stream = make_stream(build_dataset(data.train), build_degradation(recipe), data.channels,
                          cfg.patch or data.patch, cfg.batch or data.batch,
-                         recipe.seed * 1000 + 500 + D.rank() * 17, device, recipe.channels_last)
+                         recipe.seed * 1000 + 500, device, recipe.channels_last)
     total = cfg.epochs * cfg.steps_per_epoch
+    autocast = use_autocast(recipe, device)
     state_path = out / A.RETRAIN_STATE
     start, elapsed, steps = 0, 0.0, [0]
     if state_path.exists():
@@ -51,13 +52,14 @@ def retrain(recipe: Recipe, arch: dict[str, Any], out: Path, device: torch.devic
         steps[0] = start * cfg.steps_per_epoch
         log(f"retrain: resuming after epoch {start} from {state_path}")
     params = sum(p.numel() for p in model.parameters())
-    log(f"retrain: {params / 1e6:.3f}M parameters, {total} steps, Adam lr {cfg.lr:g} cosine to {cfg.min_lr:g}")
+    log(f"retrain: {params / 1e6:.3f}M parameters, {total} steps, Adam lr {cfg.lr:g} cosine to {cfg.min_lr:g}, "
+        f"{'bf16 autocast' if autocast else 'float32'}")
     t0 = time.time() - elapsed
 
     def step(epoch: int) -> dict[str, float]:
         for group in optimizer.param_groups:
             group["lr"] = cosine(steps[0], total, cfg.lr, cfg.min_lr)
-        loss = restore_forward(network, next(stream), loss_fn, recipe.autocast == "bf16")
+        loss = restore_forward(network, next(stream), loss_fn, autocast)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)

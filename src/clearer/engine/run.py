@@ -78,7 +78,7 @@ def run(recipe: Recipe, out: Path, overrides: dict[str, Any] | None = None, verb
             A.write_json(out / A.ARCH, arch)
             log(f"search: skipped, fixed architecture {arch['hash']}")
         else:
-            arch = search(recipe, out, device, log)
+            arch = search(recipe, out, device, log).record
     times["search_s"] = arch["search_seconds"]
 
     if (out / A.WEIGHTS).exists():

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from ..registry import LOSSES, STRATEGIES
 from ..strategies.base import SearchContext
 from . import artifacts as A
 from . import distributed as D
-from .build import build, build_dataset, build_degradation, build_space
+from .build import use_autocast, build, build_dataset, build_degradation, build_space
 from .checkpoint import load_state, save_state
 from .loop import run_epochs
 from .pairs import make_stream
@@ -29,8 +30,16 @@ def summarize(architecture: dict[str, str]) -> str:
     return " ".join(f"{name}×{n}" for name, n in sorted(counts.items(), key=lambda kv: -kv[1]))
 
 
-def search(recipe: Recipe, out: Path, device: torch.device, log: RunLog) -> dict[str, Any]:
-    """Run (or resume) the search and write arch.json; returns the architecture record."""
+@dataclass
+class SearchOutcome:
+    """The architecture record (as in arch.json) and the trained supernet and strategy behind it."""
+    record: dict[str, Any]
+    space: torch.nn.Module
+    strategy: Any
+
+
+def search(recipe: Recipe, out: Path, device: torch.device, log: RunLog) -> SearchOutcome:
+    """Run (or resume) the search and write arch.json."""
     cfg, data = recipe.search, recipe.data
     torch.manual_seed(recipe.seed)
     space = build_space(recipe).to(device)
@@ -42,11 +51,11 @@ def search(recipe: Recipe, out: Path, device: torch.device, log: RunLog) -> dict
     ctx = SearchContext(
         restore_loss=build(LOSSES, cfg.loss), arch_losses=arch_losses, costs=costs,
         total_steps=cfg.epochs * cfg.steps_per_epoch, steps_per_epoch=cfg.steps_per_epoch,
-        autocast=recipe.autocast == "bf16", grad_sync=D.average_)
+        autocast=use_autocast(recipe, device), grad_sync=D.average_)
     strategy = build(STRATEGIES, cfg.strategy)
     strategy.prepare(space, network, ctx)
     degrade = build_degradation(recipe)
-    seed = recipe.seed * 1000 + D.rank() * 17
+    seed = recipe.seed * 1000
     train = make_stream(build_dataset(data.train), degrade, data.channels, data.patch, data.batch,
                         seed, device, recipe.channels_last)
     arch = make_stream(build_dataset(data.arch), degrade, data.channels, data.patch, data.batch,
@@ -64,7 +73,8 @@ def search(recipe: Recipe, out: Path, device: torch.device, log: RunLog) -> dict
         start, history, elapsed = state["epoch"], state["history"], state["elapsed"]
         log(f"search: resuming after epoch {start} from {state_path}")
     log(f"search: {sum(p.numel() for p in space.parameters()) / 1e6:.2f}M supernet parameters, "
-        f"{len(candidates)} choice points, strategy {cfg.strategy['name']}, {degrade.describe()}")
+        f"{len(candidates)} choice points, strategy {cfg.strategy['name']}, {degrade.describe()}, "
+        f"{'bf16 autocast' if ctx.autocast else 'float32'}")
     t0 = time.time() - elapsed
 
     def end_epoch(epoch: int, means: dict[str, float]) -> None:
@@ -91,4 +101,4 @@ def search(recipe: Recipe, out: Path, device: torch.device, log: RunLog) -> dict
         A.write_json(out / A.ARCH, record)
     log(f"search: done in {record['search_seconds']:.0f}s, architecture {record['hash']}: "
         + ", ".join(f"{k}={v}" for k, v in architecture.items()))
-    return record
+    return SearchOutcome(record, space, strategy)

@@ -169,12 +169,16 @@ class Alternating(WeightSharing):
         self.space.train(self.bn_mode == "train")
         try:
             self.space.set_weights(weights, active)
-            restore = restore_forward(self.network, arch, self.ctx.restore_loss, self.ctx.autocast)
+            # the bare space, not a DDP wrapper: only α gradients are wanted, averaged by grad_sync
+            restore = restore_forward(self.space, arch, self.ctx.restore_loss, self.ctx.autocast)
             penalty, parts = self.arch_penalty(probs)
-            self.a_opt.zero_grad(set_to_none=True)
-            self.space.zero_grad(set_to_none=True)
-            (restore + penalty).backward()
-            self.ctx.grad_sync([p.grad for p in self.alpha.parameters() if p.grad is not None])
+            alphas = list(self.alpha.parameters())
+            # α gradients only: skips the weight gradients a first-order architecture step never uses
+            grads = torch.autograd.grad(restore + penalty, alphas, allow_unused=True)
+            grads = [torch.zeros_like(a) if g is None else g for a, g in zip(alphas, grads)]
+            self.ctx.grad_sync(grads)
+            for alpha, grad in zip(alphas, grads):
+                alpha.grad = grad
             self.a_opt.step()
         finally:
             self.space.train(was_training)

@@ -12,19 +12,24 @@ from .base import Batch, SearchContext, Strategy, architecture_weights, restore_
 
 @STRATEGIES.register("fixed")
 class Fixed(Strategy):
-    """No search: derive the given architecture, or `candidate` at every choice point."""
+    """No search: the given architecture, `candidate` everywhere, or a random one drawn with `seed`."""
 
     searches = False
 
-    def __init__(self, candidate: str | None = None, architecture: dict[str, str] | None = None) -> None:
-        if (candidate is None) == (architecture is None):
-            raise ClearerError("fixed needs exactly one of `candidate` (e.g. 'fusion') or `architecture`.")
-        self.candidate, self.given = candidate, architecture
+    def __init__(self, candidate: str | None = None, architecture: dict[str, str] | None = None,
+                 seed: int | None = None) -> None:
+        if sum(x is not None for x in (candidate, architecture, seed)) != 1:
+            raise ClearerError("fixed needs exactly one of `candidate` (e.g. 'fusion'), `architecture` "
+                               "(label -> candidate) or `seed` (a random architecture).")
+        self.candidate, self.given, self.seed = candidate, architecture, seed
 
     def prepare(self, space: Supernet, network: nn.Module, ctx: SearchContext) -> None:
         super().prepare(space, network, ctx)
         choices = space.choices()
-        if self.given is not None:
+        if self.seed is not None:
+            from .random_search import draw_architectures
+            self.architecture = draw_architectures(space, 1, self.seed)[0]
+        elif self.given is not None:
             check_architecture(self.given, [c.label for c in choices])
             self.architecture = {c.label: self.given[c.label] for c in choices}
         else:

@@ -1,0 +1,33 @@
+"""Single-image deraining with the CLEARER space: colour in, colour out.
+
+No paired training data is assumed: rain is synthesised (`rain_streaks`) on BSDS500 *test* images,
+because public rain test sets reuse BSDS500 train/val images as backgrounds. Weights learn on the
+first 150 test images, α on the other 50, and the model is evaluated on real pairs: by default the 10
+RainTrainL sample pairs (`--set "evaluate.sets=[dict(name='rain_pairs', path='/my/rain')]"` for yours),
+with PSNR/SSIM on RGB and on the BT.601 Y channel.
+"""
+from bsd import PROFILES as BSD_PROFILES
+from bsd import RECIPE as BSD
+from clearer.recipe import derive
+
+RAIN = dict(name="rain_streaks", density=[0.002, 0.01], length=[10, 40], angle=[-25, 25], width=[1, 2],
+            brightness=[0.4, 0.9], haze=[0.0, 0.25])
+PAIRS = dict(name="rain_pairs", path="RainTrainL-sample")
+
+RECIPE = derive(BSD, {
+    "name": "rain",
+    "space.residual": True,
+    "data.channels": 3,
+    "data.train": dict(name="bsds500", split="test", limit=150),
+    "data.arch": dict(name="bsds500", split="test", skip=150),
+    "data.degradation": RAIN,
+    "evaluate.sets": [PAIRS],
+})
+
+# Same budgets as the denoising profiles; only the test sets differ.
+PROFILES = {
+    "paper": {},
+    "quick": {**BSD_PROFILES["quick"], "evaluate.sets": [PAIRS]},
+    "smoke": {**BSD_PROFILES["smoke"], "data.train.limit": 6, "data.arch.limit": 3,
+              "evaluate.sets": [dict(PAIRS, limit=3)]},
+}
