@@ -142,14 +142,16 @@ class Protocol:
         """Network output as measured: clamped to [0,1], rounded to 8 bits if the protocol says so."""
         return quantize8(output) if self.quantize_output else output.clamp(0.0, 1.0)
 
-    def measure(self, output: torch.Tensor, clean: torch.Tensor, color: str = "rgb") -> dict[str, float]:
+    def measure(self, output: torch.Tensor, clean: torch.Tensor, color: str = "rgb",
+                postprocess: bool = True) -> dict[str, float]:
         """PSNR (dB) and SSIM of a restored image (batch: the mean) against its clean version.
 
-        `color="y"` measures 3-channel images on the BT.601 Y channel instead of RGB.
+        `color="y"` measures 3-channel images on the BT.601 Y channel instead of RGB; `postprocess=False`
+        measures the tensor as it is (degraded inputs: the noisy image a method receives).
         """
         if color not in COLORS:
             raise ClearerError(f"unknown color {color!r}; valid: {', '.join(COLORS)}.")
-        out = self.postprocess(output.detach()).double()
+        out = (self.postprocess(output.detach()) if postprocess else output.detach()).double()
         ref = clean.detach().double()
         if color == "y" and out.shape[-3] == 3:
             out, ref = rgb_to_y(out), rgb_to_y(ref)

@@ -13,7 +13,7 @@ from ..metrics import Protocol, get_protocol
 from ..recipe import Recipe
 from . import artifacts as A
 from . import distributed as D
-from .build import build_dataset, build_degradation, set_name
+from .build import build_dataset, build_degradation, set_name, use_autocast
 from .inference import restore_image
 from .progress import RunLog
 
@@ -56,7 +56,11 @@ def evaluate(recipe: Recipe, model: nn.Module, out: Path, device: torch.device, 
     degrade = protocol_degradation(recipe, protocol)
     model.eval()
     memory = torch.channels_last if recipe.channels_last else torch.contiguous_format
-    net = lambda x: model(x.contiguous(memory_format=memory))  # noqa: E731
+    autocast = use_autocast(recipe, device)
+
+    def net(x: Tensor) -> Tensor:
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
+            return model(x.contiguous(memory_format=memory)).float()
     results: dict[str, Any] = {}
     for ref in cfg.sets:
         name, dataset = set_name(ref), build_dataset(ref)
@@ -71,7 +75,8 @@ def evaluate(recipe: Recipe, model: nn.Module, out: Path, device: torch.device, 
                 sums["count"] = sums.get("count", 0.0) + 1
                 for suffix, color in colors(channels).items():
                     for side, image in (("input_", degraded), ("", restored)):
-                        for metric, value in protocol.measure(image, clean, color=color).items():
+                        measured = protocol.measure(image, clean, color=color, postprocess=side == "")
+                        for metric, value in measured.items():
                             key = f"{side}{metric}{suffix}"
                             sums[key] = sums.get(key, 0.0) + value
                 if i < cfg.samples and D.is_main():
@@ -86,7 +91,8 @@ def evaluate(recipe: Recipe, model: nn.Module, out: Path, device: torch.device, 
         results[name].update(
             images=count, protocol=protocol.name, color="rgb" if channels == 3 else "gray",
             degradation="real pairs" if getattr(dataset, "paired", False) else degrade.describe(),
-            self_ensemble=cfg.self_ensemble, seconds=round(time.time() - t0, 1))
+            self_ensemble=cfg.self_ensemble, precision="bf16 autocast" if autocast else "float32",
+            seconds=round(time.time() - t0, 1))
         r = results[name]
         log(f"evaluate {name}: PSNR {r['psnr']:.2f} dB, SSIM {r['ssim']:.4f} (input {r['input_psnr']:.2f} dB)"
             + (f", Y: {r['psnr_y']:.2f} dB / {r['ssim_y']:.4f}" if "psnr_y" in r else "")

@@ -52,7 +52,8 @@ def search(recipe: Recipe, out: Path, device: torch.device, log: RunLog) -> Sear
         restore_loss=build(LOSSES, cfg.loss), arch_losses=arch_losses, costs=costs,
         total_steps=cfg.epochs * cfg.steps_per_epoch, steps_per_epoch=cfg.steps_per_epoch,
         autocast=use_autocast(recipe, device), grad_sync=D.average_)
-    strategy = build(STRATEGIES, cfg.strategy)
+    # a space without choice points (a plain network) has nothing to search
+    strategy = build(STRATEGIES, cfg.strategy if space.choices() else {"name": "fixed", "architecture": {}})
     strategy.prepare(space, network, ctx)
     degrade = build_degradation(recipe)
     seed = recipe.seed * 1000

@@ -1,0 +1,56 @@
+"""Smoke runs of the other recipes: a custom module searched beside CLEARER's, deraining, show-arch, restore."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from PIL import Image
+
+from conftest import RECIPES
+
+
+def clearer(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "clearer", *args], capture_output=True, text=True, timeout=600)
+
+
+def test_custom_module_recipe_searches_over_its_own_candidate(data_dir, tmp_path):
+    out = tmp_path / "run"
+    proc = clearer("run", str(RECIPES / "custom_module.py"), "--profile", "smoke", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    arch = json.loads((out / "arch.json").read_text())
+    for candidates in arch["candidates"].values():
+        assert candidates == ["parallel", "fusion", "dilated_parallel"]
+    assert all(len(p) == 3 for p in arch["probabilities"].values())
+    listing = clearer("list", "modules", "--recipe", str(RECIPES / "custom_module.py"))
+    assert "dilated_parallel" in listing.stdout
+
+
+def test_rain_recipe_smoke_measures_rgb_and_y_and_restores_colour_images(data_dir, tmp_path):
+    out = tmp_path / "run"
+    proc = clearer("run", str(RECIPES / "rain.py"), "--profile", "smoke", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    metrics = json.loads((out / "metrics.json").read_text())["sets"]["rain_pairs-RainTrainL-sample"]
+    assert metrics["color"] == "rgb" and metrics["images"] == 3
+    for key in ("psnr", "ssim", "psnr_y", "ssim_y", "input_psnr", "input_psnr_y"):
+        assert key in metrics
+    restored = tmp_path / "restored"
+    rainy = data_dir / "RainTrainL-sample" / "rain-1.png"
+    proc = clearer("restore", "--run", str(out), "--out", str(restored), str(rainy), "--tile", "128")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = Image.open(restored / "rain-1.png")
+    assert result.mode == "RGB" and result.size == Image.open(rainy).size
+
+
+def test_show_arch_draws_a_png(data_dir, tmp_path):
+    out = tmp_path / "run"
+    assert clearer("run", str(RECIPES / "bsd.py"), "--profile", "smoke", "--out", str(out), "--quiet").returncode == 0
+    proc = clearer("show-arch", str(out))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    image = Image.open(out / "arch.png")
+    assert image.size[0] > 300
+
+
+def test_restore_errors_on_an_unfinished_run(tmp_path):
+    proc = clearer("restore", "--run", str(tmp_path), "--out", str(tmp_path / "o"), "x.png")
+    assert proc.returncode == 2 and "model.safetensors" in proc.stderr
