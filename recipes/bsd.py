@@ -34,30 +34,28 @@ RECIPE = dict(
     ),
 )
 
+# The whole run (search, retrain, evaluation) within 20 minutes on 2 CPU cores.
+QUICK = {
+    "space.width": 32, "space.cells": 2, "space.columns": 2, "space.residual": True,
+    "data.patch": 40, "data.batch": 32,
+    "search.epochs": 8, "search.steps_per_epoch": 25, "search.strategy.warmup_epochs": 2,
+    "search.strategy.w_optimizer": "adam", "search.strategy.w_lr": 2e-3, "search.strategy.w_min_lr": 2e-4,
+    "search.strategy.a_lr": 1e-2,
+    "retrain.epochs": 32, "retrain.steps_per_epoch": 100, "retrain.lr": 2e-3, "retrain.min_lr": 1e-5,
+    "evaluate.sets": [dict(name="bsds500", split="test", limit=10), "bsd68", "set12"],
+    "evaluate.protocol": "standard",
+}
+
 PROFILES = {
     "paper": {},
-    # The whole run (search, retrain, evaluation) within 20 minutes on 2 CPU cores.
-    "quick": {
-        "space.width": 32, "space.cells": 2, "space.columns": 2, "space.residual": True,
-        "data.patch": 40, "data.batch": 32,
-        "search.epochs": 8, "search.steps_per_epoch": 25, "search.strategy.warmup_epochs": 2,
-        "search.strategy.w_optimizer": "adam", "search.strategy.w_lr": 2e-3, "search.strategy.w_min_lr": 2e-4,
-        "search.strategy.a_lr": 1e-2,
-        "retrain.epochs": 32, "retrain.steps_per_epoch": 100, "retrain.lr": 2e-3, "retrain.min_lr": 1e-5,
-        "evaluate.sets": [dict(name="bsds500", split="test", limit=10), "bsd68", "set12"],
-        "evaluate.protocol": "standard",
-    },
+    "quick": QUICK,
     # The quick setting at a quarter of the budget, tested on BSD68 only: for comparisons of many
     # variants (recipes/ablations.py runs 11 of them in about 45 minutes on 2 CPU cores).
     "compare": {
-        "space.width": 32, "space.cells": 2, "space.columns": 2, "space.residual": True,
-        "data.patch": 40, "data.batch": 32,
-        "search.epochs": 5, "search.steps_per_epoch": 20, "search.strategy.warmup_epochs": 2,
-        "search.strategy.w_optimizer": "adam", "search.strategy.w_lr": 2e-3, "search.strategy.w_min_lr": 2e-4,
-        "search.strategy.a_lr": 2e-2,
-        "retrain.epochs": 8, "retrain.steps_per_epoch": 100, "retrain.lr": 2e-3, "retrain.min_lr": 1e-5,
-        "evaluate.sets": ["bsd68"], "evaluate.protocol": "standard", "evaluate.samples": 1,
-        "data.degradation.sigma": 25.0,
+        **QUICK,
+        "search.epochs": 5, "search.steps_per_epoch": 20, "search.strategy.a_lr": 2e-2,
+        "retrain.epochs": 8,
+        "evaluate.sets": ["bsd68"], "evaluate.samples": 1, "data.degradation.sigma": 25.0,
     },
     # Seconds, for tests: tiny network, a few images, every phase and artefact exercised.
     "smoke": {

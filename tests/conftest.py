@@ -5,6 +5,9 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
+
+from clearer.registry import REGISTRIES
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPES = ROOT / "recipes"
@@ -16,3 +19,22 @@ def data_dir() -> Path:
     if not value or not Path(value).is_dir():
         pytest.skip("CLEARER_DATA is not set to the benchmark data folder (CI sets it to ../shared/data)")
     return Path(value)
+
+
+@pytest.fixture
+def restore_registries():
+    """Recipes in tests register parts globally; take them out again afterwards."""
+    saved = {kind: dict(r._entries) for kind, r in REGISTRIES.items()}
+    yield
+    for kind, registry in REGISTRIES.items():
+        registry._entries.clear()
+        registry._entries.update(saved[kind])
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Tiny tensors: one intra-op thread is faster, and far faster on a busy shared machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

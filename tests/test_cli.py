@@ -23,13 +23,10 @@ KINDS = ["modules", "cells", "spaces", "losses", "strategies", "datasets", "degr
 CLEARER = Path(sys.executable).with_name("clearer")  # the installed console script
 
 
-@pytest.fixture(autouse=True)
-def restore_registries():
-    saved = {kind: dict(r._entries) for kind, r in REGISTRIES.items()}
-    yield
-    for kind, registry in REGISTRIES.items():
-        registry._entries.clear()
-        registry._entries.update(saved[kind])
+
+
+
+pytestmark = pytest.mark.usefixtures("restore_registries")
 
 
 def invoke(*args: str):

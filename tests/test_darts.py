@@ -14,13 +14,10 @@ from clearer.strategies.base import architecture_weights
 SMALL = dict(channels=1, width=4, cells=2, nodes=3)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one intra-op thread is faster, and far faster on a busy shared machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+
+
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def random_probs(space: DartsSpace, seed: int = 0) -> dict[str, list[float]]:

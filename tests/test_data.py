@@ -23,12 +23,7 @@ from clearer.errors import ClearerError
 from clearer.registry import DATASETS, DEGRADATIONS
 
 
-@pytest.fixture
-def real_data() -> Path:
-    value = os.environ.get("CLEARER_DATA")
-    if not value:
-        pytest.skip("CLEARER_DATA not set: point it at the benchmark image folder to run this test")
-    return Path(value)
+
 
 
 def _png(path: Path, array: np.ndarray) -> Path:
@@ -105,7 +100,7 @@ def test_image_folder_relative_to_data_root_and_limit(monkeypatch, tmp_path):
 
 # ---------------------------------------------------------------- datasets (real data)
 
-def test_bsds500_splits_and_exclude(real_data):
+def test_bsds500_splits_and_exclude(data_dir):
     assert [len(bsds500(s)) for s in ("train", "val", "test")] == [200, 100, 200]
     kept = bsds500("val", exclude="bsd68")
     assert len(kept) == 32
@@ -115,7 +110,7 @@ def test_bsds500_splits_and_exclude(real_data):
     assert (len(train400()), len(bsd68()), len(set12())) == (400, 68, 12)
 
 
-def test_bsd68_overlaps_bsds500_val_pixel_for_pixel(real_data):
+def test_bsd68_overlaps_bsds500_val_pixel_for_pixel(data_dir):
     pairs = overlapping(bsd68(), bsds500("val"))
     assert len(pairs) == 68
     assert overlapping(bsd68(), bsds500("val", exclude="bsd68")) == []
@@ -146,7 +141,7 @@ def test_sigma_validation_messages():
     assert DEGRADATIONS.get("gaussian") is gaussian
 
 
-def test_gaussian_std_on_real_image(real_data):
+def test_gaussian_std_on_real_image(data_dir):
     clean = set12(limit=1).load(1)[0][None]
     deg = gaussian(25)
     noisy = deg(clean, torch.Generator().manual_seed(0))

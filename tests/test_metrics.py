@@ -14,12 +14,7 @@ from clearer.metrics import PROTOCOLS, center_crop, get_protocol, psnr, rgb_to_y
 from clearer.registry import METRICS
 
 
-@pytest.fixture
-def real_data() -> Path:
-    value = os.environ.get("CLEARER_DATA")
-    if not value:
-        pytest.skip("CLEARER_DATA not set: point it at the benchmark image folder to run this test")
-    return Path(value)
+
 
 
 def _numpy_ssim_valid(a: np.ndarray, b: np.ndarray) -> float:
@@ -69,7 +64,7 @@ def test_ssim_matlab_matches_explicit_window_reference():
     assert abs(ssim(a, b, "gaussian").item() - ref) > 1e-4
 
 
-def test_ssim_matlab_on_real_image_at_sigma_25(real_data):
+def test_ssim_matlab_on_real_image_at_sigma_25(data_dir):
     from clearer.data.datasets import set12
     from clearer.data.degradations import gaussian
 

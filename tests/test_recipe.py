@@ -16,14 +16,10 @@ ROOT = Path(__file__).resolve().parents[1]
 BSD = ROOT / "recipes" / "bsd.py"
 
 
-@pytest.fixture(autouse=True)
-def restore_registries():
-    """Recipes in these tests register parts globally; take them out again afterwards."""
-    saved = {kind: dict(r._entries) for kind, r in REGISTRIES.items()}
-    yield
-    for kind, registry in REGISTRIES.items():
-        registry._entries.clear()
-        registry._entries.update(saved[kind])
+
+
+
+pytestmark = pytest.mark.usefixtures("restore_registries")
 
 
 def write(folder: Path, name: str, text: str) -> Path:

@@ -21,14 +21,7 @@ def widgets() -> Registry:
     return Registry("widgets")
 
 
-@pytest.fixture
-def restore_registries():
-    """Undo registrations a test made in the global registries."""
-    saved = {kind: dict(r._entries) for kind, r in REGISTRIES.items()}
-    yield
-    for kind, registry in REGISTRIES.items():
-        registry._entries.clear()
-        registry._entries.update(saved[kind])
+
 
 
 def _line(obj) -> int:

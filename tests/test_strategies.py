@@ -26,13 +26,10 @@ STRATEGY_ARGS = {
 }
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one intra-op thread is faster, and far faster on a busy shared machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+
+
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def make_space(name: str, architecture: dict[str, str] | None = None) -> torch.nn.Module:

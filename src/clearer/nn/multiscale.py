@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..registry import MODULES
-from .blocks import ResidualBlock, conv_bn
+from .blocks import ResidualBlock, conv_bn, zero_last_bn
 
 
 @MODULES.register("transition")
@@ -72,8 +72,10 @@ class Fusion(nn.Module):
     def __init__(self, widths: list[int], outputs: int | None = None) -> None:
         super().__init__()
         outputs = len(widths) if outputs is None else outputs
+        # other branches' contributions start at zero: a fusion module begins as the identity
         self.paths = nn.ModuleList(
-            nn.ModuleList(resize(widths[j], widths[i], j - i) for j in range(len(widths)))
+            nn.ModuleList(resize(widths[j], widths[i], j - i) if i == j else
+                          zero_last_bn(resize(widths[j], widths[i], j - i)) for j in range(len(widths)))
             for i in range(outputs))
         self.act = nn.ReLU()
 

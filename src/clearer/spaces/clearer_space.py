@@ -45,7 +45,9 @@ class ClearerSpace(Supernet):
         check_architecture(architecture, labels(cells, columns))
         self.residual = residual
         self.multiple = 2 ** cells
-        self.stem = nn.Sequential(conv_bn(channels, width), *[ResidualBlock(width) for _ in range(stem_blocks)])
+        # no BatchNorm on the image itself (as DnCNN): it would normalise away the noise level
+        self.stem = nn.Sequential(nn.Conv2d(channels, width, 3, padding=1), nn.ReLU(inplace=True),
+                                  *[ResidualBlock(width) for _ in range(stem_blocks)])
         widths = [width]
         blocks = []
         for i in range(1, cells + 1):
@@ -54,7 +56,10 @@ class ClearerSpace(Supernet):
             widths = new
         self.cells = nn.ModuleList(blocks)
         self.head = Fusion(widths, outputs=1)
-        self.out = nn.Conv2d(width, channels, 1)
+        self.out = nn.Conv2d(width, channels, 3, padding=1)
+        if residual:  # start as the identity: the network first predicts "no noise"
+            nn.init.zeros_(self.out.weight)
+            nn.init.zeros_(self.out.bias)
 
     def forward(self, x: Tensor) -> Tensor:
         xs = [self.stem(x)]
