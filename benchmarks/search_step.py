@@ -18,7 +18,7 @@ import time
 
 CONFIGS = {
     "paper": dict(width=32, cells=3, columns=4, stem_blocks=2, residual=False, batch=32, patch=64),
-    "quick": dict(width=16, cells=3, columns=2, stem_blocks=2, residual=True, batch=32, patch=48),
+    "quick": dict(width=32, cells=2, columns=2, stem_blocks=2, residual=True, batch=32, patch=40),
 }
 MODES = ("float32", "channels_last", "bf16_autocast")
 PAPER_IMPL = {"seconds_per_step": 14.6, "samples_per_s": 2.19, "peak_gib": 4.7}

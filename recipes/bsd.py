@@ -53,8 +53,8 @@ PROFILES = {
     # variants (recipes/ablations.py runs 11 of them in about 45 minutes on 2 CPU cores).
     "compare": {
         **QUICK,
-        "search.epochs": 5, "search.steps_per_epoch": 20, "search.strategy.a_lr": 2e-2,
-        "retrain.epochs": 8,
+        "search.epochs": 5, "search.steps_per_epoch": 16, "search.strategy.a_lr": 2e-2,
+        "retrain.epochs": 5,
         "evaluate.sets": ["bsd68"], "evaluate.samples": 1, "data.degradation.sigma": 25.0,
     },
     # Seconds, for tests: tiny network, a few images, every phase and artefact exercised.

@@ -143,7 +143,7 @@ def compare(recipe: Path = typer.Argument(..., help="Comparison file, e.g. recip
             quiet: bool = typer.Option(True, "--quiet/--verbose", help="Per-run logs on the console.")) -> None:
     """Run variants of a recipe on the same data, budget and seeds; table, CSV/JSON/Markdown and PNGs."""
     from .compare import load_comparison, run_jobs, shard
-    from .recipe import load_recipe, parse_set
+    from .recipe import parse_set
     from .report import collect, figures, write_tables
     namespace_profiles = load_recipe_profiles(recipe)
     chosen = choose_profile(namespace_profiles, profile)
@@ -177,7 +177,7 @@ def compare(recipe: Path = typer.Argument(..., help="Comparison file, e.g. recip
 def load_recipe_profiles(path: Path) -> dict[str, Any]:
     """Profiles of the base recipe a comparison file names (for the automatic profile choice)."""
     from .recipe import exec_recipe, load_recipe
-    namespace = exec_recipe(path)
+    namespace = exec_recipe(path)  # the comparison file
     if "BASE" not in namespace:
         return {}
     return load_recipe(Path(path).resolve().parent / namespace["BASE"]).profiles
