@@ -60,3 +60,13 @@ def test_torchrun_cli_run_completes_with_sharded_evaluation(data_dir, tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["sets"]["bsd68"]["images"] == 2
     assert proc.stdout.count("weights:") == 1  # only rank 0 reports
+
+
+def test_torchrun_into_a_fresh_folder_never_sees_its_own_rank0_files_as_an_old_run(data_dir, tmp_path):
+    """Regression: rank 1 used to check --out after rank 0 had written recipe.json, and refused to run."""
+    for attempt in range(2):
+        out = tmp_path / f"run{attempt}"
+        proc = torchrun("-m", "clearer", "run", str(RECIPES / "bsd.py"), "--profile", "smoke", "--out", str(out),
+                        "--quiet", "--set", "search.epochs=1", "--set", "retrain.epochs=1",
+                        "--set", "channels_last=False")
+        assert proc.returncode == 0, proc.stderr[-2000:]

@@ -25,6 +25,12 @@ def is_main() -> bool:
     return rank() == 0
 
 
+def barrier() -> None:
+    """Wait for every process (e.g. all have checked a folder before rank 0 writes into it)."""
+    if active():
+        dist.barrier()
+
+
 def average_(tensors: list[torch.Tensor]) -> None:
     """All-reduce-average in place (architecture gradients, metric sums)."""
     if not active():

@@ -59,6 +59,7 @@ def run(recipe: Recipe, out: Path, overrides: dict[str, Any] | None = None, verb
     if not resume and (out / A.RECIPE).exists():
         raise ClearerError(
             f"{out} already holds a run. Use --resume {out} to continue it, or choose another --out.")
+    D.barrier()  # every rank has checked `out` before rank 0 writes into it
     log = RunLog(out / A.LOG if D.is_main() else None, verbose and D.is_main())
     if D.is_main():
         out.mkdir(parents=True, exist_ok=True)
