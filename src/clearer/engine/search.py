@@ -12,6 +12,7 @@ import torch
 from ..cost import candidate_costs
 from ..recipe import Recipe
 from ..registry import LOSSES, STRATEGIES
+from ..report import arch_summary
 from ..strategies.base import SearchContext
 from . import artifacts as A
 from . import distributed as D
@@ -20,14 +21,6 @@ from .checkpoint import load_state, save_state
 from .loop import run_epochs
 from .pairs import make_stream
 from .progress import RunLog
-
-
-def summarize(architecture: dict[str, str]) -> str:
-    """'fusion×4 parallel×2': how often each candidate won (fits a progress bar)."""
-    counts: dict[str, int] = {}
-    for name in architecture.values():
-        counts[name] = counts.get(name, 0) + 1
-    return " ".join(f"{name}×{n}" for name, n in sorted(counts.items(), key=lambda kv: -kv[1]))
 
 
 @dataclass
@@ -87,7 +80,7 @@ def search(recipe: Recipe, out: Path, device: torch.device, log: RunLog) -> Sear
             A.write_alpha_csv(out / A.ALPHA, history, candidates)
 
     def status() -> str:
-        return summarize(strategy.derive())
+        return arch_summary(strategy.derive())
 
     space.train()
     if not getattr(strategy, "searches", True):  # e.g. `fixed`: nothing to learn
