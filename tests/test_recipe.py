@@ -158,6 +158,19 @@ def test_parse_set_and_parse_value() -> None:
     assert "--set expects key=value" in str(info.value) and "'search.epochs'" in str(info.value)
 
 
+def test_set_accepts_dict_calls_as_recipes_write_them() -> None:
+    """Regression: the rain recipe's docstring showed `--set "evaluate.sets=[dict(name=..., path=...)]"`,
+    which used to reach the registry as the raw string and fail as an unknown name."""
+    assert parse_value("[dict(name='rain_pairs', path='/my/rain')]") == [{"name": "rain_pairs", "path": "/my/rain"}]
+    assert parse_value("dict(name='gaussian', sigma=dict(low=-1.5))") == {"name": "gaussian", "sigma": {"low": -1.5}}
+    with pytest.raises(ClearerError) as info:
+        parse_value("open('/etc/passwd')")
+    assert "calls a function" in str(info.value) and "dict(key=value" in str(info.value)
+    small = ROOT / "recipes" / "rain.py"
+    r = resolve(small, "smoke", "data.degradation=dict(name='rain_streaks', density=0.01)")
+    assert r.data.degradation == {"name": "rain_streaks", "density": 0.01}
+
+
 # ------------------------------------------------------------------------------------------ file errors
 
 def test_unknown_key_in_file_names_it_and_suggests(tmp_path: Path) -> None:

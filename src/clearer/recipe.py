@@ -337,11 +337,34 @@ def _build_section(cls: type, data: Any, prefix: str) -> Any:
 
 # -------------------------------------------------------------------------------------- overrides
 
+class _DictCalls(ast.NodeTransformer):
+    """Rewrites `dict(k=v, ...)` into `{'k': v, ...}` so --set accepts the spelling recipes use."""
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        self.generic_visit(node)
+        if isinstance(node.func, ast.Name) and node.func.id == "dict" and not node.args \
+                and all(k.arg is not None for k in node.keywords):
+            return ast.Dict(keys=[ast.Constant(k.arg) for k in node.keywords], values=[k.value for k in node.keywords])
+        return node
+
+
 def parse_value(text: str) -> Any:
-    """A --set value: a Python literal when it parses as one, otherwise the plain string."""
+    """A --set value: a Python literal (where `dict(k=v)` counts as one) or else the plain string.
+
+    A value that is a call other than `dict(k=v, ...)` is an error rather than a string, since a
+    string that looks like code is never what the user meant.
+    """
     try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError:
+        return text
+    tree = _DictCalls().visit(tree)
+    try:
+        return ast.literal_eval(tree)
+    except ValueError:
+        if any(isinstance(node, ast.Call) for node in ast.walk(tree)):
+            raise ClearerError(f"--set value {text!r} calls a function; only literals and dict(key=value, ...) "
+                               "are allowed, e.g. \"data.degradation=dict(name='gaussian', sigma=25)\".") from None
         return text
 
 
