@@ -101,6 +101,21 @@ def test_deterministic_for_a_seed_and_batched():
         deg(torch.zeros(4, 4))
 
 
+def test_veil_and_noise_follow_their_parameters():
+    """No streaks: the veil moves a flat image to (1 − haze)·clean + haze·airlight; the noise adds σ."""
+    clean = torch.full((2, 3, 96, 96), 0.2)
+    veiled = rain_streaks(density=0, haze=0.3, airlight=0.9)(clean, _gen(5))
+    assert torch.allclose(veiled, torch.full_like(clean, 0.7 * 0.2 + 0.3 * 0.9), atol=1e-6)
+    noisy = rain_streaks(density=0, noise=0.02)(clean, _gen(5))
+    assert float((noisy - clean).mean()) == pytest.approx(0.0, abs=1e-3)
+    assert float((noisy - clean).std()) == pytest.approx(0.02, rel=0.05)
+    # ranges are drawn per image: two images get two veils
+    both = rain_streaks(density=0, haze=[0.0, 0.5])(clean, _gen(6))
+    assert len({round(float(m), 5) for m in both.mean((1, 2, 3))}) == 2
+    assert "grey veil haze=0.3 airlight=0.9" in rain_streaks(haze=0.3, airlight=0.9).describe()
+    assert "Gaussian sensor noise~U[0,0.03]" in rain_streaks(noise=[0, 0.03]).describe()
+
+
 def test_y_channel_psnr_of_rainy_image_is_finite(tmp_path):
     clean = torch.rand((1, 3, 64, 64), generator=_gen(4)) * 0.6
     rainy = rain_streaks(density=0.005, length=15, brightness=0.8)(clean, _gen(4))
@@ -132,6 +147,9 @@ def test_real_sample_rain_is_brighter_than_clean():
     (dict(brightness=True), r"brightness must be a number.*True"),
     (dict(density=float("nan")), r"density must be a number.*nan"),
     (dict(blur="yes"), r"blur must be true or false, got 'yes'"),
+    (dict(haze=1.5), r"haze=1\.5 is outside 0\.\.1"),
+    (dict(airlight=[0.9, 0.5]), r"airlight range \[0\.9, 0\.5\] has low > high"),
+    (dict(noise=-0.01), r"noise=-0\.01 is outside 0\.\.0\.5"),
 ])
 def test_parameter_validation_names_the_value(kwargs, message):
     with pytest.raises(ClearerError, match=message):

@@ -12,6 +12,11 @@ The model, per image (all images of a batch at once, as tensor ops):
 4. compositing: **screen blend** `rainy = 1 - (1 - clean)(1 - R)`, the same R for every colour channel
    (white rain). Results stay in [0,1] without clipping, and rain brightens dark areas more than
    bright ones (as real rain does).
+5. optional rain veil (`haze` > 0): distant rain scatters light, so the picture is mixed with a grey
+   airlight, `(1 − haze)·rainy + haze·airlight` — the atmospheric term of the heavy-rain model used to
+   synthesise Rain100H (Yang et al., CVPR 2017);
+6. optional sensor noise (`noise` > 0): Gaussian, σ on the [0,1] scale, then clipped to [0,1] —
+   real rain is shot in dim light, and a derainer that has never seen noise mistakes it for drizzle.
 
 Angle convention: 0 is vertical; a positive angle leans the streaks so they run from top-left to
 bottom-right (rain blown by a wind from the left), a negative one from top-right to bottom-left.
@@ -38,6 +43,9 @@ PARAMS = (
     ("angle", -90.0, 90.0, "degrees from vertical"),
     ("width", 1.0, 16.0, "pixels"),
     ("brightness", 0.0, 1.0, "streak intensity on the [0,1] scale"),
+    ("haze", 0.0, 1.0, "weight of the grey rain veil, 0 = none"),
+    ("airlight", 0.0, 1.0, "grey level of the veil on the [0,1] scale"),
+    ("noise", 0.0, 0.5, "Gaussian noise σ on the [0,1] scale"),
 )
 SOFTEN_SIGMA = 0.7
 
@@ -120,6 +128,8 @@ class RainStreaks:
     brightness: tuple[float, float]
     blur: bool = True
     haze: tuple[float, float] = (0.0, 0.0)
+    airlight: tuple[float, float] = (0.8, 0.8)
+    noise: tuple[float, float] = (0.0, 0.0)
 
     @property
     def radius(self) -> int:
@@ -143,6 +153,11 @@ class RainStreaks:
 
         Draws, in order: the per-image parameters, then the seed map; so a seed fixes the result.
         """
+        return self._render(shape, generator, device)[0]
+
+    def _render(self, shape: tuple[int, ...] | torch.Size, generator: torch.Generator | None,
+                device: torch.device | str | None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The streak layer and the per-image parameters it was drawn with."""
         shape = tuple(int(s) for s in shape)
         if len(shape) not in (2, 3, 4) or any(s < 1 for s in shape):
             raise ClearerError(f"rain streaks need a shape (H,W), (B,H,W) or (B,C,H,W) of positive sizes, got {shape}")
@@ -157,23 +172,25 @@ class RainStreaks:
         # grouped convolution: every image is convolved with its own kernel in one call
         layer = F.conv2d(seeds.view(1, batch, *seeds.shape[-2:]), kernels, groups=batch).view(batch, 1, height, width)
         layer = layer.clamp(0.0, 1.0) * p["brightness"].view(batch, 1, 1, 1)
-        return layer if device is None else layer.to(device)
+        return (layer if device is None else layer.to(device)), p
 
     def __call__(self, clean: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Rainy version of a clean [B,C,H,W] (or [C,H,W]) batch in [0,1]: 1 − (1 − clean)(1 − streaks)."""
+        """Rainy version of a clean [B,C,H,W] (or [C,H,W]) batch in [0,1]: screen-blended streaks, then
+        the veil and the noise where their ranges are above zero."""
         if clean.dim() == 3:
             return self(clean.unsqueeze(0), generator).squeeze(0)
         if clean.dim() != 4:
             raise ClearerError(f"rain_streaks expects [B,C,H,W] or [C,H,W], got shape {tuple(clean.shape)}")
-        rain = self.streaks(clean.shape, generator, device=clean.device).to(clean.dtype)
-        rainy = 1.0 - (1.0 - clean) * (1.0 - rain)
-        if self.haze[1] == 0:
-            return rainy
-        # rain veil: heavy rain also scatters light, lifting and greying the whole image
-        gen_device = generator.device if generator is not None else torch.device("cpu")
-        u = torch.rand((clean.shape[0], 1, 1, 1), generator=generator, device=gen_device).to(clean)
-        veil = self.haze[0] + (self.haze[1] - self.haze[0]) * u
-        return (1.0 - veil) * rainy + veil * rainy.mean(dim=(1, 2, 3), keepdim=True).clamp_min(0.5)
+        rain, p = self._render(clean.shape, generator, clean.device)
+        rainy = 1.0 - (1.0 - clean) * (1.0 - rain.to(clean.dtype))
+        per_image = {k: v.to(clean).view(-1, 1, 1, 1) for k, v in p.items()}
+        if self.haze[1] > 0:
+            rainy = (1.0 - per_image["haze"]) * rainy + per_image["haze"] * per_image["airlight"]
+        if self.noise[1] > 0:
+            gen_device = generator.device if generator is not None else torch.device("cpu")
+            n = torch.randn(clean.shape, generator=generator, device=gen_device).to(clean)
+            rainy = (rainy + per_image["noise"] * n).clamp(0.0, 1.0)
+        return rainy
 
     def describe(self) -> str:
         """One line naming the rain model and its parameters, for logs and metric records."""
@@ -184,34 +201,32 @@ class RainStreaks:
 
         parts = [fmt("density"), fmt("length", "px"), fmt("angle", "° from vertical"), fmt("width", "px"),
                  fmt("brightness")]
-        veil = f", haze~U[{self.haze[0]:g},{self.haze[1]:g}]" if self.haze[1] > 0 else ""
-        return f"rain_streaks {', '.join(parts)}, {'soft' if self.blur else 'sharp'} streaks, screen blend{veil}"
+        veil = f", grey veil {fmt('haze')} {fmt('airlight')}" if self.haze[1] > 0 else ""
+        noise = f", Gaussian sensor {fmt('noise')}" if self.noise[1] > 0 else ""
+        return (f"rain_streaks {', '.join(parts)}, {'soft' if self.blur else 'sharp'} streaks, "
+                f"screen blend{veil}{noise}")
 
 
 @DEGRADATIONS.register("rain_streaks")
 def rain_streaks(density: float | list[float] = (0.002, 0.01), length: float | list[float] = (10, 30),
                  angle: float | list[float] = (-20, 20), width: float | list[float] = (1, 2),
                  brightness: float | list[float] = (0.6, 1.0), blur: bool = True,
-                 haze: float | list[float] = 0.0) -> RainStreaks:
-    """Synthetic rain streaks (seeds -> motion blur along the streak -> screen blend), ranges drawn per image.
+                 haze: float | list[float] = 0.0, airlight: float | list[float] = 0.8,
+                 noise: float | list[float] = 0.0) -> RainStreaks:
+    """Synthetic rain (seeds -> motion blur along the streak -> screen blend -> veil -> noise), ranges
+    drawn per image.
 
     Why: a controllable rain model for training and testing derainers when only a few real pairs
     exist; `density` is the fraction of pixels seeding a streak, `length`/`width` in pixels, `angle`
     in degrees from vertical (positive: falling to the right), `brightness` the streak intensity,
-    `haze` the weight of a grey rain veil blended over the whole image (0 = none).
+    `haze` the weight of a grey veil of level `airlight` over the whole image (0 = none), `noise` the
+    σ of Gaussian sensor noise (0 = none).
     """
     if not isinstance(blur, bool):
         raise ClearerError(f"rain_streaks blur must be true or false, got {blur!r}")
-    ranges = {name: parse_range(name, value) for name, value in
-              (("density", density), ("length", length), ("angle", angle), ("width", width),
-               ("brightness", brightness))}
-    bounds = haze if isinstance(haze, (list, tuple)) else (haze, haze)
-    if len(bounds) != 2 or not all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in bounds) \
-            or not 0.0 <= bounds[0] <= bounds[1] <= 1.0:
-        raise ClearerError(f"rain_streaks haze must be a weight in [0, 1] or a [low, high] range of them, "
-                           f"got {haze!r}")
-    low, high = float(bounds[0]), float(bounds[1])
-    return RainStreaks(**ranges, blur=blur, haze=(low, high))
+    given = dict(density=density, length=length, angle=angle, width=width, brightness=brightness, haze=haze,
+                 airlight=airlight, noise=noise)
+    return RainStreaks(**{name: parse_range(name, value) for name, value in given.items()}, blur=blur)
 
 
 def render_streaks(shape: tuple[int, ...] | torch.Size, generator: torch.Generator | None = None,
