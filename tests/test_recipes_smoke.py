@@ -9,6 +9,9 @@ from PIL import Image
 
 from conftest import RECIPES
 
+from clearer.compare import load_comparison
+from clearer.report import cells, collect, markdown, title
+
 
 def clearer(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "clearer", *args], capture_output=True, text=True, timeout=600)
@@ -34,6 +37,13 @@ def test_rain_recipe_smoke_measures_rgb_and_y_and_restores_colour_images(data_di
     assert metrics["color"] == "rgb" and metrics["images"] == 3
     for key in ("psnr", "ssim", "psnr_y", "ssim_y", "input_psnr", "input_psnr_y"):
         assert key in metrics
+    # a comparison of colour runs shows the Y channel and what the inputs scored
+    tables = collect({"rain": [out]})
+    rows = tables["rain_pairs-RainTrainL-sample"]
+    assert f"rgb; input {metrics['input_psnr']:.2f} dB" in title("rain_pairs-RainTrainL-sample", rows)
+    headers, body = cells(rows)
+    assert headers[-2:] == ["PSNR-Y", "SSIM-Y"] and body[0][-2] == f"{metrics['psnr_y']:.2f}"
+    assert "| PSNR-Y | SSIM-Y |" in markdown(tables)
     restored = tmp_path / "restored"
     rainy = data_dir / "RainTrainL-sample" / "rain-1.png"
     proc = clearer("restore", "--run", str(out), "--out", str(restored), str(rainy), "--tile", "128")
@@ -54,3 +64,14 @@ def test_show_arch_draws_a_png(data_dir, tmp_path):
 def test_restore_errors_on_an_unfinished_run(tmp_path):
     proc = clearer("restore", "--run", str(tmp_path), "--out", str(tmp_path / "o"), "x.png")
     assert proc.returncode == 2 and "model.safetensors" in proc.stderr
+
+
+def test_rain_model_comparison_changes_only_the_rain(tmp_path):
+    """recipes/rain_models.py: every variant is the same fixed network and budget; only the rain differs."""
+    grid = load_comparison(RECIPES / "rain_models.py", "compare", {}, None, tmp_path)
+    recipes = {job.variant: job.recipe.to_dict() for job in grid.jobs}
+    assert len(recipes) >= 6 and recipes["default"]["data"]["degradation"]["name"] == "rain_streaks"
+    strip = [dict(r, name=None, data=dict(r["data"], degradation=None)) for r in recipes.values()]
+    assert all(r == strip[0] for r in strip)
+    assert strip[0]["search"]["strategy"] == {"name": "fixed", "candidate": "fusion"}
+    assert len({json.dumps(r["data"]["degradation"], sort_keys=True) for r in recipes.values()}) == len(recipes)

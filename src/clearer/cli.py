@@ -121,11 +121,14 @@ def run_cmd(recipe: Path = typer.Argument(..., help="Recipe file, e.g. recipes/b
 
 def print_result(result: Any) -> None:
     table = Table(title=f"results ({result.metrics['arch_hash']})")
-    for col in ("test set", "images", "input PSNR", "PSNR", "SSIM", "protocol"):
+    for col in ("test set", "images", "channels", "input PSNR / SSIM", "PSNR / SSIM", "protocol"):
         table.add_column(col)
     for name, m in result.metrics["sets"].items():
-        table.add_row(name, str(m["images"]), f"{m['input_psnr']:.2f}", f"{m['psnr']:.2f}",
-                      f"{m['ssim']:.4f}", m["protocol"])
+        rows = [(m.get("color", "gray"), "")] + ([("Y (BT.601)", "_y")] if "psnr_y" in m else [])
+        for channels, key in rows:
+            table.add_row(name, str(m["images"]), channels,
+                          f"{m['input_psnr' + key]:.2f} / {m['input_ssim' + key]:.4f}",
+                          f"{m['psnr' + key]:.2f} / {m['ssim' + key]:.4f}", m["protocol"])
     out.print(table)
     t = result.metrics["times"]
     out.print(f"times: search {t['search_s']:.0f}s, retrain {t['retrain_s']:.0f}s, evaluate {t['evaluate_s']:.0f}s")
@@ -144,7 +147,7 @@ def compare(recipe: Path = typer.Argument(..., help="Comparison file, e.g. recip
     """Run variants of a recipe on the same data, budget and seeds; table, CSV/JSON/Markdown and PNGs."""
     from .compare import load_comparison, run_jobs, shard
     from .recipe import parse_set
-    from .report import collect, figures, write_tables
+    from .report import cells, collect, figures, title, write_tables
     namespace_profiles = load_recipe_profiles(recipe)
     chosen = choose_profile(namespace_profiles, profile)
     comparison = load_comparison(recipe, chosen, dict(parse_set(s) for s in set_), seeds, out_dir)
@@ -162,13 +165,12 @@ def compare(recipe: Path = typer.Argument(..., help="Comparison file, e.g. recip
     if missing:
         err.print(f"[yellow]not finished yet: {', '.join(missing)}[/yellow]")
     for test_set, rows in tables.items():
-        table = Table(title=f"{comparison.name}: {test_set} ({rows[0]['protocol']} protocol)")
-        for col in ("variant", "architecture", "params", "FLOPs/px", "search s", "retrain s", "PSNR", "SSIM"):
+        table = Table(title=f"{comparison.name}: {title(test_set, rows)}")
+        headers, body = cells(rows)
+        for col in headers:
             table.add_column(col)
-        for r in rows:
-            table.add_row(r["variant"], r["architecture"], f"{r['params']:,}", f"{r['flops_per_pixel']:,}",
-                          f"{r['search_s']:.0f}", f"{r['retrain_s']:.0f}",
-                          f"{r['psnr']:.2f} ± {r['psnr_std']:.2f}", f"{r['ssim']:.4f} ± {r['ssim_std']:.4f}")
+        for row in body:
+            table.add_row(*row)
         out.print(table)
     for path in write_tables(tables, comparison.out) + figures(tables, runs, comparison.out):
         out.print(f"wrote {path}")

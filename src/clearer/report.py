@@ -12,6 +12,8 @@ from .engine import artifacts as A
 
 COLUMNS = ["variant", "architecture", "seeds", "params", "flops_per_pixel", "search_s", "retrain_s",
            "psnr", "psnr_std", "ssim", "ssim_std"]
+# optional per-set figures, averaged over seeds when the runs recorded them
+Y_AND_INPUT = ("psnr_y", "ssim_y", "input_psnr", "input_ssim", "input_psnr_y", "input_ssim_y")
 
 
 def mean_std(values: list[float]) -> tuple[float, float]:
@@ -37,6 +39,9 @@ def collect(runs: dict[str, list[Path]]) -> dict[str, list[dict[str, Any]]]:
         for test_set in metrics[0]["sets"]:
             psnr = mean_std([m["sets"][test_set]["psnr"] for m in metrics])
             ssim = mean_std([m["sets"][test_set]["ssim"] for m in metrics])
+            first = metrics[0]["sets"][test_set]
+            extra = {key: round(mean_std([m["sets"][test_set][key] for m in metrics])[0], 4)
+                     for key in Y_AND_INPUT if key in first}
             tables.setdefault(test_set, []).append({
                 "variant": variant, "architecture": arch_summary(metrics[0]["architecture"]),
                 "seeds": len(metrics), "params": metrics[0]["params"],
@@ -45,20 +50,40 @@ def collect(runs: dict[str, list[Path]]) -> dict[str, list[dict[str, Any]]]:
                 "retrain_s": round(mean_std([m["times"]["retrain_s"] for m in metrics])[0], 1),
                 "psnr": round(psnr[0], 3), "psnr_std": round(psnr[1], 3),
                 "ssim": round(ssim[0], 4), "ssim_std": round(ssim[1], 4),
-                "protocol": metrics[0]["sets"][test_set]["protocol"]})
+                "protocol": first["protocol"], "color": first.get("color", "gray"), **extra})
     return tables
+
+
+def title(test_set: str, rows: list[dict[str, Any]]) -> str:
+    """'bsd68 (standard protocol, gray; input 20.17 dB / 0.3800)': what every number below was measured on."""
+    r = rows[0]
+    inputs = f"; input {r['input_psnr']:.2f} dB / {r['input_ssim']:.4f}" if "input_psnr" in r else ""
+    inputs += f", Y {r['input_psnr_y']:.2f} dB / {r['input_ssim_y']:.4f}" if "input_psnr_y" in r else ""
+    return f"{test_set} ({r['protocol']} protocol, {r['color']}{inputs})"
+
+
+def cells(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    """Column headers and formatted cells of one test set's table (shared by the terminal and Markdown);
+    Y-channel columns appear when the set was measured in colour."""
+    with_y = all("psnr_y" in r for r in rows)
+    headers = ["variant", "architecture", "params", "FLOPs/px", "search s", "retrain s", "PSNR", "SSIM"]
+    headers += ["PSNR-Y", "SSIM-Y"] if with_y else []
+    body = []
+    for r in rows:
+        row = [r["variant"], r["architecture"], f"{r['params']:,}", f"{r['flops_per_pixel']:,}",
+               f"{r['search_s']:.0f}", f"{r['retrain_s']:.0f}", f"{r['psnr']:.2f} ± {r['psnr_std']:.2f}",
+               f"{r['ssim']:.4f} ± {r['ssim_std']:.4f}"]
+        body.append(row + ([f"{r['psnr_y']:.2f}", f"{r['ssim_y']:.4f}"] if with_y else []))
+    return headers, body
 
 
 def markdown(tables: dict[str, list[dict[str, Any]]]) -> str:
     lines = []
     for test_set, rows in tables.items():
-        lines += [f"### {test_set} ({rows[0]['protocol']} protocol)", "",
-                  "| variant | architecture | params | FLOPs/px | search s | retrain s | PSNR | SSIM |",
-                  "|---|---|---:|---:|---:|---:|---:|---:|"]
-        for r in rows:
-            lines.append(f"| {r['variant']} | {r['architecture']} | {r['params']:,} | {r['flops_per_pixel']:,} | "
-                         f"{r['search_s']:.0f} | {r['retrain_s']:.0f} | {r['psnr']:.2f} ± {r['psnr_std']:.2f} | "
-                         f"{r['ssim']:.4f} ± {r['ssim_std']:.4f} |")
+        headers, body = cells(rows)
+        lines += [f"### {title(test_set, rows)}", "", "| " + " | ".join(headers) + " |",
+                  "|---|---|" + "---:|" * (len(headers) - 2)]
+        lines += ["| " + " | ".join(row) + " |" for row in body]
         lines.append("")
     return "\n".join(lines)
 
@@ -67,7 +92,7 @@ def write_tables(tables: dict[str, list[dict[str, Any]]], out: Path) -> list[Pat
     """comparison.csv / .json / .md in `out`."""
     out.mkdir(parents=True, exist_ok=True)
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=["test_set", "protocol", *COLUMNS])
+    writer = csv.DictWriter(buf, fieldnames=["test_set", "protocol", "color", *COLUMNS, *Y_AND_INPUT], restval="")
     writer.writeheader()
     for test_set, rows in tables.items():
         for r in rows:
