@@ -5,6 +5,9 @@ because public rain test sets reuse BSDS500 train/val images as backgrounds. Wei
 first 150 test images, α on the other 50, and the model is evaluated on real pairs: by default the 10
 RainTrainL sample pairs (`--set "evaluate.sets=[dict(name='rain_pairs', path='/my/rain')]"` for yours),
 with PSNR/SSIM on RGB and on the BT.601 Y channel.
+
+With paired training data, name it instead of the synthetic rain (the degradation is then unused):
+`--set "data.train=dict(name='paired_folder', path='/my/train')" --set "data.arch=dict(...)"`.
 """
 from bsd import PROFILES as BSD_PROFILES
 from bsd import RECIPE as BSD

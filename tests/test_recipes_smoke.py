@@ -75,3 +75,21 @@ def test_rain_model_comparison_changes_only_the_rain(tmp_path):
     assert all(r == strip[0] for r in strip)
     assert strip[0]["search"]["strategy"] == {"name": "fixed", "candidate": "fusion"}
     assert len({json.dumps(r["data"]["degradation"], sort_keys=True) for r in recipes.values()}) == len(recipes)
+
+
+def test_rain_recipe_trains_on_real_pairs_when_given_them(data_dir, tmp_path):
+    """With a paired dataset as training data the degradation is not used: crops of real pairs train."""
+    sample = data_dir / "RainTrainL-sample"
+    for split, numbers in (("train", (1, 2, 3, 4)), ("arch", (5, 7))):
+        for side, prefix in (("input", "rain"), ("target", "norain")):
+            (tmp_path / split / side).mkdir(parents=True)
+            for n in numbers:
+                (tmp_path / split / side / f"{n}.png").write_bytes((sample / f"{prefix}-{n}.png").read_bytes())
+    out = tmp_path / "run"
+    proc = clearer("run", str(RECIPES / "rain.py"), "--profile", "smoke", "--out", str(out), "--quiet",
+                   "--set", f"data.train=dict(name='paired_folder', path='{tmp_path / 'train'}')",
+                   "--set", f"data.arch=dict(name='paired_folder', path='{tmp_path / 'arch'}')")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    log = (out / "log.txt").read_text()
+    assert "weights on real pairs, α on real pairs" in log and "on real pairs" in log.split("retrain:")[1]
+    assert "rain_streaks" not in log.split("evaluate")[0]

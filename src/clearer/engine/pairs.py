@@ -38,6 +38,10 @@ class PairStream:
         move = lambda t: t.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)  # noqa: E731
         return move(degraded), move(clean)
 
+    def describe(self) -> str:
+        """What the inputs are: real pairs, or the degradation applied to clean crops."""
+        return "real pairs" if self.degrade is None else self.degrade.describe()
+
     def __iter__(self) -> "PairStream":
         return self
 

@@ -53,7 +53,7 @@ def retrain(recipe: Recipe, arch: dict[str, Any], out: Path, device: torch.devic
         log(f"retrain: resuming after epoch {start} from {state_path}")
     params = sum(p.numel() for p in model.parameters())
     log(f"retrain: {params / 1e6:.3f}M parameters, {total} steps, Adam lr {cfg.lr:g} cosine to {cfg.min_lr:g}, "
-        f"{'bf16 autocast' if autocast else 'float32'}")
+        f"{'bf16 autocast' if autocast else 'float32'}, on {stream.describe()}")
     t0 = time.time() - elapsed
 
     def step(epoch: int) -> dict[str, float]:
