@@ -16,7 +16,7 @@ from clearer.recipe import derive
 # Faint, sparse, long, thin streaks, some images nearly dry, plus a little sensor noise: brighter, shorter or
 # denser rain, or a grey veil, teaches the network to erase bright thin structures (poles, gravel, white
 # walls) and to darken dark scenes, which costs more on real photographs than the rain it removes (see
-# the rain_streaks probes in the README).
+# recipes/rain_models.py and its table in the README).
 RAIN = dict(name="rain_streaks", density=[0.0, 0.005], length=[20, 60], angle=[-30, 30], width=[1, 1.5],
             brightness=[0.05, 0.4], noise=[0.0, 0.03])
 PAIRS = dict(name="rain_pairs", path="RainTrainL-sample")

@@ -120,15 +120,15 @@ def run_cmd(recipe: Path = typer.Argument(..., help="Recipe file, e.g. recipes/b
 
 
 def print_result(result: Any) -> None:
-    table = Table(title=f"results ({result.metrics['arch_hash']})")
-    for col in ("test set", "images", "channels", "input PSNR / SSIM", "PSNR / SSIM", "protocol"):
+    protocols = sorted({m["protocol"] for m in result.metrics["sets"].values()})
+    table = Table(title=f"results ({result.metrics['arch_hash']}, {'/'.join(protocols)} protocol)")
+    for col in ("test set", "images", "on", "input PSNR / SSIM", "output PSNR / SSIM"):
         table.add_column(col)
     for name, m in result.metrics["sets"].items():
-        rows = [(m.get("color", "gray"), "")] + ([("Y (BT.601)", "_y")] if "psnr_y" in m else [])
+        rows = [(m.get("color", "gray"), "")] + ([("Y", "_y")] if "psnr_y" in m else [])
         for channels, key in rows:
-            table.add_row(name, str(m["images"]), channels,
-                          f"{m['input_psnr' + key]:.2f} / {m['input_ssim' + key]:.4f}",
-                          f"{m['psnr' + key]:.2f} / {m['ssim' + key]:.4f}", m["protocol"])
+            table.add_row(name, str(m["images"]), channels, f"{m['input_psnr' + key]:.2f} / {m['input_ssim' + key]:.4f}",
+                          f"{m['psnr' + key]:.2f} / {m['ssim' + key]:.4f}")
     out.print(table)
     t = result.metrics["times"]
     out.print(f"times: search {t['search_s']:.0f}s, retrain {t['retrain_s']:.0f}s, evaluate {t['evaluate_s']:.0f}s")
