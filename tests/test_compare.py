@@ -6,8 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from clearer.compare import load_comparison, shard
-from clearer.report import arch_summary, pareto
+from clearer.report import arch_summary, figures, pareto
 
 from conftest import RECIPES
 
@@ -99,3 +101,14 @@ def test_shard_slices_cover_the_grid_once(tmp_path):
 def test_pareto_front_and_architecture_summary():
     assert pareto([(1, 20.0), (2, 25.0), (3, 24.0), (2, 26.0)]) == [0, 3]
     assert arch_summary({"a": "fusion", "b": "parallel", "c": "fusion"}) == "2 fusion / 1 parallel"
+
+
+def test_psnr_vs_params_plot_only_when_sizes_differ(tmp_path):
+    """Variants that change only the data (recipes/rain_models.py) share one size: no scatter to draw."""
+    pytest.importorskip("matplotlib")
+    row = dict(variant="a", params=1000, psnr=30.0, psnr_std=0.0)
+    same = {"set": [row, dict(row, variant="b", psnr=31.0)]}
+    assert figures(same, {}, tmp_path) == []
+    differ = {"set": [row, dict(row, variant="b", params=2000)]}
+    assert figures(differ, {}, tmp_path) == [tmp_path / "psnr_vs_params-set.png"]
+    assert (tmp_path / "psnr_vs_params-set.png").stat().st_size > 1000

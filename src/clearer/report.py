@@ -111,7 +111,8 @@ def pareto(points: list[tuple[float, float]]) -> list[int]:
 
 
 def figures(tables: dict[str, list[dict[str, Any]]], runs: dict[str, list[Path]], out: Path) -> list[Path]:
-    """PSNR vs parameters (Pareto front marked) per test set, and α over search epochs per variant.
+    """PSNR vs parameters (Pareto front marked) per test set where the variants differ in size, and α
+    over search epochs per variant.
 
     Needs matplotlib (the `plot` extra); returns [] without it.
     """
@@ -123,6 +124,8 @@ def figures(tables: dict[str, list[dict[str, Any]]], runs: dict[str, list[Path]]
         return []
     written = []
     for test_set, rows in tables.items():
+        if len({r["params"] for r in rows}) < 2:
+            continue  # one network size (e.g. variants of the data only): no trade-off to draw
         fig, ax = plt.subplots(figsize=(6, 4.5))
         points = [(r["params"], r["psnr"]) for r in rows]
         front = sorted(pareto(points), key=lambda i: points[i][0])
