@@ -127,7 +127,8 @@ def print_result(result: Any) -> None:
     for name, m in result.metrics["sets"].items():
         rows = [(m.get("color", "gray"), "")] + ([("Y", "_y")] if "psnr_y" in m else [])
         for channels, key in rows:
-            table.add_row(name, str(m["images"]), channels, f"{m['input_psnr' + key]:.2f} / {m['input_ssim' + key]:.4f}",
+            table.add_row(name, str(m["images"]), channels,
+                          f"{m['input_psnr' + key]:.2f} / {m['input_ssim' + key]:.4f}",
                           f"{m['psnr' + key]:.2f} / {m['ssim' + key]:.4f}")
     out.print(table)
     t = result.metrics["times"]

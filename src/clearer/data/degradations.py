@@ -11,6 +11,11 @@ from ..registry import DEGRADATIONS
 SIGMA_SCALE = 255.0
 
 
+def generator_device(generator: torch.Generator | None) -> torch.device:
+    """Where random numbers for `generator` must be drawn (the default generator lives on the CPU)."""
+    return generator.device if generator is not None else torch.device("cpu")
+
+
 def _check_sigma(value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ClearerError(f"gaussian sigma must be a number on the 0-255 pixel scale, got {value!r}")
@@ -55,7 +60,7 @@ class GaussianNoise:
         """Per-image sigma on the [0,1] intensity scale, shape [B,1,1,1]."""
         if self.low == self.high:
             return torch.full((batch, 1, 1, 1), self.low / SIGMA_SCALE, device=device)
-        u = torch.rand((batch, 1, 1, 1), generator=generator, device=generator.device if generator else "cpu")
+        u = torch.rand((batch, 1, 1, 1), generator=generator, device=generator_device(generator))
         return (self.low + (self.high - self.low) * u).to(device) / SIGMA_SCALE
 
     def __call__(self, clean: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -64,8 +69,7 @@ class GaussianNoise:
             return self(clean.unsqueeze(0), generator).squeeze(0)
         if clean.dim() != 4:
             raise ClearerError(f"gaussian noise expects [B,C,H,W] or [C,H,W], got shape {tuple(clean.shape)}")
-        gen_device = generator.device if generator is not None else torch.device("cpu")
-        noise = torch.randn(clean.shape, generator=generator, device=gen_device, dtype=torch.float32)
+        noise = torch.randn(clean.shape, generator=generator, device=generator_device(generator), dtype=torch.float32)
         sig = self.sigmas(clean.shape[0], generator, clean.device)
         noisy = clean + noise.to(device=clean.device, dtype=clean.dtype) * sig.to(clean.dtype)
         if self.clip:

@@ -35,6 +35,7 @@ import torch.nn.functional as F
 
 from ..errors import ClearerError
 from ..registry import DEGRADATIONS
+from .degradations import generator_device
 
 # (name, lowest, highest, unit) of every numeric parameter, in the order they are drawn per image
 PARAMS = (
@@ -139,8 +140,7 @@ class RainStreaks:
 
     def draw(self, batch: int, generator: torch.Generator | None) -> dict[str, torch.Tensor]:
         """Per-image parameters, each a [batch] float32 tensor on the generator's device."""
-        device = generator.device if generator is not None else torch.device("cpu")
-        u = torch.rand((len(PARAMS), batch), generator=generator, device=device)
+        u = torch.rand((len(PARAMS), batch), generator=generator, device=generator_device(generator))
         out = {}
         for row, (name, *_rest) in enumerate(PARAMS):
             low, high = getattr(self, name)
@@ -163,10 +163,10 @@ class RainStreaks:
             raise ClearerError(f"rain streaks need a shape (H,W), (B,H,W) or (B,C,H,W) of positive sizes, got {shape}")
         batch = 1 if len(shape) == 2 else shape[0]
         height, width = shape[-2:]
-        gen_device = generator.device if generator is not None else torch.device("cpu")
         p = self.draw(batch, generator)
         r = self.radius
-        u = torch.rand((batch, 1, height + 2 * r, width + 2 * r), generator=generator, device=gen_device)
+        u = torch.rand((batch, 1, height + 2 * r, width + 2 * r), generator=generator,
+                       device=generator_device(generator))
         seeds = (u < p["density"].view(batch, 1, 1, 1)).float()
         kernels = line_kernels(p["length"], p["angle"], p["width"], r, self.blur)
         # grouped convolution: every image is convolved with its own kernel in one call
@@ -187,8 +187,7 @@ class RainStreaks:
         if self.haze[1] > 0:
             rainy = (1.0 - per_image["haze"]) * rainy + per_image["haze"] * per_image["airlight"]
         if self.noise[1] > 0:
-            gen_device = generator.device if generator is not None else torch.device("cpu")
-            n = torch.randn(clean.shape, generator=generator, device=gen_device).to(clean)
+            n = torch.randn(clean.shape, generator=generator, device=generator_device(generator)).to(clean)
             rainy = (rainy + per_image["noise"] * n).clamp(0.0, 1.0)
         return rainy
 

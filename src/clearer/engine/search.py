@@ -67,8 +67,8 @@ def search(recipe: Recipe, out: Path, device: torch.device, log: RunLog) -> Sear
         start, history, elapsed = state["epoch"], state["history"], state["elapsed"]
         log(f"search: resuming after epoch {start} from {state_path}")
     log(f"search: {sum(p.numel() for p in space.parameters()) / 1e6:.2f}M supernet parameters, "
-        f"{len(candidates)} choice points, strategy {cfg.strategy['name']}, weights on {train.describe()}, α on {arch.describe()}, "
-        f"{'bf16 autocast' if ctx.autocast else 'float32'}")
+        f"{len(candidates)} choice points, strategy {cfg.strategy['name']}, "
+        f"weights on {train.describe()}, α on {arch.describe()}, {'bf16 autocast' if ctx.autocast else 'float32'}")
     t0 = time.time() - elapsed
 
     def end_epoch(epoch: int, means: dict[str, float]) -> None:
