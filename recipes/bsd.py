@@ -22,8 +22,8 @@ RECIPE = dict(
     ),
     search=dict(
         strategy=dict(name="bilevel", warmup_epochs=10, bn_mode="train", w_lr=0.025, w_min_lr=1e-3,
-                      w_momentum=0.9, w_weight_decay=3e-4, grad_clip=5.0, a_lr=3e-4,
-                      a_betas=[0.5, 0.999], a_weight_decay=1e-3),
+                      w_momentum=0.9, w_weight_decay=3e-4, grad_clip=5.0,
+                      a_betas=[0.5, 0.999], a_weight_decay=0.0, a_movement=8.0),
         epochs=200, steps_per_epoch=50, loss="mse",
         arch_losses={"binary_entropy": 1e-3, "expected_cost": 1e-3}, cost="params",
     ),
@@ -40,7 +40,6 @@ QUICK = {
     "data.patch": 40, "data.batch": 32,
     "search.epochs": 8, "search.steps_per_epoch": 25, "search.strategy.warmup_epochs": 2,
     "search.strategy.w_optimizer": "adam", "search.strategy.w_lr": 2e-3, "search.strategy.w_min_lr": 2e-4,
-    "search.strategy.a_lr": 1e-2,
     "retrain.epochs": 32, "retrain.steps_per_epoch": 100, "retrain.lr": 2e-3, "retrain.min_lr": 1e-5,
     "evaluate.sets": [dict(name="bsds500", split="test", limit=10), "bsd68", "set12"],
     "evaluate.protocol": "standard",
@@ -53,7 +52,7 @@ PROFILES = {
     # variants (recipes/ablations.py runs 11 of them in about 45 minutes on 2 CPU cores).
     "compare": {
         **QUICK,
-        "search.epochs": 5, "search.steps_per_epoch": 16, "search.strategy.a_lr": 2e-2,
+        "search.epochs": 5, "search.steps_per_epoch": 16,
         "retrain.epochs": 5,
         "evaluate.sets": ["bsd68"], "evaluate.samples": 1, "data.degradation.sigma": 25.0,
     },
