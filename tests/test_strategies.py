@@ -346,3 +346,30 @@ def test_alpha_signal_is_the_restoration_gradient_over_the_epoch():
         assert signal[c.label]["grad_mean"] == pytest.approx(float(mean.norm()))
         assert signal[c.label]["snr"] == pytest.approx(
             float(mean.norm() / (g - mean).pow(2).sum(1).mean().sqrt()))
+
+
+def test_official_space_is_the_released_network():
+    """official=True at the paper's size: the released code's supernet, 12.56 M parameters."""
+    from clearer.nn.multiscale import Upsample
+    torch.manual_seed(0)
+    space = SPACES.get("clearer")(channels=1, width=32, cells=3, columns=4, official=True)
+    assert sum(p.numel() for p in space.parameters()) == 12_558_144
+    assert {m.mode for m in space.modules() if isinstance(m, Upsample)} == {"nearest"}
+    assert space.out.kernel_size == (1, 1) and space.out.bias is None
+    assert space.stem[0].skip[0].out_channels == 128
+    conv = space.cells[0].columns[0].ops["parallel"].blocks[0].body[1][0]
+    assert abs(float(conv.weight.detach().std()) - 1e-3) < 1e-4
+    x = torch.rand(1, 1, 16, 16)
+    space.set_weights({c.label: torch.tensor([0.5, 0.5]) for c in space.choices()})
+    assert space(x).shape == x.shape
+
+
+def test_search_init_starts_candidates_off_the_identity_in_search_mode_only():
+    args = dict(channels=1, width=4, cells=2, columns=1, stem_blocks=1, residual=True)
+    searching = SPACES.get("clearer")(**args, search_init=0.1)
+    last = searching.cells[0].columns[0].ops["parallel"].blocks[0].body[1][1]
+    assert torch.all(last.weight == 0.1)
+    assert torch.all(searching.stem[2].body[1][1].weight == 0)  # the stem is no candidate
+    fixed = SPACES.get("clearer")(**args, search_init=0.1, architecture={"cell1/col0": "parallel",
+                                                                          "cell2/col0": "fusion"})
+    assert torch.all(fixed.cells[0].columns[0].ops["parallel"].blocks[0].body[1][1].weight == 0)
