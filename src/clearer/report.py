@@ -87,7 +87,8 @@ def collect(runs: dict[str, list[Path]]) -> dict[str, list[dict[str, Any]]]:
                 **_search_stats(metrics),
                 "arch_hashes": [m["arch_hash"] for m in metrics], "architectures": archs,
                 "seed_psnr": seed_psnr, "seed_flops": [m["flops_per_pixel"] for m in metrics],
-                "protocol": first["protocol"], "color": first.get("color", "gray"), **extra})
+                "protocol": first["protocol"], "color": first.get("color", "gray"),
+                "images": first.get("images"), **extra})
     for rows in tables.values():
         mark_ties(rows)
     return tables
@@ -196,11 +197,13 @@ def sweep_monotone(rows: list[dict[str, Any]], sweep: list[str]) -> str | None:
 # ------------------------------------------------------------------------------------ tables
 
 def title(test_set: str, rows: list[dict[str, Any]]) -> str:
-    """'bsd68 (standard protocol, gray; input 20.17 dB / 0.3800)': what every number below was measured on."""
+    """'bsd68 (24 images, standard protocol, gray; input 20.17 dB / 0.3800)': what every number below was
+    measured on."""
     r = rows[0]
     inputs = f"; input {r['input_psnr']:.2f} dB / {r['input_ssim']:.4f}" if "input_psnr" in r else ""
     inputs += f", Y {r['input_psnr_y']:.2f} dB / {r['input_ssim_y']:.4f}" if "input_psnr_y" in r else ""
-    return f"{test_set} ({r['protocol']} protocol, {r['color']}{inputs})"
+    images = f"{r['images']} images, " if r.get("images") else ""
+    return f"{test_set} ({images}{r['protocol']} protocol, {r['color']}{inputs})"
 
 
 def _pm(mean: float, std: float | None, seeds: int, digits: int) -> str:
