@@ -446,7 +446,7 @@ def test_tuple_annotations_become_lists(tmp_path: Path) -> None:
 
 # ------------------------------------------------------------------------------------------ JSON and bsd.py
 
-@pytest.mark.parametrize("profile", [None, "paper", "quick", "smoke"])
+@pytest.mark.parametrize("profile", [None, "paper", "paper-released", "quick", "compare", "smoke"])
 def test_bsd_round_trips_through_json(profile: str | None) -> None:
     r = resolve(BSD, profile)
     back = Recipe.from_dict(json.loads(r.to_json()))
@@ -462,7 +462,7 @@ def test_hash_follows_the_content() -> None:
 
 def test_bsd_profiles_and_overrides() -> None:
     paper = resolve(BSD, "paper")
-    assert paper == resolve(BSD) and paper.search.epochs == 200 and paper.space["width"] == 32
+    assert paper.search == resolve(BSD).search and paper.search.epochs == 200 and paper.space["width"] == 32
     assert paper.evaluate.sets == [{"name": "bsds500", "split": "test"}, {"name": "bsd68"}, {"name": "set12"}]
     assert paper.data.arch == {"name": "bsds500", "split": "val", "exclude": "bsd68"}
     smoke = resolve(BSD, "smoke")
@@ -475,6 +475,43 @@ def test_bsd_profiles_and_overrides() -> None:
     msg = error(BSD, "smoke", "search.strategy.w_lr='fast'")
     assert "search.strategy.w_lr expects float, got 'fast' (str)" in msg
     assert "bilevel" in error(BSD, "smoke", "search.strategy.w_lrr=0.1")
+
+
+def alpha_lr(recipe: Recipe) -> float:
+    """The α learning rate a bilevel search of this recipe uses."""
+    from clearer.registry import STRATEGIES
+    from clearer.strategies.base import SearchContext
+    space = SPACES.get("clearer")(**{k: v for k, v in recipe.space.items() if k != "name"})
+    strategy = STRATEGIES.get("bilevel")(**{k: v for k, v in recipe.search.strategy.items() if k != "name"})
+    steps = recipe.search.steps_per_epoch
+    strategy.prepare(space, space, SearchContext(lambda a, b: a, {}, {}, recipe.search.epochs * steps, steps))
+    return strategy.alpha_lr()
+
+
+def test_every_bsd_profile_resolves_to_the_settings_of_issue_10() -> None:
+    """The paper profile is the paper and its released code but for the α optimiser; every profile's α
+    optimiser moves α (no coupled decay, lr = a_movement / α steps) except `paper-released`."""
+    loaded = load_recipe(BSD)
+    for name in loaded.profiles:
+        r = loaded.resolve(name)
+        strategy = r.search.strategy
+        if name == "paper-released":
+            assert strategy["a_lr"] == 3e-4 and strategy["a_weight_decay"] == 1e-3
+            assert strategy["a_decay"] == "coupled" and strategy["a_betas"] == [0.5, 0.999]
+            continue
+        assert strategy["name"] == "bilevel" and "a_lr" not in strategy and strategy["a_weight_decay"] == 0
+        assert strategy.get("a_decay", "decoupled") == "decoupled"
+        alpha_steps = (r.search.epochs - strategy["warmup_epochs"]) * r.search.steps_per_epoch
+        assert alpha_steps > 0 and alpha_lr(r) == pytest.approx(strategy["a_movement"] / alpha_steps)
+    paper = loaded.resolve("paper")
+    assert paper.search.arch_losses == {"binary_entropy": 4.34e-3}  # 0.01·log10 entropy in nats, no cost
+    assert paper.search.strategy["bn_mode"] == "eval" and paper.space["official"] is True
+    assert paper.data.degradation == {"name": "gaussian", "sigma": 50.0, "clip": True, "quantize": True}
+    assert paper.evaluate.protocol == "clearer"
+    quick = loaded.resolve("quick")
+    assert quick.space["cells"] * quick.space["columns"] >= 6 and quick.space["official"] is False
+    assert quick.evaluate.protocol == "standard"
+    assert not quick.data.degradation.get("clip") and not quick.data.degradation.get("quantize")
 
 
 def test_exec_recipe_leaves_sys_path_as_it_was(tmp_path: Path) -> None:

@@ -11,7 +11,8 @@ from clearer.cost import candidate_costs
 from clearer.engine.checkpoint import load_state, save_state
 from clearer.errors import ClearerError
 from clearer.registry import LOSSES, SPACES, STRATEGIES
-from clearer.strategies.base import SearchContext, architecture_weights, restore_forward
+from clearer.spaces.choice import Choice, Supernet
+from clearer.strategies.base import SearchContext, architecture_weights, label_key, restore_forward
 
 SPACE_ARGS = {
     "clearer": dict(channels=1, width=4, cells=2, columns=1, stem_blocks=1, residual=True),
@@ -261,3 +262,113 @@ def test_second_order_bilevel_runs_a_step():
     logs = strategy.step(batch(0), batch(1), epoch=1)
     assert "arch_loss" in logs and math.isfinite(logs["loss"])
     assert all(p.grad is not None for p in strategy.alpha.parameters())
+
+
+class _Mean(torch.nn.Module):
+    """A denoiser that is right on flat images: the image's mean everywhere."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mean((-2, -1), keepdim=True).expand_as(x)
+
+
+class _OneChoice(Supernet):
+    """One choice point: `mean` (clearly better on flat noisy images) or `identity` (keeps the noise)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pick = Choice("pick", ["identity", "mean"],
+                           lambda name: _Mean() if name == "mean" else torch.nn.Identity())
+        self.bias = torch.nn.Parameter(torch.zeros(()))  # a shared weight for the weight step to train
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pick(x) + self.bias
+
+
+def flat_batch(seed: int, n: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
+    """Flat grey images with weak noise (σ = 2.55/255): α gradients of 1e-5..1e-4, as in a real search."""
+    gen = torch.Generator().manual_seed(seed)
+    clean = torch.rand(n, 1, 1, 1, generator=gen).expand(n, 1, 16, 16)
+    return clean + 0.01 * torch.randn(clean.shape, generator=gen), clean
+
+
+def search_one_choice(**settings) -> float:
+    """p(mean) after a 4-epoch search (1 warm-up) with the given α settings and the old λ1 = 1e-3."""
+    torch.manual_seed(0)
+    space = _OneChoice()
+    strategy = STRATEGIES.get("bilevel")(warmup_epochs=1, w_optimizer="adam", w_lr=1e-3, **settings)
+    ctx = SearchContext(restore_loss=F.mse_loss,
+                        arch_losses={"binary_entropy": (1e-3, LOSSES.get("binary_entropy"))},
+                        costs={}, total_steps=4 * 25, steps_per_epoch=25)
+    strategy.prepare(space, space, ctx)
+    for k in range(ctx.total_steps):
+        strategy.step(flat_batch(2 * k), flat_batch(2 * k + 1), k // 25)
+    return strategy.probability_lists()["pick"][1]
+
+
+def test_alpha_decides_under_the_default_optimiser_and_not_under_coupled_decay():
+    """Regression (issue 10): Adam's coupled weight decay on α (the released code's 1e-3) outweighs α
+    gradients of 1e-5..1e-4 and pins α near 0.5; the default (no decay, lr from a_movement) decides."""
+    assert search_one_choice() > 0.9
+    released = search_one_choice(a_lr=3e-4, a_weight_decay=1e-3, a_decay="coupled")
+    old_quick = search_one_choice(a_lr=1e-2, a_weight_decay=1e-3, a_decay="coupled")
+    assert abs(released - 0.5) < 0.1 and abs(old_quick - 0.5) < 0.1
+
+
+def test_alpha_lr_follows_the_movement_over_the_alpha_steps():
+    space = make_space("clearer")
+    strategy = STRATEGIES.get("bilevel")(warmup_epochs=1, a_movement=6.0)
+    strategy.prepare(space, space, make_ctx(space, epochs=4, steps_per_epoch=5))
+    assert strategy.alpha_steps() == 15 and strategy.alpha_lr() == pytest.approx(6.0 / 15)
+    assert isinstance(strategy.a_opt, torch.optim.AdamW)
+    assert strategy.a_opt.param_groups[0]["lr"] == pytest.approx(0.4)
+    fixed = STRATEGIES.get("bilevel")(warmup_epochs=1, a_lr=3e-4, a_weight_decay=1e-3, a_decay="coupled")
+    fixed.prepare(space, space, make_ctx(space, epochs=4, steps_per_epoch=5))
+    assert fixed.alpha_lr() == 3e-4 and type(fixed.a_opt) is torch.optim.Adam
+    assert fixed.a_opt.param_groups[0]["weight_decay"] == 1e-3
+    with pytest.raises(ClearerError, match="a_decay"):
+        STRATEGIES.get("bilevel")(a_decay="l2")
+
+
+def test_alpha_signal_is_the_restoration_gradient_over_the_epoch():
+    space, strategy = setup("clearer", "bilevel")
+    run_steps(strategy, epochs=1)  # warm-up: no α step, nothing traced
+    assert strategy.alpha_signal() == {}
+    seen = []
+    for k in range(3):
+        strategy.step(batch(10 + 2 * k), batch(11 + 2 * k), epoch=1)
+        seen.append({key: v[-1].clone() for key, v in strategy.grad_trace.items()})
+    signal = strategy.alpha_signal()
+    assert set(signal) == {c.label for c in space.choices()} and strategy.grad_trace == {}
+    for c in space.choices():
+        g = torch.stack([s[label_key(c.label)] for s in seen]).double()
+        mean = g.mean(0)
+        assert signal[c.label]["grad_mean"] == pytest.approx(float(mean.norm()))
+        assert signal[c.label]["snr"] == pytest.approx(
+            float(mean.norm() / (g - mean).pow(2).sum(1).mean().sqrt()))
+
+
+def test_official_space_is_the_released_network():
+    """official=True at the paper's size: the released code's supernet, 12.56 M parameters."""
+    from clearer.nn.multiscale import Upsample
+    torch.manual_seed(0)
+    space = SPACES.get("clearer")(channels=1, width=32, cells=3, columns=4, official=True)
+    assert sum(p.numel() for p in space.parameters()) == 12_558_144
+    assert {m.mode for m in space.modules() if isinstance(m, Upsample)} == {"nearest"}
+    assert space.out.kernel_size == (1, 1) and space.out.bias is None
+    assert space.stem[0].skip[0].out_channels == 128
+    conv = space.cells[0].columns[0].ops["parallel"].blocks[0].body[1][0]
+    assert abs(float(conv.weight.detach().std()) - 1e-3) < 1e-4
+    x = torch.rand(1, 1, 16, 16)
+    space.set_weights({c.label: torch.tensor([0.5, 0.5]) for c in space.choices()})
+    assert space(x).shape == x.shape
+
+
+def test_search_init_starts_candidates_off_the_identity_in_search_mode_only():
+    args = dict(channels=1, width=4, cells=2, columns=1, stem_blocks=1, residual=True)
+    searching = SPACES.get("clearer")(**args, search_init=0.1)
+    last = searching.cells[0].columns[0].ops["parallel"].blocks[0].body[1][1]
+    assert torch.all(last.weight == 0.1)
+    assert torch.all(searching.stem[2].body[1][1].weight == 0)  # the stem is no candidate
+    fixed = SPACES.get("clearer")(**args, search_init=0.1, architecture={"cell1/col0": "parallel",
+                                                                          "cell2/col0": "fusion"})
+    assert torch.all(fixed.cells[0].columns[0].ops["parallel"].blocks[0].body[1][1].weight == 0)

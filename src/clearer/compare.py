@@ -44,11 +44,26 @@ def _searches(recipe: Recipe) -> bool:
     return name not in STRATEGIES or getattr(STRATEGIES.get(name), "searches", True)
 
 
+def space_as_built(recipe: Recipe) -> dict[str, Any]:
+    """The space ref with the space's own defaults filled in, so `official=False` given and left out
+    (its default) name the same network."""
+    import inspect
+    from .registry import SPACES
+    ref = dict(recipe.space)
+    if ref["name"] not in SPACES:
+        return ref
+    params = inspect.signature(SPACES.get(ref["name"])).parameters.items()
+    defaults = {k: p.default for k, p in params
+                if p.default is not inspect.Parameter.empty and k not in ("channels", "architecture")}
+    return json.loads(json.dumps({**defaults, **ref}))  # tuples -> lists, as the recipe holds them
+
+
 def job_identity(recipe: Recipe) -> str:
-    """Hash of what decides a run's results: the whole recipe, except that a strategy that does not
-    search (``fixed``) makes every search setting but the strategy itself irrelevant, so those are left
-    out (a fixed-architecture run stays valid when a profile retunes the search)."""
-    tree = recipe.to_dict()
+    """Hash of what decides a run's results: the whole recipe (its space with defaults filled in),
+    except that a strategy that does not search (``fixed``) makes every search setting but the strategy
+    itself irrelevant, so those are left out (a fixed-architecture run stays valid when a profile
+    retunes the search)."""
+    tree = {**recipe.to_dict(), "space": space_as_built(recipe)}
     if not _searches(recipe):
         tree["search"] = {"strategy": tree["search"]["strategy"]}
     return _digest(tree)
@@ -63,7 +78,7 @@ def ground_truth_key(recipe: Recipe) -> str:
     """
     data = {k: v for k, v in recipe.to_dict()["data"].items() if k != "arch"}  # α split: search only
     retrain = {k: v for k, v in recipe.to_dict()["retrain"].items() if k != "architecture"}
-    return _digest({"space": recipe.space, "data": data, "retrain": retrain,
+    return _digest({"space": space_as_built(recipe), "data": data, "retrain": retrain,
                     "evaluate": recipe.to_dict()["evaluate"], "autocast": recipe.autocast,
                     "channels_last": recipe.channels_last})
 
@@ -134,7 +149,7 @@ def load_comparison(path: Path, profile: str | None, overrides: dict[str, Any], 
     more = namespace.get("VARIANT_SEEDS", {})
     start = base.resolve(profile).to_dict()
     name = namespace.get("NAME", path.stem)
-    root = out or Path("runs") / name / ((profile or "base") + (f"-set-{_digest(overrides)}" if overrides else ""))
+    root = Path(out) if out is not None else Path("runs") / name / ((profile or "base") + (f"-set-{_digest(overrides)}" if overrides else ""))
     jobs = []
     for variant, changes in variants.items():
         try:

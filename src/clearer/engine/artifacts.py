@@ -48,16 +48,26 @@ def arch_record(architecture: dict[str, str], probabilities: dict[str, list[floa
 
 
 def write_alpha_csv(path: Path, history: list[dict[str, Any]], candidates: dict[str, list[str]]) -> None:
-    """One row per epoch, one column per (choice point, candidate) probability."""
+    """One row per epoch: each (choice point, candidate) probability, then each choice point's α-gradient
+    signal over the epoch's α steps (`label:grad_mean`, `label:grad_std`, `label:snr`; empty in warm-up)."""
     columns = [f"{label}:{name}" for label, names in candidates.items() for name in names]
+    stats = [(label, key) for label in candidates for key in SIGNAL_KEYS]
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow(["epoch"] + columns)
+    writer.writerow(["epoch"] + columns + [f"{label}:{key}" for label, key in stats])
     for row in history:
-        probs = row["probabilities"]
+        probs, signal = row["probabilities"], row.get("signal") or {}
         writer.writerow([row["epoch"]] + [probs[label][i] for label, names in candidates.items()
-                                          for i in range(len(names))])
+                                          for i in range(len(names))]
+                        + [_short(signal[label][key]) if label in signal else "" for label, key in stats])
     atomic_write(path, lambda tmp: tmp.write_text(buf.getvalue()))
+
+
+SIGNAL_KEYS = ("grad_mean", "grad_std", "snr")
+
+
+def _short(value: float) -> str:
+    return f"{value:.4g}"
 
 
 def versions() -> dict[str, str]:

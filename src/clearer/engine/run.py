@@ -99,7 +99,7 @@ def run(recipe: Recipe, out: Path, overrides: dict[str, Any] | None = None, verb
         "architecture": arch["architecture"], "arch_hash": arch["hash"],
         "params": sum(p.numel() for p in model.parameters()),
         "flops_per_pixel": round(flops_per_pixel(model, recipe.data.channels)),
-        "sets": sets, "times": times, **A.versions()}
+        "sets": sets, "times": times, "search": arch.get("search"), **A.versions()}
     if D.is_main():
         A.write_json(out / A.METRICS, metrics)
     return RunResult(out, metrics)

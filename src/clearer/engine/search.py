@@ -12,11 +12,13 @@ import torch
 from ..cost import candidate_costs
 from ..recipe import Recipe
 from ..registry import LOSSES, STRATEGIES
+from ..losses import binary_entropy
+from ..metrics import psnr
 from ..report import arch_summary
-from ..strategies.base import SearchContext
+from ..strategies.base import SearchContext, architecture_weights
 from . import artifacts as A
 from . import distributed as D
-from .build import use_autocast, build, build_dataset, build_degradation, build_space
+from .build import use_autocast, build, build_dataset, build_degradation, build_space, set_name
 from .checkpoint import load_state, save_state
 from .loop import run_epochs
 from .pairs import make_stream
@@ -69,10 +71,17 @@ def search(recipe: Recipe, out: Path, device: torch.device, log: RunLog) -> Sear
     log(f"search: {sum(p.numel() for p in space.parameters()) / 1e6:.2f}M supernet parameters, "
         f"{len(candidates)} choice points, strategy {cfg.strategy['name']}, "
         f"weights on {train.describe()}, α on {arch.describe()}, {'bf16 autocast' if ctx.autocast else 'float32'}")
+    if hasattr(strategy, "describe"):
+        log(f"search: {strategy.describe()}")
     t0 = time.time() - elapsed
 
     def end_epoch(epoch: int, means: dict[str, float]) -> None:
-        history.append({"epoch": epoch + 1, "probabilities": strategy.probability_lists(), **means})
+        signal = strategy.alpha_signal() if hasattr(strategy, "alpha_signal") else {}
+        if signal:
+            log(f"search epoch {epoch + 1} α-gradient signal/noise: " + ", ".join(
+                f"{label} {v['snr']:.2f} ({v['grad_mean']:.2e}/{v['grad_std']:.2e})" for label, v in signal.items()))
+        history.append({"epoch": epoch + 1, "probabilities": strategy.probability_lists(), "signal": signal,
+                        **means})
         if D.is_main():
             save_state(state_path, {"space": space.state_dict(), "strategy": strategy.state_dict(),
                                     "train": train.state_dict(), "arch": arch.state_dict(),
@@ -88,11 +97,65 @@ def search(recipe: Recipe, out: Path, device: torch.device, log: RunLog) -> Sear
     run_epochs(log, "search", cfg.epochs, cfg.steps_per_epoch, start,
                lambda epoch: strategy.step(next(train), next(arch), epoch), end_epoch, state_path, status)
     architecture = strategy.derive()
+    seconds = round(time.time() - t0, 1)
+    summary = None
+    if getattr(strategy, "searches", True) and candidates:
+        summary = search_summary(strategy.probability_lists(), log)
+        summary.update(discretisation_gap(recipe, space, strategy, architecture, device))
+        log(f"search: discretisation gap {summary['discretisation_gap_db']:.3f} dB (supernet "
+            f"{summary['supernet_psnr']:.2f} dB, derived with inherited weights {summary['inherited_psnr']:.2f} dB "
+            f"on {summary['gap_set']})")
     record = A.arch_record(architecture, strategy.probability_lists(), candidates,
                            space=recipe.space, strategy=cfg.strategy["name"],
-                           search_seconds=round(time.time() - t0, 1))
+                           search_seconds=seconds, search=summary)
     if D.is_main():
         A.write_json(out / A.ARCH, record)
     log(f"search: done in {record['search_seconds']:.0f}s, architecture {record['hash']}: "
         + ", ".join(f"{k}={v}" for k, v in architecture.items()))
     return SearchOutcome(record, space, strategy)
+
+
+def search_summary(probabilities: dict[str, list[float]], log: RunLog) -> dict[str, Any]:
+    """How decided the search ended: mean binary entropy (nats), the least decided choice point's
+    top probability; warns, naming them, when some choice point ended within 0.1 of uniform."""
+    probs = {label: torch.tensor(p, dtype=torch.float64) for label, p in probabilities.items()}
+    entropy = float(binary_entropy(probs, {}))
+    undecided = {label: max(p) for label, p in probabilities.items() if max(p) - 1 / len(p) < 0.1}
+    if undecided:
+        log("search: WARNING the search did not decide: " + ", ".join(
+            f"{label} (top p={p:.3f})" for label, p in undecided.items())
+            + ". Raise search.strategy.a_movement or the search budget, or see README 'Searches that decide'.")
+    return {"final_entropy": round(entropy, 6), "min_max_prob": round(min(max(p) for p in probabilities.values()), 6),
+            "decided": not undecided}
+
+
+GAP_CROPS, GAP_SEED = 64, 99991
+
+
+@torch.no_grad()
+def discretisation_gap(recipe: Recipe, space: torch.nn.Module, strategy: Any, architecture: dict[str, str],
+                       device: torch.device) -> dict[str, Any]:
+    """PSNR of the supernet with its α minus PSNR of the derived network with the supernet's weights
+    (before retraining), BatchNorm in eval mode, on fixed seeded crops of the α split (the paper's claim:
+    the binarisation loss makes this gap small)."""
+    data = recipe.data
+    stream = make_stream(build_dataset(data.arch), build_degradation(recipe), data.channels, data.patch,
+                         data.batch, GAP_SEED, device, recipe.channels_last)
+    batches = [next(stream) for _ in range(max(GAP_CROPS // data.batch, 1))]
+    was_training = space.training
+    space.eval()
+    try:
+        def score(weights: dict[str, torch.Tensor], active: dict[str, list[int]] | None) -> float:
+            space.set_weights(weights, active)
+            values = [psnr(space(x).float().clamp(0, 1), y) for x, y in batches]
+            return float(torch.cat(values).mean())
+        soft = {k: v.detach().to(device) for k, v in strategy.probabilities().items()}
+        supernet = score(soft, None)
+        inherited = score(*architecture_weights(space, architecture, device))
+    finally:
+        space.train(was_training)
+    crops = sum(len(x) for x, _ in batches)
+    return {"discretisation_gap_db": round(supernet - inherited, 4), "supernet_psnr": round(supernet, 4),
+            "inherited_psnr": round(inherited, 4),
+            "gap_set": f"{crops} {data.patch}x{data.patch} crops of the α split "
+                       f"({set_name(data.arch)}, {stream.describe()}, seed {GAP_SEED})"}

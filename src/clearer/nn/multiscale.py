@@ -41,7 +41,9 @@ class Parallel(nn.Module):
 
 
 class Upsample(nn.Module):
-    """1x1 conv + BN to the target width, then bilinear upsampling by 2^levels."""
+    """1x1 conv + BN to the target width, then upsampling by 2^levels (bilinear; the released code: nearest)."""
+
+    mode: str = "bilinear"  # an instance attribute set to "nearest" builds the released network
 
     def __init__(self, c_in: int, c_out: int, levels: int) -> None:
         super().__init__()
@@ -49,7 +51,24 @@ class Upsample(nn.Module):
         self.scale = 2 ** levels
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.interpolate(self.proj(x), scale_factor=self.scale, mode="bilinear", align_corners=False)
+        corners = {"align_corners": False} if self.mode == "bilinear" else {}
+        return F.interpolate(self.proj(x), scale_factor=self.scale, mode=self.mode, **corners)
+
+
+class Bottleneck(nn.Module):
+    """1x1 -> 3x3 -> 1x1 (x4 wider) conv-BN with a skip (projected when widths differ): the released
+    code's stem, two of them from the image to 4·width channels."""
+
+    def __init__(self, c_in: int, width: int) -> None:
+        super().__init__()
+        c_out = 4 * width
+        self.body = nn.Sequential(conv_bn(c_in, width, kernel=1), conv_bn(width, width),
+                                  conv_bn(width, c_out, kernel=1, relu=False))
+        self.skip = nn.Identity() if c_in == c_out else conv_bn(c_in, c_out, kernel=1, relu=False)
+        self.act = nn.ReLU(inplace=True)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.act(self.body(x) + self.skip(x))
 
 
 def downsample(c_in: int, c_out: int, levels: int) -> nn.Sequential:

@@ -13,6 +13,7 @@ from typing import Any, Callable, Literal
 import torch
 from torch import Tensor, nn
 
+from ..errors import ClearerError
 from ..spaces.choice import Supernet
 
 Batch = tuple[Tensor, Tensor]  # (degraded input, clean target)
@@ -88,6 +89,12 @@ def restore_forward(network: nn.Module, batch: Batch, loss: Callable[[Tensor, Te
     return loss(out.float(), clean)
 
 
+def _grads(loss: Tensor, wrt: list[Tensor], retain_graph: bool = False) -> list[Tensor]:
+    """d loss / d wrt, zeros where `loss` does not depend on a tensor."""
+    out = torch.autograd.grad(loss, wrt, allow_unused=True, retain_graph=retain_graph)
+    return [torch.zeros_like(w) if g is None else g for w, g in zip(wrt, out)]
+
+
 def architecture_weights(space: Supernet, architecture: dict[str, str], device: torch.device | str
                          ) -> tuple[dict[str, Tensor], dict[str, list[int]]]:
     """One-hot weights and `active` indices that make a supernet compute only `architecture`."""
@@ -146,20 +153,55 @@ class WeightSharing(Strategy):
 
 
 class Alternating(WeightSharing):
-    """Base of strategies alternating an α step (architecture split, Adam) with a weight step."""
+    """Base of strategies alternating an α step (architecture split, Adam) with a weight step.
+
+    The α optimiser is Adam. Its learning rate is `a_lr` when given, else `a_movement / α steps`: Adam
+    moves a logit by about its learning rate per step when the gradient keeps its sign, so `a_movement`
+    is the total logit movement the search can make, the same at any budget (a gap of ln 9 = 2.2 between
+    two logits is p = 0.9). Weight decay on α is decoupled (AdamW) by default and 0; `a_decay="coupled"`
+    adds it to the gradient as the released CLEARER code does (Adam, 1e-3), which pins α near uniform
+    because α gradients of an MSE loss are 1e-5..1e-4 (README, "Searches that decide").
+    """
 
     def __init__(self, warmup_epochs: int, bn_mode: Literal["train", "eval"], w_lr: float,
                  w_min_lr: float, w_momentum: float, w_weight_decay: float,
-                 w_optimizer: Literal["sgd", "adam"], grad_clip: float, a_lr: float,
-                 a_betas: list[float], a_weight_decay: float) -> None:
+                 w_optimizer: Literal["sgd", "adam"], grad_clip: float, a_lr: float | None,
+                 a_betas: list[float], a_weight_decay: float, a_movement: float = 8.0,
+                 a_decay: Literal["decoupled", "coupled"] = "decoupled") -> None:
         super().__init__(w_lr, w_min_lr, w_momentum, w_weight_decay, w_optimizer, grad_clip)
+        if a_decay not in ("decoupled", "coupled"):
+            raise ClearerError(f"a_decay must be 'decoupled' (AdamW) or 'coupled' (Adam, as the released "
+                               f"CLEARER code), got {a_decay!r}.")
+        if a_lr is None and not a_movement > 0:
+            raise ClearerError(f"a_movement must be > 0 (total logit movement of the search), got "
+                               f"{a_movement!r}; or give an explicit a_lr.")
         self.warmup_epochs, self.bn_mode = warmup_epochs, bn_mode
         self.a_lr, self.a_betas, self.a_weight_decay = a_lr, tuple(a_betas), a_weight_decay
+        self.a_movement, self.a_decay = a_movement, a_decay
+        self.grad_trace: dict[str, list[Tensor]] = {}
+
+    def alpha_steps(self) -> int:
+        """How many α steps the search takes: one per step after the warm-up epochs."""
+        epochs = self.ctx.total_steps // max(self.ctx.steps_per_epoch, 1)
+        return max(epochs - self.warmup_epochs, 0) * self.ctx.steps_per_epoch
+
+    def alpha_lr(self) -> float:
+        """`a_lr` if given, else `a_movement` spread over the search's α steps."""
+        return self.a_lr if self.a_lr is not None else self.a_movement / max(self.alpha_steps(), 1)
+
+    def describe(self) -> str:
+        how = "" if self.a_lr is not None else f" (movement {self.a_movement:g} over {self.alpha_steps()} α steps)"
+        decay = f", {self.a_decay} weight decay {self.a_weight_decay:g}" if self.a_weight_decay else ", no weight decay"
+        return f"α: Adam lr {self.alpha_lr():.3g}{how}{decay}, betas {list(self.a_betas)}, BatchNorm {self.bn_mode}"
 
     def prepare(self, space: Supernet, network: nn.Module, ctx: SearchContext) -> None:
         super().prepare(space, network, ctx)
-        self.a_opt = torch.optim.Adam(self.alpha.parameters(), self.a_lr, betas=self.a_betas,
-                                      weight_decay=self.a_weight_decay)
+        params, lr = self.alpha.parameters(), self.alpha_lr()
+        if self.a_decay == "coupled":
+            self.a_opt: torch.optim.Optimizer = torch.optim.Adam(
+                params, lr, betas=self.a_betas, weight_decay=self.a_weight_decay)
+        else:
+            self.a_opt = torch.optim.AdamW(params, lr, betas=self.a_betas, weight_decay=self.a_weight_decay)
 
     def arch_update(self, arch: Batch, weights: dict[str, Tensor], active: dict[str, list[int]] | None,
                     probs: dict[str, Tensor]) -> dict[str, float]:
@@ -173,16 +215,40 @@ class Alternating(WeightSharing):
             restore = restore_forward(self.space, arch, self.ctx.restore_loss, self.ctx.autocast)
             penalty, parts = self.arch_penalty(probs)
             alphas = list(self.alpha.parameters())
-            # α gradients only: skips the weight gradients a first-order architecture step never uses
-            grads = torch.autograd.grad(restore + penalty, alphas, allow_unused=True)
-            grads = [torch.zeros_like(a) if g is None else g for a, g in zip(alphas, grads)]
-            self.ctx.grad_sync(grads)
-            for alpha, grad in zip(alphas, grads):
-                alpha.grad = grad
-            self.a_opt.step()
+            # α gradients only: skips the weight gradients a first-order architecture step never uses;
+            # the restoration part apart, for the signal-to-noise trace
+            signal = _grads(restore, alphas, retain_graph=True)
+            self.ctx.grad_sync(signal)
+            extra = _grads(penalty, alphas) if penalty.requires_grad else [torch.zeros_like(a) for a in alphas]
+            self.apply_alpha_grads([g + e for g, e in zip(signal, extra)], signal)
         finally:
             self.space.train(was_training)
         return {"arch_loss": restore.item(), **parts}
+
+    def apply_alpha_grads(self, grads: list[Tensor], signal: list[Tensor]) -> None:
+        """One optimiser step on α with `grads`; `signal` (the restoration part) joins the epoch's trace."""
+        for alpha, grad in zip(self.alpha.parameters(), grads):
+            alpha.grad = grad
+        self.a_opt.step()
+        for key, g in zip(self.alpha.keys(), signal):
+            self.grad_trace.setdefault(key, []).append(g.detach().float().cpu())
+
+    def alpha_signal(self) -> dict[str, dict[str, float]]:
+        """Per choice point, over the α steps since the last call: ‖mean g‖, the spread of g around it
+        (root mean squared distance) and their ratio, the signal-to-noise of one α step's gradient."""
+        out = {}
+        for c in self.space.choices():
+            trace = self.grad_trace.get(label_key(c.label))
+            if not trace:
+                continue
+            g = torch.stack(trace).double()
+            mean = g.mean(0)
+            spread = float((g - mean).pow(2).sum(1).mean().sqrt()) if len(trace) > 1 else float("nan")
+            norm = float(mean.norm())
+            out[c.label] = {"grad_mean": norm, "grad_std": spread,
+                            "snr": norm / spread if spread > 0 else float("nan")}
+        self.grad_trace = {}
+        return out
 
     def state_dict(self) -> dict[str, Any]:
         return {**super().state_dict(), "a_opt": self.a_opt.state_dict()}

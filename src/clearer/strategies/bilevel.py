@@ -13,7 +13,7 @@ import torch
 from torch import Tensor
 
 from ..registry import STRATEGIES
-from .base import Alternating, Batch, restore_forward
+from .base import Alternating, Batch, _grads, restore_forward
 
 
 @STRATEGIES.register("bilevel")
@@ -23,10 +23,11 @@ class Bilevel(Alternating):
     def __init__(self, warmup_epochs: int = 10, bn_mode: Literal["train", "eval"] = "train",
                  w_lr: float = 0.025, w_min_lr: float = 1e-3, w_momentum: float = 0.9,
                  w_weight_decay: float = 3e-4, w_optimizer: Literal["sgd", "adam"] = "sgd",
-                 grad_clip: float = 5.0, a_lr: float = 3e-4, a_betas: list[float] = (0.5, 0.999),
-                 a_weight_decay: float = 1e-3, order: Literal[1, 2] = 1) -> None:
+                 grad_clip: float = 5.0, a_lr: float | None = None, a_betas: list[float] = (0.5, 0.999),
+                 a_weight_decay: float = 0.0, order: Literal[1, 2] = 1, a_movement: float = 8.0,
+                 a_decay: Literal["decoupled", "coupled"] = "decoupled") -> None:
         super().__init__(warmup_epochs, bn_mode, w_lr, w_min_lr, w_momentum, w_weight_decay,
-                         w_optimizer, grad_clip, a_lr, a_betas, a_weight_decay)
+                         w_optimizer, grad_clip, a_lr, a_betas, a_weight_decay, a_movement, a_decay)
         if order not in (1, 2):
             raise ValueError(f"bilevel order must be 1 or 2, got {order!r}")
         self.order = order
@@ -54,11 +55,11 @@ class Bilevel(Alternating):
             grads, logs = self.hypergradient(train, arch)
         finally:
             self.space.train(was_training)
-        self.a_opt.zero_grad(set_to_none=True)
-        for p, g in zip(self.alpha.parameters(), grads):
-            p.grad = g
-        self.ctx.grad_sync([p.grad for p in self.alpha.parameters()])
-        self.a_opt.step()
+        self.ctx.grad_sync(grads)
+        penalty, _ = self.arch_penalty(self.probabilities())
+        alphas = list(self.alpha.parameters())
+        extra = _grads(penalty, alphas) if penalty.requires_grad else [torch.zeros_like(a) for a in alphas]
+        self.apply_alpha_grads(grads, [g - e for g, e in zip(grads, extra)])
         return logs
 
     def hypergradient(self, train: Batch, arch: Batch) -> tuple[list[Tensor], dict[str, float]]:

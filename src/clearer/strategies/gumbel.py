@@ -23,10 +23,11 @@ class Gumbel(Alternating):
     def __init__(self, tau_max: float = 10.0, tau_min: float = 0.1, warmup_epochs: int = 10,
                  bn_mode: Literal["train", "eval"] = "train", w_lr: float = 0.025, w_min_lr: float = 1e-3,
                  w_momentum: float = 0.9, w_weight_decay: float = 3e-4,
-                 w_optimizer: Literal["sgd", "adam"] = "sgd", grad_clip: float = 5.0, a_lr: float = 3e-4,
-                 a_betas: list[float] = (0.5, 0.999), a_weight_decay: float = 1e-3) -> None:
+                 w_optimizer: Literal["sgd", "adam"] = "sgd", grad_clip: float = 5.0,
+                 a_lr: float | None = None, a_betas: list[float] = (0.5, 0.999), a_weight_decay: float = 0.0,
+                 a_movement: float = 8.0, a_decay: Literal["decoupled", "coupled"] = "decoupled") -> None:
         super().__init__(warmup_epochs, bn_mode, w_lr, w_min_lr, w_momentum, w_weight_decay,
-                         w_optimizer, grad_clip, a_lr, a_betas, a_weight_decay)
+                         w_optimizer, grad_clip, a_lr, a_betas, a_weight_decay, a_movement, a_decay)
         if not 0 < tau_min <= tau_max:
             raise ValueError(f"gumbel needs 0 < tau_min <= tau_max, got {tau_min} and {tau_max}")
         self.tau_max, self.tau_min = tau_max, tau_min
