@@ -149,17 +149,22 @@ def load_comparison(path: Path, profile: str | None, overrides: dict[str, Any], 
     more = namespace.get("VARIANT_SEEDS", {})
     start = base.resolve(profile).to_dict()
     name = namespace.get("NAME", path.stem)
-    root = Path(out) if out is not None else Path("runs") / name / ((profile or "base") + (f"-set-{_digest(overrides)}" if overrides else ""))
+    folder = (profile or "base") + (f"-set-{_digest(overrides)}" if overrides else "")
+    root = Path(out) if out is not None else Path("runs") / name / folder
+    counts = {variant: max(n_seeds, int(more.get(variant, 0))) for variant in variants}
     jobs = []
-    for variant, changes in variants.items():
-        try:
-            for seed in range(max(n_seeds, int(more.get(variant, 0)))):
+    # seed-major: every variant's seed 0 first, so a grid cut short still compares like with like
+    for seed in range(max(counts.values(), default=0)):
+        for variant, changes in variants.items():
+            if seed >= counts[variant]:
+                continue
+            try:
                 concrete = {k: v.make(seed) if isinstance(v, PerSeed) else v for k, v in changes.items()}
                 tree = apply_overrides(apply_overrides(start, concrete), overrides)
                 recipe = Recipe.from_dict({**tree, "seed": seed, "name": f"{name}-{variant}"})
-                jobs.append(Job(variant, seed, recipe, root / variant / f"seed{seed}"))
-        except ClearerError as err:
-            raise ClearerError(f"variant {variant!r} of {path.name}: {err}") from None
+            except ClearerError as err:
+                raise ClearerError(f"variant {variant!r} of {path.name}: {err}") from None
+            jobs.append(Job(variant, seed, recipe, root / variant / f"seed{seed}"))
     return Comparison(name, jobs, root, bool(namespace.get("GROUND_TRUTH", False)),
                       list(namespace.get("SWEEP", [])))
 
@@ -248,12 +253,11 @@ def every_architecture(base: str | Path, profile: str | None, limit: int = 64, s
 
 
 def random_architectures(base: str | Path, profile: str | None, count: int, seed: int) -> list[dict[str, str]]:
-    """`count` distinct random architectures of the space (seeded), e.g. one per seed of a variant."""
+    """`count` distinct random architectures of the space (seeded), e.g. one per seed of a variant;
+    fewer when the space holds fewer."""
     import random
     archs = list(every_architecture(base, profile, limit=max(count, 64), seed=seed).values())
     random.Random(seed).shuffle(archs)
-    if len(archs) < count:
-        raise ClearerError(f"the space holds only {len(archs)} architectures; asked for {count} distinct ones.")
     return archs[:count]
 
 
