@@ -200,7 +200,8 @@ def report_comparison(comparison: Any) -> None:
                 truth = read_json(found)
                 add_ranks(tables, truth, {v for v, k in keys.items() if k == key})
                 out.print(f"ranked against the ground truth in {found}")
-    notes = [line for rows in tables.values() for line in [sweep_monotone(rows, comparison.sweep)] if line]
+    notes = list(dict.fromkeys(line for rows in tables.values()
+                               for line in [sweep_monotone(rows, comparison.sweep)] if line))
     console = out if out.is_terminal else Console(width=400)  # piped: whole rows, not cut at 80 columns
     for test_set, rows in tables.items():
         table = Table(title=f"{comparison.name}: {title(test_set, rows)}", caption=legend(rows))

@@ -1,7 +1,7 @@
 """Comparison figures: PSNR vs parameters, PSNR vs FLOPs over the ground truth, α over search epochs.
 
-Needs matplotlib (the `plot` extra); labels are placed apart with adjustText when it is installed
-(also in the `plot` extra), else offset in turn above and below their points.
+Needs matplotlib (the `plot` extra). Variants are told apart by colour and marker, named in a legend
+beside the axes, so no two labels can overlap however close the points are.
 """
 from __future__ import annotations
 
@@ -23,32 +23,29 @@ def _pyplot() -> Any:
     return plt
 
 
-def _label(ax: Any, points: list[tuple[float, float, str]]) -> None:
-    """Point labels that do not overlap each other or the points (adjustText), or alternate offsets."""
-    try:
-        from adjustText import adjust_text
-    except ImportError:
-        adjust_text = None
-    if adjust_text is None:
-        for i, (x, y, text) in enumerate(points):
-            ax.annotate(text, (x, y), fontsize=7, xytext=(4, 6 if i % 2 == 0 else -10), textcoords="offset points")
-        return
-    texts = [ax.text(x, y, text, fontsize=7) for x, y, text in points]
-    adjust_text(texts, x=[p[0] for p in points], y=[p[1] for p in points], ax=ax,
-                arrowprops=dict(arrowstyle="-", color="0.5", lw=0.5))
+MARKERS = "osD^v<>pPXh*"
+
+
+def _style(k: int, plt: Any) -> dict[str, Any]:
+    """Colour and marker of the k-th variant: 10 colours x 11 markers, so neighbours never look alike."""
+    return {"color": plt.get_cmap("tab10")(k % 10), "marker": MARKERS[k % len(MARKERS)]}
 
 
 def psnr_vs_params(plt: Any, test_set: str, rows: list[dict[str, Any]], out: Path) -> Path:
-    fig, ax = plt.subplots(figsize=(7, 5))
+    """Each variant a colour and marker named in a legend beside the axes (labels next to the points
+    overlap as soon as variants share a size, and several always do)."""
+    fig, ax = plt.subplots(figsize=(8.5, 5))
     points = [(r["params"], r["psnr"]) for r in rows]
     front = sorted(pareto(points), key=lambda i: points[i][0])
-    for r in rows:
-        ax.errorbar(r["params"], r["psnr"], yerr=r["psnr_std"], fmt="o", ms=4, capsize=2)
     ax.plot([points[i][0] for i in front], [points[i][1] for i in front], "k--", lw=1, label="Pareto front")
+    for k, r in enumerate(rows):
+        style = _style(k, plt)
+        ax.errorbar(r["params"], r["psnr"], yerr=r["psnr_std"], fmt=style["marker"], color=style["color"], ms=6,
+                    capsize=2, label=r["variant"], alpha=0.85)
     ax.set_xscale("log")
-    _label(ax, [(r["params"], r["psnr"], r["variant"]) for r in rows])
     ax.set(xlabel="parameters", ylabel="PSNR (dB)", title=f"{test_set}: PSNR vs parameters (mean ± std over seeds)")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
+              ncol=2 if len(rows) > 16 else 1)
     fig.tight_layout()
     path = out / f"psnr_vs_params-{test_set}.png"
     fig.savefig(path, dpi=120)
@@ -60,26 +57,26 @@ def front(plt: Any, test_set: str, rows: list[dict[str, Any]], truth: list[dict[
           out: Path) -> Path:
     """PSNR vs FLOPs/px: the ground truth's architectures (grey, front dashed) behind each variant's
     per-seed derived architectures (small) and means (large); the sweep's means joined in its order."""
-    fig, ax = plt.subplots(figsize=(7.5, 5))
+    fig, ax = plt.subplots(figsize=(9, 5))
     gx, gy = [e["flops_per_pixel"] for e in truth], [e["psnr"] for e in truth]
     ax.errorbar(gx, gy, yerr=[e["psnr_std"] for e in truth], fmt="o", color="0.7", ms=5, capsize=2,
                 label="ground truth (every architecture)", zorder=1)
     idx = sorted(pareto(list(zip(gx, gy))), key=lambda i: gx[i])
     ax.plot([gx[i] for i in idx], [gy[i] for i in idx], "--", color="0.4", lw=1, label="ground-truth front", zorder=1)
     shown = [r for r in rows if r.get("rank") is not None and "tie_low" not in r]
-    cmap = plt.get_cmap("tab10")
     for k, r in enumerate(shown):
-        color = cmap(k % 10)
-        ax.scatter(r["seed_flops"], r["seed_psnr"], s=12, color=color, alpha=0.6, zorder=2)
-        ax.errorbar(r["flops_per_pixel"], r["psnr"], yerr=r["psnr_std"], fmt="D", ms=7, color=color,
-                    capsize=2, label=r["variant"], zorder=3)
+        style = _style(k, plt)
+        ax.scatter(r["seed_flops"], r["seed_psnr"], s=14, color=style["color"], marker=style["marker"], alpha=0.5,
+                   zorder=2)
+        ax.errorbar(r["flops_per_pixel"], r["psnr"], yerr=r["psnr_std"], fmt=style["marker"], ms=8,
+                    color=style["color"], capsize=2, label=r["variant"], zorder=3)
     line = [r for v in sweep for r in shown if r["variant"] == v]
     if len(line) > 1:
         ax.plot([r["flops_per_pixel"] for r in line], [r["psnr"] for r in line], "-", color="k", lw=1.2,
                 zorder=2, label="sweep, in order")
     ax.set(xlabel="FLOPs per pixel", ylabel="PSNR (dB)",
            title=f"{test_set}: searched architectures over the ground truth")
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     fig.tight_layout()
     path = out / f"front-{test_set}.png"
     fig.savefig(path, dpi=120)
@@ -91,23 +88,24 @@ def alpha_over_epochs(plt: Any, curves: dict[str, Path], out: Path, per_row: int
     """One panel per choice point of each searched variant (first seed), every candidate's probability
     over search epochs, one colour per candidate name (legend per variant), so a collapse of many
     choice points to one candidate (DARTS' `skip`) shows."""
-    tables = {}
+    tables, candidates = {}, {}
     for variant, path in curves.items():
         with path.open() as f:
             rows = list(csv.DictReader(f))
-        if rows:
-            tables[variant] = rows
+        arch = path.parent / A.ARCH
+        if rows and arch.is_file():
+            tables[variant], candidates[variant] = rows, A.read_json(arch)["candidates"]
     if not tables:
         return None
-    layout = []  # (variant, [labels]) per figure row
-    for variant, rows in tables.items():
-        labels = list(dict.fromkeys(k.split(":")[0] for k in rows[0] if k != "epoch"))
+    layout = []  # (variant, [labels], first row of the variant) per figure row
+    for variant, labels in candidates.items():
+        labels = list(labels)
         for start in range(0, len(labels), per_row):
             layout.append((variant, labels[start:start + per_row], start == 0))
     ncols = min(per_row, max(len(labels) for _, labels, _ in layout))
     fig, axes = plt.subplots(len(layout), ncols, figsize=(2.1 * ncols + 1.6, 1.7 * len(layout)),
                              squeeze=False, sharey=True)
-    names = list(dict.fromkeys(k.split(":")[1] for rows in tables.values() for k in rows[0] if k != "epoch"))
+    names = list(dict.fromkeys(n for labels in candidates.values() for ns in labels.values() for n in ns))
     cmap = plt.get_cmap("tab10")
     colors = {n: cmap(i % 10) for i, n in enumerate(names)}
     for row_axes, (variant, labels, first) in zip(axes, layout):
@@ -116,9 +114,8 @@ def alpha_over_epochs(plt: Any, curves: dict[str, Path], out: Path, per_row: int
         for ax in row_axes[len(labels):]:
             ax.axis("off")
         for ax, label in zip(row_axes, labels):
-            for key in (k for k in rows[0] if k.split(":")[0] == label):
-                ax.plot(epochs, [float(r[key]) for r in rows], lw=1.2, color=colors[key.split(":")[1]],
-                        label=key.split(":")[1])
+            for name in candidates[variant][label]:
+                ax.plot(epochs, [float(r[f"{label}:{name}"]) for r in rows], lw=1.2, color=colors[name], label=name)
             ax.set_ylim(0, 1)
             ax.set_title(label, fontsize=7)
             ax.tick_params(labelsize=6)

@@ -150,6 +150,12 @@ def rank_ground_truth(tables: dict[str, list[dict[str, Any]]], truth: dict[str, 
         rows.sort(key=lambda r: r["rank"])
 
 
+def _span(entry: dict[str, Any]) -> str:
+    """'3', or '2–6' when the architecture is tied with ranks 2 to 6 (its own rank is one of them)."""
+    low, high = entry["tie_low"], entry["tie_high"]
+    return str(entry["rank"]) if low == high else f"{low}–{high}"
+
+
 def _percentile(rank: int, n: int) -> float:
     return round(100.0 * (n - rank) / (n - 1), 1) if n > 1 else 100.0
 
@@ -173,6 +179,7 @@ def add_ranks(tables: dict[str, list[dict[str, Any]]], truth: dict[str, Any], va
             if any(e is None for e in found):
                 continue
             r["rank"] = [e["rank"] for e in found]
+            r["rank_tied"] = [_span(e) for e in found]
             r["rank_of"] = len(entries)
             r["percentile"] = round(sum(e["percentile"] for e in found) / len(found), 1)
             r["below_front_db"] = round(sum(front_psnr(entries, e["flops_per_pixel"]) - e["psnr"]
@@ -224,7 +231,7 @@ def _rank(r: dict[str, Any]) -> str:
         return f"{r['rank']}{span}"
     if "rank" not in r or r["rank"] is None:
         return ""
-    return f"{','.join(map(str, r['rank']))} of {r['rank_of']} ({r['percentile']:.0f}%)"
+    return f"{', '.join(r.get('rank_tied') or map(str, r['rank']))} of {r['rank_of']} ({r['percentile']:.0f}%)"
 
 
 def cells(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
@@ -266,7 +273,8 @@ def legend(rows: list[dict[str, Any]]) -> str:
     if any("tie_low" in r for r in rows):
         text += "; rank 1 = best mean PSNR, (a–b): the ranks it is tied with"
     elif any(r.get("rank") is not None for r in rows):
-        text += ("; rank: each seed's derived architecture in the ground-truth table (percentile: 100 = best), "
+        text += ("; rank: each seed's derived architecture in the ground-truth table, a–b where it is tied with "
+                 "ranks a to b (percentile of its mean-PSNR rank: 100 = best), "
                  "'below front': dB under the ground truth's PSNR-vs-FLOPs front at its FLOPs")
     if any(r.get("gap_db") is not None for r in rows):
         text += "; gap: supernet PSNR minus the derived network's with inherited weights (before retraining)"
