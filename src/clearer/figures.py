@@ -114,10 +114,10 @@ def alpha_over_epochs(plt: Any, curves: dict[str, Path], out: Path, per_row: int
         for ax in row_axes[len(labels):]:
             ax.axis("off")
         for ax, label in zip(row_axes, labels):
+            ax.set_title(label, fontsize=7)
             for name in candidates[variant][label]:
                 ax.plot(epochs, [float(r[f"{label}:{name}"]) for r in rows], lw=1.2, color=colors[name], label=name)
             ax.set_ylim(0, 1)
-            ax.set_title(label, fontsize=7)
             ax.tick_params(labelsize=6)
         row_axes[0].set_ylabel(f"{variant}\nP(candidate)" if first else "P(candidate)", fontsize=7)
         if first:
