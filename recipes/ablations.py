@@ -28,7 +28,7 @@ from clearer.recipe import load_recipe
 BASE = "bsd.py"
 SEEDS = 3
 VARIANT_SEEDS = {"random-arch": 5}
-LAMBDA2 = [5e-4, 2e-3, 1e-2]
+LAMBDA2 = [1e-4, 2e-4, 5e-4]
 SWEEP = ["bilevel"] + [f"lambda2={v:g}" for v in LAMBDA2]
 
 
