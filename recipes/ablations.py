@@ -49,7 +49,8 @@ def VARIANTS(profile):
         "gumbel": {"search.strategy.name": "gumbel"},
         "random-search": {"search.strategy": PerSeed(lambda seed: {"name": "random", "samples": 8, "seed": seed,
                                                                    **weights})},
-        "random-arch": {"search.strategy": PerSeed(lambda seed: {"name": "fixed", "architecture": archs[seed % len(archs)]})},
+        "random-arch": {"search.strategy": PerSeed(lambda seed: {"name": "fixed",
+                                                                 "architecture": archs[seed % len(archs)]})},
         "darts-bilevel": {"space": darts, "data.batch": 4, "retrain.batch": resolved.data.batch,
                           "search.steps_per_epoch": max(1, resolved.search.steps_per_epoch // 2)},
     }

@@ -185,7 +185,8 @@ def refuse_foreign(jobs: list[Job]) -> None:
     """Stop before anything runs when a job folder holds a run of another recipe."""
     foreign = [j for j in jobs if j.status == "foreign"]
     if foreign:
-        shown = ", ".join(str(j.out) for j in foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        shown = ", ".join(str(j.out) for j in foreign[:3])
+        shown += f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
         raise ClearerError(
             f"{shown} already hold{'s' if len(foreign) == 1 else ''} a run of a different recipe than this "
             f"comparison resolves to (other --set values, profile or an edited recipe file), so "

@@ -113,6 +113,7 @@ def mark_ties(rows: list[dict[str, Any]]) -> None:
     for r in rows:
         r["vs_best"] = round(r["psnr"] - best["psnr"], 3)
         r["tie"] = None if r is best else tied(r, best)
+        r["best"] = r is best
 
 
 # ------------------------------------------------------------------------------ ground truth
@@ -219,10 +220,10 @@ def _pm(mean: float, std: float | None, seeds: int, digits: int) -> str:
 
 
 def _vs_best(r: dict[str, Any]) -> str:
-    if r["vs_best"] == 0 and r["tie"] is None:
+    """'best', '-0.08 tie' (under 2 pooled std), '-0.31', or just the difference when a row has one seed."""
+    if r.get("best"):
         return "best"
-    text = f"{r['vs_best']:+.2f}"
-    return text + (" tie" if r["tie"] else "" if r["tie"] is False else "")
+    return f"{r['vs_best']:+.2f}" + (" tie" if r["tie"] else "")
 
 
 def _rank(r: dict[str, Any]) -> str:
