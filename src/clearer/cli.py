@@ -161,49 +161,19 @@ def compare(recipe: Path = typer.Argument(..., help="Comparison file, e.g. recip
 
 
 def report_comparison(comparison: Any) -> None:
-    """Tables of the finished runs (ranked against a ground truth when one matches), files and figures.
-
-    Nothing finished: an error, and no file is written."""
-    from .compare import GROUND_TRUTH, find_ground_truth, ground_truth_key
-    from .engine.artifacts import read_json, write_json
-    from .figures import figures
-    from .report import (add_ranks, cells, collect, ground_truth_table, legend, rank_ground_truth,
-                         sweep_monotone, title, write_tables)
-    runs: dict[str, list[Path]] = {}
-    for job in comparison.jobs:
-        if job.done:
-            runs.setdefault(job.variant, []).append(job.out)
-    foreign = [str(j.out) for j in comparison.jobs if j.status == "foreign"]
-    if foreign:
-        err.print(f"[yellow]not reported, made with a different recipe: {', '.join(foreign)}[/yellow]")
-    tables = collect(runs)
-    if not tables:
-        raise ClearerError(f"no run of {comparison.name} has finished in {comparison.out} for this recipe, "
-                           f"profile and --set values, so there is nothing to report. Run it first (without "
-                           f"--report), or give the --profile/--set/--out it was run with.")
-    missing = [f"{j.variant}/seed{j.seed}" for j in comparison.jobs if not j.done and j.status != "foreign"]
-    if missing:
-        err.print(f"[yellow]not finished yet: {', '.join(missing)}[/yellow]")
-    keys = {j.variant: ground_truth_key(j.recipe) for j in comparison.jobs}
-    truth = None
-    if comparison.ground_truth:
-        if len(set(keys.values())) != 1:
-            raise ClearerError(f"{comparison.name} sets GROUND_TRUTH but its variants differ in more than the "
-                               f"architecture (space, data, retrain or evaluation), so they cannot rank one space.")
-        truth = ground_truth_table(tables, next(iter(keys.values())))
-        rank_ground_truth(tables, truth)
-        write_json(comparison.out / GROUND_TRUTH, truth)
-    else:
-        for key in sorted(set(keys.values())):
-            found = find_ground_truth(comparison.out, key)
-            if found is not None:
-                truth = read_json(found)
-                add_ranks(tables, truth, {v for v, k in keys.items() if k == key})
-                out.print(f"ranked against the ground truth in {found}")
-    notes = list(dict.fromkeys(line for rows in tables.values()
-                               for line in [sweep_monotone(rows, comparison.sweep)] if line))
+    """Print the tables of the finished runs (ranked against a ground truth when one matches) and write
+    the files and figures; nothing finished is an error and writes nothing."""
+    from .compare import gather, write_report
+    from .report import cells, legend, title
+    found = gather(comparison)
+    if found.foreign:
+        err.print(f"[yellow]not reported, made with a different recipe: {', '.join(found.foreign)}[/yellow]")
+    if found.missing:
+        err.print(f"[yellow]not finished yet: {', '.join(found.missing)}[/yellow]")
+    if found.truth_file is not None:
+        out.print(f"ranked against the ground truth in {found.truth_file}")
     console = out if out.is_terminal else Console(width=400)  # piped: whole rows, not cut at 80 columns
-    for test_set, rows in tables.items():
+    for test_set, rows in found.tables.items():
         table = Table(title=f"{comparison.name}: {title(test_set, rows)}", caption=legend(rows))
         headers, body = cells(rows)
         for col in headers:
@@ -211,10 +181,9 @@ def report_comparison(comparison: Any) -> None:
         for row in body:
             table.add_row(*row)
         console.print(table)
-    for line in notes:
+    for line in found.notes:
         console.print(line)
-    for path in write_tables(tables, comparison.out, notes) + figures(tables, runs, comparison.out, truth,
-                                                                        comparison.sweep):
+    for path in write_report(comparison, found):
         out.print(f"wrote {path}")
 
 

@@ -284,3 +284,66 @@ def find_ground_truth(out: Path, key: str) -> Path | None:
         except (OSError, ValueError):
             continue
     return None
+
+
+# ------------------------------------------------------------------------------------ report
+
+@dataclass
+class Found:
+    """What a comparison's folder holds now: tables of the finished runs, ranked where a ground truth
+    matches, and which jobs are unfinished or made by another recipe."""
+    tables: dict[str, list[dict[str, Any]]]
+    runs: dict[str, list[Path]]
+    truth: dict[str, Any] | None
+    truth_file: Path | None
+    notes: list[str]
+    foreign: list[str]
+    missing: list[str]
+
+
+def gather(comparison: Comparison) -> Found:
+    """Collect the finished runs of a comparison; an error when none has finished (nothing is written)."""
+    from .report import add_ranks, collect, ground_truth_table, rank_ground_truth, sweep_monotone
+    runs: dict[str, list[Path]] = {}
+    for job in comparison.jobs:
+        if job.done:
+            runs.setdefault(job.variant, []).append(job.out)
+    statuses = [(j, j.status) for j in comparison.jobs]
+    foreign = [str(j.out) for j, status in statuses if status == "foreign"]
+    tables = collect(runs)
+    if not tables:
+        raise ClearerError(
+            f"no run of {comparison.name} has finished in {comparison.out} for this recipe, profile and --set "
+            f"values, so there is nothing to report"
+            + (f" ({len(foreign)} folder(s) there hold runs of a different recipe)" if foreign else "")
+            + ". Run it first (without --report), or give the --profile/--set/--out it was run with.")
+    missing = [f"{j.variant}/seed{j.seed}" for j, status in statuses if status in ("empty", "partial")]
+    keys = {j.variant: ground_truth_key(j.recipe) for j in comparison.jobs}
+    truth, truth_file = None, None
+    if comparison.ground_truth:
+        if len(set(keys.values())) != 1:
+            raise ClearerError(f"{comparison.name} sets GROUND_TRUTH but its variants differ in more than the "
+                               f"architecture (space, data, retrain or evaluation), so they cannot rank one space.")
+        truth = ground_truth_table(tables, next(iter(keys.values())))
+        rank_ground_truth(tables, truth)
+    else:
+        for key in sorted(set(keys.values())):
+            truth_file = find_ground_truth(comparison.out, key)
+            if truth_file is not None:
+                truth = A.read_json(truth_file)
+                add_ranks(tables, truth, {v for v, k in keys.items() if k == key})
+                break
+    notes = list(dict.fromkeys(line for rows in tables.values()
+                               for line in [sweep_monotone(rows, comparison.sweep)] if line))
+    return Found(tables, runs, truth, truth_file, notes, foreign, missing)
+
+
+def write_report(comparison: Comparison, found: Found) -> list[Path]:
+    """comparison.{csv,json,md}, ground_truth.json for a ground-truth comparison, and the figures."""
+    from .figures import figures
+    from .report import write_tables
+    paths = write_tables(found.tables, comparison.out, found.notes)
+    if comparison.ground_truth:
+        A.write_json(comparison.out / GROUND_TRUTH, found.truth)
+        paths.append(comparison.out / GROUND_TRUTH)
+    return paths + figures(found.tables, found.runs, comparison.out, found.truth, comparison.sweep)
