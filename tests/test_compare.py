@@ -208,6 +208,14 @@ def test_ground_truth_table_ranks_ties_percentiles_and_front():
     assert "rank" not in searched[1]  # its architecture is not in the ground truth
 
 
+def test_seed_agreement_is_kendall_tau_of_the_two_seeds_orders():
+    from clearer.report import seed_agreement
+    same = [dict(seed_psnr=[p, p + 0.01]) for p in (28.0, 28.1, 28.2)]
+    assert "τ = 1.00" in seed_agreement(same)
+    flipped = [dict(seed_psnr=[p, -p]) for p in (28.0, 28.1, 28.2)]
+    assert "τ = -1.00" in seed_agreement(flipped) and seed_agreement(same[:2]) is None
+
+
 def test_sweep_monotone_says_so_either_way():
     rows = [dict(variant=v, flops_per_pixel=f) for v, f in (("a", 100), ("b", 80), ("c", 80), ("d", 90))]
     assert "monotone (non-increasing)" in sweep_monotone(rows, ["a", "b", "c"])

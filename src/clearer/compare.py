@@ -303,7 +303,7 @@ class Found:
 
 def gather(comparison: Comparison) -> Found:
     """Collect the finished runs of a comparison; an error when none has finished (nothing is written)."""
-    from .report import add_ranks, collect, ground_truth_table, rank_ground_truth, sweep_monotone
+    from .report import add_ranks, collect, ground_truth_table, rank_ground_truth, seed_agreement, sweep_monotone
     runs: dict[str, list[Path]] = {}
     for job in comparison.jobs:
         if job.done:
@@ -335,6 +335,8 @@ def gather(comparison: Comparison) -> Found:
                 break
     notes = list(dict.fromkeys(line for rows in tables.values()
                                for line in [sweep_monotone(rows, comparison.sweep)] if line))
+    if comparison.ground_truth:
+        notes += [f"{test_set}: {line}" for test_set, rows in tables.items() for line in [seed_agreement(rows)] if line]
     return Found(tables, runs, truth, truth_file, notes, foreign, missing)
 
 

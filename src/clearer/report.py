@@ -187,6 +187,22 @@ def add_ranks(tables: dict[str, list[dict[str, Any]]], truth: dict[str, Any], va
                                             for e in found) / len(found), 3)
 
 
+def seed_agreement(rows: list[dict[str, Any]]) -> str | None:
+    """How stable a ranking is across seeds: Kendall's τ between the orders seed 0 and seed 1 give the
+    rows (1: the same order; 0: unrelated), or None with fewer than 3 rows of 2+ seeds."""
+    pairs = [r["seed_psnr"][:2] for r in rows if len(r.get("seed_psnr", [])) >= 2]
+    if len(pairs) < 3:
+        return None
+    score = 0
+    for i in range(len(pairs)):
+        for j in range(i + 1, len(pairs)):
+            a, b = pairs[i][0] - pairs[j][0], pairs[i][1] - pairs[j][1]
+            score += (a * b > 0) - (a * b < 0)
+    n = len(pairs)
+    return (f"seed agreement: Kendall τ = {score / (n * (n - 1) / 2):.2f} between the rankings seed 0 and "
+            f"seed 1 give {n} rows")
+
+
 def sweep_monotone(rows: list[dict[str, Any]], sweep: list[str]) -> str | None:
     """One line on whether the sweep's derived architectures move monotonically in FLOPs (mean over
     seeds, in the sweep's order), or None when fewer than two of its variants finished."""
