@@ -21,7 +21,12 @@ import torch
 
 def measure(recipe_path: str, profile: str, overrides: dict, after: list[int], grads: int) -> list[dict]:
     from clearer.cost import candidate_costs
-    from clearer.engine.build import build, build_dataset, build_degradation, build_space
+    from clearer.engine.build import (
+        build,
+        build_dataset,
+        build_degradation,
+        build_space,
+    )
     from clearer.engine.pairs import make_stream
     from clearer.recipe import load_recipe
     from clearer.registry import LOSSES, STRATEGIES

@@ -51,7 +51,18 @@ def test_smoke_run_leaves_every_artefact(data_dir, tmp_path):
     assert set(metrics["sets"]) == {"bsd68", "set12"}
     assert metrics["sets"]["bsd68"]["protocol"] == "standard"
     assert str(out / "arch.json") in proc.stdout and str(out / "metrics.json") in proc.stdout
-    assert len(alpha_rows(out)) == 2
+    rows = alpha_rows(out)
+    assert len(rows) == 2
+    # α-gradient signal per choice point: empty in the warm-up epoch, measured after it
+    assert rows[0]["cell1/col0:snr"] == "" and float(rows[1]["cell1/col0:snr"]) >= 0
+    assert "α-gradient signal/noise: cell1/col0" in (out / "log.txt").read_text()
+    search = metrics["search"]
+    assert set(search) == {"discretisation_gap_db", "supernet_psnr", "inherited_psnr", "gap_set",
+                           "final_entropy", "min_max_prob", "decided"}
+    assert search["discretisation_gap_db"] == pytest.approx(search["supernet_psnr"] - search["inherited_psnr"],
+                                                            abs=1e-3)
+    assert "crops of the α split" in search["gap_set"] and isinstance(search["decided"], bool)
+    assert 0 <= search["final_entropy"] <= 0.6932 and 0.5 <= search["min_max_prob"] <= 1
 
 
 def test_sigkill_mid_search_then_resume_completes_like_an_unbroken_run(data_dir, tmp_path):

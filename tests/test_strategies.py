@@ -372,3 +372,16 @@ def test_search_init_starts_candidates_off_the_identity_in_search_mode_only():
     fixed = SPACES.get("clearer")(**args, search_init=0.1, architecture={"cell1/col0": "parallel",
                                                                           "cell2/col0": "fusion"})
     assert torch.all(fixed.cells[0].columns[0].ops["parallel"].blocks[0].body[1][1].weight == 0)
+
+
+def test_search_summary_warns_naming_the_undecided_choice_points():
+    from clearer.engine.search import search_summary
+    lines: list[str] = []
+    summary = search_summary({"cell1/col0": [0.55, 0.45], "cell1/col1": [0.02, 0.98]}, lines.append)
+    assert summary["decided"] is False and summary["min_max_prob"] == pytest.approx(0.55)
+    assert len(lines) == 1 and "the search did not decide: cell1/col0" in lines[0] and "col1" not in lines[0]
+    assert summary["final_entropy"] == pytest.approx(
+        (-(0.55 * math.log(0.55) + 0.45 * math.log(0.45)) - (0.02 * math.log(0.02) + 0.98 * math.log(0.98))) / 2,
+        rel=1e-4)
+    lines.clear()
+    assert search_summary({"a": [0.9, 0.1]}, lines.append)["decided"] is True and not lines
