@@ -1,6 +1,6 @@
 """Ablations of CLEARER on BSDS500 denoising, all on the same data, retrain budget and seeds.
 
-    clearer compare recipes/ablations.py --profile compare      # 29 runs; split with --shard I/N
+    clearer compare recipes/ablations.py --profile compare      # 35 runs; split with --shard I/N
     clearer compare recipes/ablations.py --profile smoke        # seconds, for tests
 
 Each variant is the base recipe (with the chosen profile) plus the changes below; 3 seeds each, and 5
@@ -28,7 +28,7 @@ from clearer.recipe import load_recipe
 BASE = "bsd.py"
 SEEDS = 3
 VARIANT_SEEDS = {"random-arch": 5}
-LAMBDA2 = [1e-4, 2e-4, 5e-4]
+LAMBDA2 = [1e-4, 2e-4, 3e-4, 4e-4, 5e-4]
 SWEEP = ["bilevel"] + [f"lambda2={v:g}" for v in LAMBDA2]
 
 

@@ -18,8 +18,8 @@ from conftest import RECIPES
 
 ABLATIONS = RECIPES / "ablations.py"
 GROUND_TRUTH = RECIPES / "ground_truth.py"
-VARIANTS = ["bilevel", "no-binary-entropy", "lambda2=0.0001", "lambda2=0.0002", "lambda2=0.0005", "gumbel",
-            "random-search", "random-arch", "darts-bilevel"]
+VARIANTS = ["bilevel", "no-binary-entropy", "lambda2=0.0001", "lambda2=0.0002", "lambda2=0.0003", "lambda2=0.0004",
+            "lambda2=0.0005", "gumbel", "random-search", "random-arch", "darts-bilevel"]
 
 
 def clearer(*args: str) -> subprocess.CompletedProcess:
