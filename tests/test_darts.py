@@ -11,11 +11,7 @@ from clearer.spaces.choice import uniform_weights
 from clearer.spaces.darts_space import DartsSpace, labels
 from clearer.strategies.base import architecture_weights
 
-SMALL = dict(channels=1, width=4, cells=2, nodes=3)
-
-
-
-
+SMALL = dict(channels=1, width=4, cells=2, nodes=3, shared=False)  # per-cell α: labels name the cell
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -50,7 +46,7 @@ def test_ops_do_not_modify_their_shared_input():
 def test_space_registered_and_choice_points():
     assert SPACES.get("darts_cells") is DartsSpace and "darts_normal" in CELLS
     space = DartsSpace(**SMALL)
-    assert [c.label for c in space.choices()] == labels(2, 3)
+    assert [c.label for c in space.choices()] == labels(2, 3, shared=False)
     assert len(space.choices()) == 2 * (2 + 3 + 4)
     assert all(c.candidates == list(DARTS_OPS) for c in space.choices())
     space.set_weights(uniform_weights(space))
@@ -74,7 +70,7 @@ def test_derive_keeps_top2_non_none_edges_per_node():
     for seed in range(5):
         probs = random_probs(space, seed)
         arch = space.derive(probs)
-        assert set(arch) == set(labels(2, 3))
+        assert set(arch) == set(labels(2, 3, shared=False))
         for k in (1, 2):
             for i in range(3):
                 edges = [f"cell{k}/node{i}/edge{j}" for j in range(2 + i)]
@@ -93,7 +89,7 @@ def test_derive_keeps_top2_non_none_edges_per_node():
 
 
 def test_derive_ignores_none_when_ranking_edges():
-    space = DartsSpace(channels=1, width=4, cells=1, nodes=2)
+    space = DartsSpace(channels=1, width=4, cells=1, nodes=2, shared=False)
     n = len(DARTS_OPS)
     probs = {c.label: [1.0 / n] * n for c in space.choices()}
     none_at = DARTS_OPS.index("none")
@@ -153,4 +149,22 @@ def test_none_is_accepted_when_fixed_even_without_none_op():
     arch = space.derive(random_probs(space))
     assert sum(v == "none" for v in arch.values()) == 2 * (0 + 1 + 2)
     fixed = DartsSpace(**SMALL, ops=ops, architecture=arch)
+    assert fixed(torch.rand(1, 1, 8, 8)).shape == (1, 1, 8, 8)
+
+
+def test_shared_cells_one_alpha_per_edge_one_derived_cell_everywhere():
+    """DARTS' default: every normal cell shares α, so the search learns and derives one cell."""
+    from clearer.strategies.base import SearchContext
+    from clearer.strategies.bilevel import Bilevel
+    space = DartsSpace(channels=1, width=4, cells=3, nodes=4)
+    assert labels(3, 4) == [f"node{i}/edge{j}" for i in range(4) for j in range(2 + i)]
+    assert len(space.choices()) == 3 * 14 and {c.label for c in space.choices()} == set(labels(3, 4))
+    strategy = Bilevel()
+    strategy.prepare(space, space, SearchContext(torch.nn.functional.mse_loss, {}, {}, 10, 5))
+    assert len(strategy.alpha) == 14  # one α vector per edge of the cell, not per cell
+    arch = space.derive(random_probs(space, 3))
+    assert set(arch) == set(labels(3, 4))
+    fixed = DartsSpace(channels=1, width=4, cells=3, nodes=4, architecture=arch)
+    per_cell = [{c.label: c.chosen for c in cell.modules() if hasattr(c, "chosen")} for cell in fixed.cells]
+    assert per_cell[0] == per_cell[1] == per_cell[2] and len(per_cell[0]) == 4 * 2
     assert fixed(torch.rand(1, 1, 8, 8)).shape == (1, 1, 8, 8)

@@ -148,7 +148,6 @@ def compare(recipe: Path = typer.Argument(..., help="Comparison file, e.g. recip
     """Run variants of a recipe on the same data, budget and seeds; table, CSV/JSON/Markdown and PNGs."""
     from .compare import load_comparison, run_jobs, shard
     from .recipe import parse_set
-    from .report import cells, collect, figures, title, write_tables
     namespace_profiles = load_recipe_profiles(recipe)
     chosen = choose_profile(namespace_profiles, profile)
     comparison = load_comparison(recipe, chosen, dict(parse_set(s) for s in set_), seeds, out_dir)
@@ -158,22 +157,33 @@ def compare(recipe: Path = typer.Argument(..., help="Comparison file, e.g. recip
             out.print(f"shard {shard_} done; merge with: clearer compare {recipe} --report"
                       + (f" --profile {chosen}" if chosen else "") + (f" --out {out_dir}" if out_dir else ""))
             return
-    runs: dict[str, list[Path]] = {}
-    for job in comparison.jobs:
-        runs.setdefault(job.variant, []).append(job.out)
-    tables = collect(runs)
-    missing = [f"{j.variant}/seed{j.seed}" for j in comparison.jobs if not j.done]
-    if missing:
-        err.print(f"[yellow]not finished yet: {', '.join(missing)}[/yellow]")
-    for test_set, rows in tables.items():
-        table = Table(title=f"{comparison.name}: {title(test_set, rows)}")
+    report_comparison(comparison)
+
+
+def report_comparison(comparison: Any) -> None:
+    """Print the tables of the finished runs (ranked against a ground truth when one matches) and write
+    the files and figures; nothing finished is an error and writes nothing."""
+    from .compare import gather, write_report
+    from .report import cells, legend, title
+    found = gather(comparison)
+    if found.foreign:
+        err.print(f"[yellow]not reported, made with a different recipe: {', '.join(found.foreign)}[/yellow]")
+    if found.missing:
+        err.print(f"[yellow]not finished yet: {', '.join(found.missing)}[/yellow]")
+    if found.truth_file is not None:
+        out.print(f"ranked against the ground truth in {found.truth_file}")
+    console = out if out.is_terminal else Console(width=400)  # piped: whole rows, not cut at 80 columns
+    for test_set, rows in found.tables.items():
+        table = Table(title=f"{comparison.name}: {title(test_set, rows)}", caption=legend(rows))
         headers, body = cells(rows)
         for col in headers:
             table.add_column(col)
         for row in body:
             table.add_row(*row)
-        out.print(table)
-    for path in write_tables(tables, comparison.out) + figures(tables, runs, comparison.out):
+        console.print(table)
+    for line in found.notes:
+        console.print(line)
+    for path in write_report(comparison, found):
         out.print(f"wrote {path}")
 
 

@@ -2,18 +2,85 @@
 
 A comparison file defines ``BASE`` (a recipe file, relative to the comparison file), ``VARIANTS``
 (name -> dotted overrides, or a function ``VARIANTS(profile) -> dict`` when a change depends on the
-profile) and optionally ``SEEDS``. Every variant gets the base recipe's profile, then its own changes,
-then ``--set``. Finished runs are skipped, unfinished ones resumed, so a re-run continues.
+profile) and optionally ``SEEDS`` (seeds per variant), ``VARIANT_SEEDS`` (name -> more seeds for
+some variants), ``SWEEP`` (variant names in the order of a swept setting, drawn as a line on the
+front plot) and ``GROUND_TRUTH = True`` (its table ranks a space's architectures; see
+:func:`ground_truth_key`). A change wrapped in :class:`PerSeed` is computed from each job's seed.
+Every variant gets the base recipe's profile, then its own changes, then ``--set``. Finished runs are
+skipped, unfinished ones resumed, so a re-run continues.
+
+A job's folder belongs to the recipe that made it: a folder holding a run of another recipe (other
+``--set`` values, an edited recipe file) is refused, never resumed, overwritten or reported.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import itertools
+import json
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from .engine import artifacts as A
 from .errors import ClearerError
 from .recipe import Recipe, apply_overrides, exec_recipe, load_recipe
+
+
+class PerSeed:
+    """A variant change computed from the job's seed, e.g. a different random architecture per seed:
+    ``{"search.strategy": PerSeed(lambda seed: {"name": "fixed", "architecture": ARCHS[seed]})}``."""
+
+    def __init__(self, make: Callable[[int], Any]) -> None:
+        self.make = make
+
+
+def _digest(data: Any) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:10]
+
+
+def _searches(recipe: Recipe) -> bool:
+    from .registry import STRATEGIES
+    name = recipe.search.strategy["name"]
+    return name not in STRATEGIES or getattr(STRATEGIES.get(name), "searches", True)
+
+
+def space_as_built(recipe: Recipe) -> dict[str, Any]:
+    """The space ref with the space's own defaults filled in, so `official=False` given and left out
+    (its default) name the same network."""
+    import inspect
+    from .registry import SPACES
+    ref = dict(recipe.space)
+    if ref["name"] not in SPACES:
+        return ref
+    params = inspect.signature(SPACES.get(ref["name"])).parameters.items()
+    defaults = {k: p.default for k, p in params
+                if p.default is not inspect.Parameter.empty and k not in ("channels", "architecture")}
+    return json.loads(json.dumps({**defaults, **ref}))  # tuples -> lists, as the recipe holds them
+
+
+def job_identity(recipe: Recipe) -> str:
+    """Hash of what decides a run's results: the whole recipe (its space with defaults filled in),
+    except that a strategy that does not search (``fixed``) makes every search setting but the strategy
+    itself irrelevant, so those are left out (a fixed-architecture run stays valid when a profile
+    retunes the search)."""
+    tree = {**recipe.to_dict(), "space": space_as_built(recipe)}
+    if not _searches(recipe):
+        tree["search"] = {"strategy": tree["search"]["strategy"]}
+    return _digest(tree)
+
+
+def ground_truth_key(recipe: Recipe) -> str:
+    """What makes a ground-truth table valid for another run: the same space, training data and
+    degradation (patch, batch, channels), retrain budget and settings, evaluation and precision.
+
+    The architecture, the search and the seed are left out: the ground truth retrains every
+    architecture of the space with this key, so a searched architecture's rank is read off it.
+    """
+    data = {k: v for k, v in recipe.to_dict()["data"].items() if k != "arch"}  # α split: search only
+    retrain = {k: v for k, v in recipe.to_dict()["retrain"].items() if k != "architecture"}
+    return _digest({"space": space_as_built(recipe), "data": data, "retrain": retrain,
+                    "evaluate": recipe.to_dict()["evaluate"], "autocast": recipe.autocast,
+                    "channels_last": recipe.channels_last})
 
 
 @dataclass
@@ -24,9 +91,28 @@ class Job:
     recipe: Recipe
     out: Path
 
+    def saved(self) -> Recipe | None:
+        """The recipe of the run already in the folder (None when there is none or it cannot be read)."""
+        if not (self.out / A.RECIPE).is_file():
+            return None
+        try:
+            return Recipe.from_dict(A.read_json(self.out / A.RECIPE))
+        except (ClearerError, ValueError, TypeError):
+            return None
+
+    @property
+    def status(self) -> str:
+        """'empty', 'partial', 'done', or 'foreign' (the folder holds a run of another recipe)."""
+        if not (self.out / A.RECIPE).exists():
+            return "empty"
+        saved = self.saved()
+        if saved is None or job_identity(saved) != job_identity(self.recipe):
+            return "foreign"
+        return "done" if (self.out / A.METRICS).is_file() else "partial"
+
     @property
     def done(self) -> bool:
-        return (self.out / A.METRICS).is_file()
+        return self.status == "done"
 
 
 @dataclass
@@ -34,11 +120,17 @@ class Comparison:
     name: str
     jobs: list[Job]
     out: Path
+    ground_truth: bool = False
+    sweep: list[str] = field(default_factory=list)
 
 
 def load_comparison(path: Path, profile: str | None, overrides: dict[str, Any], seeds: int | None,
                     out: Path | None) -> Comparison:
-    """Resolve every variant x seed of a comparison file into a recipe and a run directory."""
+    """Resolve every variant x seed of a comparison file into a recipe and a run directory.
+
+    Without --out the folder is runs/<name>/<profile>, plus a hash of the --set values when there are
+    any, so a comparison with other overrides never lands in the folder of another.
+    """
     path = Path(path)
     namespace = exec_recipe(path)
     for key in ("BASE", "VARIANTS"):
@@ -48,22 +140,33 @@ def load_comparison(path: Path, profile: str | None, overrides: dict[str, Any], 
     base = load_recipe(path.resolve().parent / namespace["BASE"])
     variants = namespace["VARIANTS"]
     variants = variants(profile) if callable(variants) else variants
+    if not isinstance(variants, dict):
+        raise ClearerError(f"VARIANTS in {path} must be a dict (name -> dotted changes), got "
+                           f"{type(variants).__name__}.")
     n_seeds = seeds if seeds is not None else int(namespace.get("SEEDS", 1))
     if n_seeds < 1:
         raise ClearerError(f"--seeds must be at least 1, got {n_seeds}.")
+    more = namespace.get("VARIANT_SEEDS", {})
     start = base.resolve(profile).to_dict()
     name = namespace.get("NAME", path.stem)
-    root = out or Path("runs") / name / (profile or "base")
+    folder = (profile or "base") + (f"-set-{_digest(overrides)}" if overrides else "")
+    root = Path(out) if out is not None else Path("runs") / name / folder
+    counts = {variant: max(n_seeds, int(more.get(variant, 0))) for variant in variants}
     jobs = []
-    for variant, changes in variants.items():
-        try:
-            tree = Recipe.from_dict(apply_overrides(apply_overrides(start, changes), overrides)).to_dict()
-            for seed in range(n_seeds):
+    # seed-major: every variant's seed 0 first, so a grid cut short still compares like with like
+    for seed in range(max(counts.values(), default=0)):
+        for variant, changes in variants.items():
+            if seed >= counts[variant]:
+                continue
+            try:
+                concrete = {k: v.make(seed) if isinstance(v, PerSeed) else v for k, v in changes.items()}
+                tree = apply_overrides(apply_overrides(start, concrete), overrides)
                 recipe = Recipe.from_dict({**tree, "seed": seed, "name": f"{name}-{variant}"})
-                jobs.append(Job(variant, seed, recipe, root / variant / f"seed{seed}"))
-        except ClearerError as err:
-            raise ClearerError(f"variant {variant!r} of {path.name}: {err}") from None
-    return Comparison(name, jobs, root)
+            except ClearerError as err:
+                raise ClearerError(f"variant {variant!r} of {path.name}: {err}") from None
+            jobs.append(Job(variant, seed, recipe, root / variant / f"seed{seed}"))
+    return Comparison(name, jobs, root, bool(namespace.get("GROUND_TRUTH", False)),
+                      list(namespace.get("SWEEP", [])))
 
 
 def shard(jobs: list[Job], spec: str | None) -> list[Job]:
@@ -78,13 +181,171 @@ def shard(jobs: list[Job], spec: str | None) -> list[Job]:
     return jobs[index::count]
 
 
+def refuse_foreign(jobs: list[Job]) -> None:
+    """Stop before anything runs when a job folder holds a run of another recipe."""
+    foreign = [j for j in jobs if j.status == "foreign"]
+    if foreign:
+        shown = ", ".join(str(j.out) for j in foreign[:3])
+        shown += f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
+        raise ClearerError(
+            f"{shown} already hold{'s' if len(foreign) == 1 else ''} a run of a different recipe than this "
+            f"comparison resolves to (other --set values, profile or an edited recipe file), so "
+            f"{'it is' if len(foreign) == 1 else 'they are'} neither resumed nor reported. Give another --out "
+            f"(without --out, other --set values get their own folder), or delete the folder to run it again.")
+
+
 def run_jobs(jobs: list[Job], verbose: bool = True) -> None:
-    """Run or resume every unfinished job, one after another."""
+    """Run or resume every unfinished job, one after another (refusing folders of other recipes)."""
     from .engine.run import run
+    refuse_foreign(jobs)
     for job in jobs:
-        if job.done:
+        status = job.status
+        if status == "done":
             print(f"skip {job.variant} seed {job.seed}: finished in {job.out}")
             continue
         print(f"run {job.variant} seed {job.seed} -> {job.out}", flush=True)
-        run(job.recipe, job.out, {"variant": job.variant, "seed": job.seed}, verbose=verbose,
-            resume=(job.out / A.RECIPE).exists())
+        # a partial run continues with its own saved recipe, so its recipe.json is never replaced
+        recipe = job.saved() if status == "partial" else job.recipe
+        run(recipe, job.out, {"variant": job.variant, "seed": job.seed}, verbose=verbose,
+            resume=status == "partial")
+
+
+# ------------------------------------------------------------------------------ ground truth
+
+def _code(architecture: dict[str, str], candidates: dict[str, list[str]]) -> str:
+    """'PFFP': one letter per choice point (the candidate's initial), or its index when initials clash."""
+    parts = []
+    for label, names in candidates.items():
+        initials = [n[0].upper() for n in names]
+        chosen = names.index(architecture[label])
+        parts.append(initials[chosen] if len(set(initials)) == len(initials) else str(chosen))
+    return "".join(parts)
+
+
+def space_choices(base: str | Path, profile: str | None) -> dict[str, list[str]]:
+    """label -> candidates of the space a recipe file builds at a profile (in choice-point order)."""
+    from .engine.build import build_space
+    recipe = load_recipe(base).resolve(profile)
+    labels: dict[str, list[str]] = {}
+    for choice in build_space(recipe).choices():
+        labels.setdefault(choice.label, choice.candidates)
+    return labels
+
+
+def every_architecture(base: str | Path, profile: str | None, limit: int = 64, seed: int = 0
+                       ) -> dict[str, dict[str, str]]:
+    """Every architecture of the space (name -> architecture) when there are at most `limit`, else a
+    seeded sample of `limit` distinct ones. Names are `_code`s, e.g. 'PFFP'."""
+    import random
+    candidates = space_choices(base, profile)
+    labels = list(candidates)
+    total = 1
+    for names in candidates.values():
+        total *= len(names)
+    if total <= limit:
+        combos = list(itertools.product(*candidates.values()))
+    else:
+        rng, seen = random.Random(seed), set()
+        while len(seen) < limit:
+            seen.add(tuple(rng.choice(names) for names in candidates.values()))
+        combos = sorted(seen)
+    archs = [dict(zip(labels, combo)) for combo in combos]
+    return {_code(a, candidates): a for a in archs}
+
+
+def random_architectures(base: str | Path, profile: str | None, count: int, seed: int) -> list[dict[str, str]]:
+    """`count` distinct random architectures of the space (seeded), e.g. one per seed of a variant;
+    fewer when the space holds fewer."""
+    import random
+    archs = list(every_architecture(base, profile, limit=max(count, 64), seed=seed).values())
+    random.Random(seed).shuffle(archs)
+    return archs[:count]
+
+
+def fixed_variants(architectures: dict[str, dict[str, str]]) -> dict[str, dict[str, Any]]:
+    """Comparison variants that retrain each given architecture (no search)."""
+    return {name: {"search.strategy": {"name": "fixed", "architecture": arch}}
+            for name, arch in architectures.items()}
+
+
+GROUND_TRUTH = "ground_truth.json"
+
+
+def find_ground_truth(out: Path, key: str) -> Path | None:
+    """A ground-truth table for `key` in the comparison folder, a sibling or a cousin folder:
+    out/, out/../*/ and out/../../*/*/ (so runs/ablations/compare finds runs/ground_truth/compare)."""
+    out = Path(out)
+    candidates = [out / GROUND_TRUTH, *sorted(out.parent.glob(f"*/{GROUND_TRUTH}")),
+                  *sorted(out.parent.parent.glob(f"*/*/{GROUND_TRUTH}"))]
+    for path in candidates:
+        try:
+            if path.is_file() and json.loads(path.read_text()).get("key") == key:
+                return path
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+# ------------------------------------------------------------------------------------ report
+
+@dataclass
+class Found:
+    """What a comparison's folder holds now: tables of the finished runs, ranked where a ground truth
+    matches, and which jobs are unfinished or made by another recipe."""
+    tables: dict[str, list[dict[str, Any]]]
+    runs: dict[str, list[Path]]
+    truth: dict[str, Any] | None
+    truth_file: Path | None
+    notes: list[str]
+    foreign: list[str]
+    missing: list[str]
+
+
+def gather(comparison: Comparison) -> Found:
+    """Collect the finished runs of a comparison; an error when none has finished (nothing is written)."""
+    from .report import add_ranks, collect, ground_truth_table, rank_ground_truth, seed_agreement, sweep_monotone
+    runs: dict[str, list[Path]] = {}
+    for job in comparison.jobs:
+        if job.done:
+            runs.setdefault(job.variant, []).append(job.out)
+    statuses = [(j, j.status) for j in comparison.jobs]
+    foreign = [str(j.out) for j, status in statuses if status == "foreign"]
+    tables = collect(runs)
+    if not tables:
+        raise ClearerError(
+            f"no run of {comparison.name} has finished in {comparison.out} for this recipe, profile and --set "
+            f"values, so there is nothing to report"
+            + (f" ({len(foreign)} folder(s) there hold runs of a different recipe)" if foreign else "")
+            + ". Run it first (without --report), or give the --profile/--set/--out it was run with.")
+    missing = [f"{j.variant}/seed{j.seed}" for j, status in statuses if status in ("empty", "partial")]
+    keys = {j.variant: ground_truth_key(j.recipe) for j in comparison.jobs}
+    truth, truth_file = None, None
+    if comparison.ground_truth:
+        if len(set(keys.values())) != 1:
+            raise ClearerError(f"{comparison.name} sets GROUND_TRUTH but its variants differ in more than the "
+                               f"architecture (space, data, retrain or evaluation), so they cannot rank one space.")
+        truth = ground_truth_table(tables, next(iter(keys.values())))
+        rank_ground_truth(tables, truth)
+    else:
+        for key in sorted(set(keys.values())):
+            truth_file = find_ground_truth(comparison.out, key)
+            if truth_file is not None:
+                truth = A.read_json(truth_file)
+                add_ranks(tables, truth, {v for v, k in keys.items() if k == key})
+                break
+    notes = list(dict.fromkeys(line for rows in tables.values()
+                               for line in [sweep_monotone(rows, comparison.sweep)] if line))
+    if comparison.ground_truth:
+        notes += [f"{test_set}: {line}" for test_set, rows in tables.items() for line in [seed_agreement(rows)] if line]
+    return Found(tables, runs, truth, truth_file, notes, foreign, missing)
+
+
+def write_report(comparison: Comparison, found: Found) -> list[Path]:
+    """comparison.{csv,json,md}, ground_truth.json for a ground-truth comparison, and the figures."""
+    from .figures import figures
+    from .report import write_tables
+    paths = write_tables(found.tables, comparison.out, found.notes)
+    if comparison.ground_truth:
+        A.write_json(comparison.out / GROUND_TRUTH, found.truth)
+        paths.append(comparison.out / GROUND_TRUTH)
+    return paths + figures(found.tables, found.runs, comparison.out, found.truth, comparison.sweep)

@@ -49,10 +49,16 @@ def gaussian_window(size: int = 11, sigma: float = 1.5) -> torch.Tensor:
 def _ssim_map(x: torch.Tensor, y: torch.Tensor, c1: float, c2: float, padding: int) -> torch.Tensor:
     """Local SSIM map of [B,C,H,W] float64 images with an 11x11 σ=1.5 Gaussian window."""
     channels = x.shape[1]
-    w = gaussian_window().to(x.device)[None, None].expand(channels, 1, -1, -1)
+    # the Gaussian window is the outer product of a 1-D Gaussian: two 1-D passes give the same
+    # blur (float64) about 5x faster than one 11x11 pass
+    g = gaussian_window()[5].to(x.device)
+    g = g / g.sum()
+    rows = g.view(1, 1, 1, -1).expand(channels, 1, 1, -1)
+    cols = g.view(1, 1, -1, 1).expand(channels, 1, -1, 1)
 
     def blur(t: torch.Tensor) -> torch.Tensor:
-        return F.conv2d(t, w, padding=padding, groups=channels)
+        t = F.conv2d(t, rows, padding=(0, padding), groups=channels)
+        return F.conv2d(t, cols, padding=(padding, 0), groups=channels)
 
     mu_x, mu_y = blur(x), blur(y)
     var_x = blur(x * x) - mu_x**2

@@ -1,9 +1,11 @@
 """The DARTS cell space at a single resolution: stem, K stacked normal cells, head.
 
-Each cell takes the outputs of the two previous cells and computes `nodes` intermediate nodes; every
-edge into a node (from the two inputs and the earlier nodes) is a choice point among the DARTS ops,
-labelled `cell{k}/node{i}/edge{j}` (j = 0, 1: the cell inputs; j = 2 + m: node m). A derived
-architecture keeps two incoming edges per node and sets every other edge to "none".
+Each cell takes the outputs of the two previous cells and computes `nodes` intermediate nodes (DARTS:
+4); every edge into a node (from the two inputs and the earlier nodes) is a choice point among the
+DARTS ops, labelled `node{i}/edge{j}` (j = 0, 1: the cell inputs; j = 2 + m: node m). As in DARTS,
+every normal cell shares one set of α and so one derived cell (`shared=False` gives each cell its
+own, labelled `cell{k}/node{i}/edge{j}`). A derived architecture keeps two incoming edges per node and
+sets every other edge to "none".
 
 In a fixed architecture an edge set to "none" is not built at all (no module, no computation): the
 retrained network carries only the kept edges. "none" is accepted there even if `ops` lacks it.
@@ -22,20 +24,22 @@ from .choice import Choice, Supernet, check_architecture
 NONE = "none"
 
 
-def edge_label(cell: int, node: int, edge: int) -> str:
-    return f"cell{cell}/node{node}/edge{edge}"
+def edge_label(cell: int | None, node: int, edge: int) -> str:
+    """'node1/edge2' for a choice shared by every cell (cell None), else 'cell3/node1/edge2'."""
+    return (f"cell{cell}/" if cell is not None else "") + f"node{node}/edge{edge}"
 
 
-def labels(cells: int, nodes: int) -> list[str]:
-    """Every choice point of the space, cell by cell, node by node, edge by edge."""
-    return [edge_label(k, i, j) for k in range(1, cells + 1) for i in range(nodes) for j in range(2 + i)]
+def labels(cells: int, nodes: int, shared: bool = True) -> list[str]:
+    """Every choice point of the space: node by node, edge by edge (cell by cell when not shared)."""
+    per_cell = [None] if shared else list(range(1, cells + 1))
+    return [edge_label(k, i, j) for k in per_cell for i in range(nodes) for j in range(2 + i)]
 
 
 @CELLS.register("darts_normal")
 class DartsCell(nn.Module):
     """A DARTS normal cell: two inputs, `nodes` nodes summing chosen ops on their incoming edges."""
 
-    def __init__(self, index: int, c_prev_prev: int, c_prev: int, width: int, nodes: int,
+    def __init__(self, index: int | None, c_prev_prev: int, c_prev: int, width: int, nodes: int,
                  ops: list[str], architecture: dict[str, str] | None = None) -> None:
         super().__init__()
         self.nodes = nodes
@@ -69,21 +73,22 @@ class DartsCell(nn.Module):
 
 @SPACES.register("darts_cells")
 class DartsSpace(Supernet):
-    """Single-resolution DARTS space: stem conv, K normal cells of searched edges, 3x3 head conv."""
+    """Single-resolution DARTS space: stem conv, K normal cells (one shared searched cell), 3x3 head conv."""
 
     multiple = 1
 
-    def __init__(self, channels: int = 1, width: int = 16, cells: int = 4, nodes: int = 3,
-                 ops: list[str] = DARTS_OPS, residual: bool = False,
+    def __init__(self, channels: int = 1, width: int = 16, cells: int = 4, nodes: int = 4,
+                 ops: list[str] = DARTS_OPS, residual: bool = False, shared: bool = True,
                  architecture: dict[str, str] | None = None) -> None:
         super().__init__()
         if cells < 1 or nodes < 1:
             raise ClearerError(f"darts_cells needs cells >= 1 and nodes >= 1, got {cells} and {nodes}.")
-        check_architecture(architecture, labels(cells, nodes))
+        check_architecture(architecture, labels(cells, nodes, shared))
         self.residual = residual
         self.stem = conv_bn(channels, width, relu=False)
         self.cells = nn.ModuleList(
-            DartsCell(k, width, width, width, nodes, list(ops), architecture) for k in range(1, cells + 1))
+            DartsCell(None if shared else k, width, width, width, nodes, list(ops), architecture)
+            for k in range(1, cells + 1))
         self.head = nn.Sequential(nn.ReLU(), nn.Conv2d(width, channels, 3, padding=1))
 
     def forward(self, x: Tensor) -> Tensor:
