@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from ..errors import check_min
 from ..registry import CELLS, MODULES, SPACES
 from ..nn.blocks import ResidualBlock, conv_bn
 from ..nn.multiscale import Fusion, Transition
@@ -42,6 +43,8 @@ class ClearerSpace(Supernet):
                  stem_blocks: int = 2, candidates: list[str] = ("parallel", "fusion"),
                  residual: bool = False, architecture: dict[str, str] | None = None) -> None:
         super().__init__()
+        check_min("clearer space", 1, width=width, cells=cells, columns=columns)
+        check_min("clearer space", 0, stem_blocks=stem_blocks)
         check_architecture(architecture, labels(cells, columns))
         self.residual = residual
         self.multiple = 2 ** cells

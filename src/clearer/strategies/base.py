@@ -13,6 +13,7 @@ from typing import Any, Callable, Literal
 import torch
 from torch import Tensor, nn
 
+from ..errors import ClearerError, check_min
 from ..spaces.choice import Supernet
 
 Batch = tuple[Tensor, Tensor]  # (degraded input, clean target)
@@ -104,6 +105,8 @@ class WeightSharing(Strategy):
 
     def __init__(self, w_lr: float, w_min_lr: float, w_momentum: float, w_weight_decay: float,
                  w_optimizer: Literal["sgd", "adam"], grad_clip: float) -> None:
+        check_min(type(self).__name__, 0, strict=True, w_lr=w_lr, grad_clip=grad_clip)
+        check_min(type(self).__name__, 0, w_min_lr=w_min_lr, w_momentum=w_momentum, w_weight_decay=w_weight_decay)
         self.w_lr, self.w_min_lr, self.w_momentum = w_lr, w_min_lr, w_momentum
         self.w_weight_decay, self.w_optimizer, self.grad_clip = w_weight_decay, w_optimizer, grad_clip
         self.steps_done = 0
@@ -153,6 +156,10 @@ class Alternating(WeightSharing):
                  w_optimizer: Literal["sgd", "adam"], grad_clip: float, a_lr: float,
                  a_betas: list[float], a_weight_decay: float) -> None:
         super().__init__(w_lr, w_min_lr, w_momentum, w_weight_decay, w_optimizer, grad_clip)
+        check_min(type(self).__name__, 0, warmup_epochs=warmup_epochs, a_weight_decay=a_weight_decay)
+        check_min(type(self).__name__, 0, strict=True, a_lr=a_lr)
+        if len(a_betas) != 2 or not all(0 <= b < 1 for b in a_betas):
+            raise ClearerError(f"{type(self).__name__}: a_betas must be two numbers in [0, 1), got {list(a_betas)!r}.")
         self.warmup_epochs, self.bn_mode = warmup_epochs, bn_mode
         self.a_lr, self.a_betas, self.a_weight_decay = a_lr, tuple(a_betas), a_weight_decay
 
