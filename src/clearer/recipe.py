@@ -323,7 +323,7 @@ def _build_section(cls: type, data: Any, prefix: str) -> Any:
     names = [f.name for f in dataclasses.fields(cls)]
     for key in data:
         if key not in names:
-            near = close_matches(key, names)
+            near = close_matches(key, names) if isinstance(key, str) else []
             hint = f" Did you mean {', '.join(prefix + n for n in near)}?" if near else ""
             raise ClearerError(
                 f"unknown key {prefix}{key}.{hint} Valid keys here: {', '.join(prefix + n for n in names)}.")
