@@ -69,25 +69,34 @@ def cli(*args: object) -> Outcome:
     return Outcome(code, out.getvalue(), " ".join(err.getvalue().split()))
 
 
-def digest(*roots: Path) -> dict[str, str]:
-    """sha256 of every file under the given files/folders."""
+def _files(*roots: Path) -> list[Path]:
     files = []
     for root in map(Path, roots):
         files += [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
-    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+    return files
+
+
+def digest(*roots: Path) -> dict[str, str]:
+    """sha256 of every file under the given files/folders (a run's log.txt is append-only: see logs)."""
+    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in _files(*roots) if p.name != "log.txt"}
+
+
+def logs(*roots: Path) -> dict[str, str]:
+    return {str(p): p.read_text() for p in _files(*roots) if p.name == "log.txt"}
 
 
 def bad(*args: object, says: tuple[str, ...] | str, watch: tuple[Path, ...] = ()) -> Outcome:
     """Run a command that must fail cleanly: exit 2, message naming the value, watched files unchanged."""
-    before = digest(*watch)
+    before, logged = digest(*watch), logs(*watch)
     result = cli(*args)
     assert "Traceback" not in result.err, result.err[-3000:]
     assert result.code == 2, (result.code, result.err[-2000:])
     assert "error: " in result.err, result.err  # (a resume may print its recipe warning first)
     for needle in (says,) if isinstance(says, str) else says:
         assert needle in result.err, (needle, result.err)
-    after = digest(*watch)
+    after, logged_after = digest(*watch), logs(*watch)
     assert {k: after.get(k) for k in before} == before, "an input or earlier output changed"
+    assert all(logged_after.get(k, "").startswith(v) for k, v in logged.items()), "a log lost lines"
     return result
 
 

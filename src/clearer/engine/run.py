@@ -119,7 +119,8 @@ def run(recipe: Recipe, out: Path, overrides: dict[str, Any] | None = None, verb
         except OSError as err:
             raise ClearerError(f"cannot create the run folder {out}: {err}. Choose a writable --out.") from None
         remove_orphans(out)
-        A.write_json(out / A.RECIPE, recipe.to_dict())
+        if not resume or A.read_json(out / A.RECIPE) != recipe.to_dict():  # e.g. evaluate.* changed
+            A.write_json(out / A.RECIPE, recipe.to_dict())
         if not resume:
             A.write_json(out / A.OVERRIDES, overrides or {})
     log = RunLog(out / A.LOG if D.is_main() else None, verbose and D.is_main())
