@@ -28,7 +28,7 @@ def clearer(*args: str, limit_bytes: int | None = None, **kw) -> subprocess.Pope
     pre = None
     if limit_bytes is not None:
         import resource
-        pre = lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))  # noqa: E731
+        pre = lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
     return subprocess.Popen([sys.executable, "-m", "clearer", *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=ENV, preexec_fn=pre, **kw)
 
@@ -66,7 +66,7 @@ def full_disk(run: Path, reference: dict) -> str:
     rc, err = finish(clearer("run", BSD, *SETS, "--out", str(run), limit_bytes=40_000))
     traceback = "Traceback" in err
     message = err[err.find("error:"):][:220] if "error:" in err else err[-220:]
-    rc2, err2 = finish(clearer("run", BSD, *SETS, "--resume", str(run)))
+    rc2, _ = finish(clearer("run", BSD, *SETS, "--resume", str(run)))
     same = rc2 == 0 and scores(run) == reference
     return (f"full disk (ulimit -f 40 kB): rc {rc}, traceback {traceback}, message: {message!r}; "
             f"resume without the limit rc {rc2}, metrics identical: {same}")
@@ -135,8 +135,8 @@ def main() -> None:
     assert rc == 0, err[-2000:]
     reference = scores(out / "unbroken")
     print(f"unbroken run: {time.time() - t0:.0f}s, {reference}", flush=True)
-    state = lambda name: lambda run: (run / "state" / name).exists()  # noqa: E731
-    writing = lambda run: any(".tmp" in p.name for p in (run / "state").glob(".*"))  # noqa: E731
+    state = lambda name: lambda run: (run / "state" / name).exists()
+    writing = lambda run: any(".tmp" in p.name for p in (run / "state").glob(".*"))
     cases = [
         ("SIGKILL in search", state("search.safetensors")),
         ("SIGKILL in retrain", state("retrain.safetensors")),

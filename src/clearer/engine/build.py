@@ -1,6 +1,7 @@
 """Turn resolved recipe refs ({"name": ..., **kwargs}) into objects."""
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
@@ -95,7 +96,7 @@ def check_recipe(recipe: Recipe, run: bool = False) -> None:
         resolve_device(recipe.device)
         for key, ref in [("data.train", data.train), ("data.arch", data.arch)] + [
                 (f"evaluate.sets[{i}]", ref) for i, ref in enumerate(cfg.sets)]:
-            _part(key, lambda: build_dataset(ref))
+            _part(key, partial(build_dataset, ref))
 
 
 def _part(key: str, make: Callable[[], Any]) -> Any:
