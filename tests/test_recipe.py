@@ -392,14 +392,16 @@ def test_class_given_directly_becomes_its_registered_name(tmp_path: Path) -> Non
     assert Recipe.from_dict(json.loads(r.to_json())) == r
 
 
-def test_unregistered_importable_class_becomes_module_qualname() -> None:
+def test_data_names_registered_parts_only_never_imports(tmp_path: Path) -> None:
+    """A resolved recipe is data: 'module:qualname' is an unknown name, not an import (issue 12)."""
     import torch
-    r = Recipe.from_dict({"space": torch.nn.Identity})
-    assert r.space == {"name": "torch.nn.modules.linear:Identity"}
-    back = Recipe.from_dict(json.loads(r.to_json()))
-    assert back == r and back.hash() == r.hash()
-    with pytest.raises(ClearerError, match="cannot import 'torch.nn:NoSuchThing' for spaces"):
-        Recipe.from_dict({"space": "torch.nn:NoSuchThing"})
+    with pytest.raises(ClearerError, match="space: 'Identity' is not registered"):
+        Recipe.from_dict({"space": torch.nn.Identity})
+    flag = tmp_path / "ran"
+    for name in ("torch.nn:Identity", "os:system", "builtins:exec"):
+        with pytest.raises(ClearerError, match=f"unknown datasets '{name}'"):
+            Recipe.from_dict({"data": {"train": {"name": name, "command": f"touch {flag}"}}})
+    assert not flag.exists()
 
 
 def test_unregistered_recipe_class_asks_to_be_registered(tmp_path: Path) -> None:

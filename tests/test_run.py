@@ -5,6 +5,7 @@ import csv
 import json
 import os
 import signal
+import shutil
 import subprocess
 import sys
 import time
@@ -114,14 +115,13 @@ RECIPE = derive(RECIPE, {"search.loss": {"name": "mse_then_nan", "after": 8}})
 
 
 def test_nan_loss_stops_with_message_and_keeps_last_good_checkpoint(data_dir, tmp_path):
-    recipe = RECIPES / "_nan_test_recipe.py"
+    # the recipe and the bsd.py it imports live in tmp_path: tests never write into the repository
+    shutil.copy(RECIPES / "bsd.py", tmp_path / "bsd.py")
+    recipe = tmp_path / "nan_recipe.py"
     recipe.write_text(NAN_RECIPE)
-    try:
-        out = tmp_path / "run"
-        proc = clearer("run", str(recipe), "--profile", "smoke", "--out", str(out),
-                       "--set", "search.epochs=5", "--set", "search.steps_per_epoch=3")
-    finally:
-        recipe.unlink()
+    out = tmp_path / "run"
+    proc = clearer("run", str(recipe), "--profile", "smoke", "--out", str(out),
+                   "--set", "search.epochs=5", "--set", "search.steps_per_epoch=3")
     assert proc.returncode == 2
     message = " ".join(proc.stderr.split())
     assert "loss became nan at epoch 2, step 3" in message

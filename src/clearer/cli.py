@@ -54,11 +54,21 @@ def choose_profile(profiles: dict[str, Any], asked: str | None) -> str | None:
 
 
 def resolve(recipe: Path, profile: str | None, sets: list[str]) -> tuple[Any, dict[str, Any], str | None]:
+    """Load, apply profile and --set, and build every part once (so bad values fail here, not mid-run)."""
+    from .engine.build import check_recipe
     from .recipe import load_recipe, parse_set
     loaded = load_recipe(recipe)
     overrides = dict(parse_set(s) for s in sets)
-    chosen = choose_profile(loaded.profiles, profile)
-    return loaded.resolve(chosen, overrides), overrides, chosen
+    if loaded.resolved:
+        if profile not in (None, "none"):
+            err.print(f"[dim]{recipe} is a resolved recipe (its profile is already applied); "
+                      f"--profile {profile} is not applied again[/dim]")
+        chosen = None
+    else:
+        chosen = choose_profile(loaded.profiles, profile)
+    resolved = loaded.resolve(chosen, overrides)
+    check_recipe(resolved)
+    return resolved, overrides, chosen
 
 
 @app.command("list")
@@ -100,14 +110,12 @@ def run_cmd(recipe: Path = typer.Argument(..., help="Recipe file, e.g. recipes/b
             resume: Optional[Path] = typer.Option(None, help="Continue the run in this directory."),
             quiet: bool = typer.Option(False, "--quiet", help="Only the final summary.")) -> None:
     """Search, derive, retrain and evaluate; prints where the results are."""
-    from .engine import artifacts as A
     from .engine import distributed as D
-    from .engine.run import default_out, run
-    from .recipe import Recipe
+    from .engine.run import default_out, resume_recipe, run
     with D.process_group():
         resolved, overrides, _ = resolve(recipe, profile, set_)
         if resume is not None:
-            saved = Recipe.from_dict(A.read_json(resume / A.RECIPE))
+            saved = resume_recipe(resume, overrides)
             if saved.hash() != resolved.hash():
                 err.print(f"[yellow]resuming with the recipe saved in {resume} ({saved.hash()}); "
                           f"the recipe given now resolves differently ({resolved.hash()})[/yellow]")
@@ -147,10 +155,19 @@ def compare(recipe: Path = typer.Argument(..., help="Comparison file, e.g. recip
             quiet: bool = typer.Option(True, "--quiet/--verbose", help="Per-run logs on the console.")) -> None:
     """Run variants of a recipe on the same data, budget and seeds; table, CSV/JSON/Markdown and PNGs."""
     from .compare import load_comparison, run_jobs, shard
+    from .engine.build import check_recipe
     from .recipe import parse_set
     namespace_profiles = load_recipe_profiles(recipe)
     chosen = choose_profile(namespace_profiles, profile)
     comparison = load_comparison(recipe, chosen, dict(parse_set(s) for s in set_), seeds, out_dir)
+    checked: set[str] = set()
+    for job in comparison.jobs:  # each variant's parts built once, before any job runs
+        if job.variant not in checked:
+            checked.add(job.variant)
+            try:
+                check_recipe(job.recipe)
+            except ClearerError as error:
+                raise ClearerError(f"variant {job.variant!r} of {recipe.name}: {error}") from None
     if not report:
         run_jobs(shard(comparison.jobs, shard_), verbose=not quiet)
         if shard_ is not None:
@@ -209,10 +226,12 @@ def restore(images: list[Path] = typer.Argument(..., help="Image files to restor
             run_dir: Path = typer.Option(..., "--run", help="A finished run directory."),
             out_dir: Path = typer.Option(..., "--out", help="Folder for the restored images."),
             tile: int = typer.Option(512, help="Tile size for large images (memory bound)."),
-            self_ensemble: bool = typer.Option(False, "--self-ensemble", help="Average 8 flips/rotations.")) -> None:
+            self_ensemble: bool = typer.Option(False, "--self-ensemble", help="Average 8 flips/rotations."),
+            overwrite: bool = typer.Option(False, "--overwrite",
+                                           help="Replace existing outputs (inputs are never replaced).")) -> None:
     """Apply a trained model to your own images (any size; gray or RGB as the model expects)."""
     from .restore import restore_files
-    for path in restore_files(run_dir, images, out_dir, tile, self_ensemble):
+    for path in restore_files(run_dir, images, out_dir, tile, self_ensemble, overwrite=overwrite):
         out.print(str(path))
 
 
@@ -220,7 +239,8 @@ def restore(images: list[Path] = typer.Argument(..., help="Image files to restor
 def fetch_cmd(name: str = typer.Argument(..., help="Dataset name (bsds500, train400, bsd68, set12)."),
               root: Optional[Path] = typer.Option(None, help="Target folder (default $CLEARER_DATA)."),
               url: Optional[str] = typer.Option(None, help="Download from this URL instead."),
-              sha256: Optional[str] = typer.Option(None, help="Expected checksum of the download.")) -> None:
+              sha256: Optional[str] = typer.Option(None, help="Expected checksum of the download."),
+              force: bool = typer.Option(False, "--force", help="Download again and replace the folder.")) -> None:
     """Download a public dataset, verify its checksum and unpack it under the data folder."""
     import os
     from .data.fetch import fetch
@@ -228,14 +248,15 @@ def fetch_cmd(name: str = typer.Argument(..., help="Dataset name (bsds500, train
         if "CLEARER_DATA" not in os.environ:
             raise ClearerError("set CLEARER_DATA or pass --root to say where data should go.")
         root = Path(os.environ["CLEARER_DATA"])
-    out.print(str(fetch(name, root, url=url, sha256=sha256)))
+    out.print(str(fetch(name, root, url=url, sha256=sha256, force=force)))
 
 
-def main() -> None:
-    """Entry point: user errors become one paragraph (tracebacks only with --debug)."""
-    debug = "--debug" in sys.argv
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: user errors become one paragraph (tracebacks only with --debug, accepted anywhere)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
     try:
-        app()
+        app(args=[a for a in args if a != "--debug"], prog_name="clearer")
     except ClearerError as error:
         if debug:
             raise

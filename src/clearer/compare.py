@@ -139,10 +139,16 @@ def load_comparison(path: Path, profile: str | None, overrides: dict[str, Any], 
                                f"'recipe.py' and VARIANTS = {{'name': {{'dotted.key': value}}, ...}}.")
     base = load_recipe(path.resolve().parent / namespace["BASE"])
     variants = namespace["VARIANTS"]
-    variants = variants(profile) if callable(variants) else variants
-    if not isinstance(variants, dict):
-        raise ClearerError(f"VARIANTS in {path} must be a dict (name -> dotted changes), got "
-                           f"{type(variants).__name__}.")
+    if callable(variants):
+        try:
+            variants = variants(profile)
+        except ClearerError:
+            raise
+        except Exception as err:
+            raise ClearerError(f"VARIANTS({profile!r}) in {path} raised {type(err).__name__}: {err}.") from None
+    if not isinstance(variants, dict) or not all(isinstance(v, dict) for v in variants.values()):
+        raise ClearerError(f"VARIANTS in {path} must map variant names to dicts of dotted overrides, e.g. "
+                           f"{{'wide': {{'space.width': 64}}}}; got {type(variants).__name__} {str(variants)[:80]}.")
     n_seeds = seeds if seeds is not None else int(namespace.get("SEEDS", 1))
     if n_seeds < 1:
         raise ClearerError(f"--seeds must be at least 1, got {n_seeds}.")

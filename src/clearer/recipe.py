@@ -10,8 +10,8 @@ import ast
 import copy
 import dataclasses
 import hashlib
-import importlib
 import json
+import math
 import runpy
 import sys
 import traceback
@@ -42,41 +42,51 @@ def _d(**kw: Any) -> Any:
     return field(default_factory=lambda: copy.deepcopy(kw))
 
 
+def _num(default: Any, low: float | None = None, high: float | None = None, above: float | None = None,
+         one_of: tuple[Any, ...] | None = None) -> Any:
+    """A schema number with its valid range, checked at resolve time.
+
+    Why: `search.epochs=-1` or `data.batch=0` must fail when the recipe is resolved (`clearer show`
+    already), not skip a phase silently or crash an hour into a run.
+    """
+    return field(default=default, metadata={"low": low, "high": high, "above": above, "one_of": one_of})
+
+
 @dataclass
 class DataConfig:
     """Where images come from and how they are degraded into training pairs."""
     train: DatasetRef = _d(name="bsds500", split="train")
     arch: DatasetRef = _d(name="bsds500", split="val", exclude="bsd68")
     degradation: DegradationRef = _d(name="gaussian", sigma=50.0)
-    channels: int = 1
-    patch: int = 64
-    batch: int = 32
+    channels: int = _num(1, one_of=(1, 3))
+    patch: int = _num(64, low=1)
+    batch: int = _num(32, low=1)
 
 
 @dataclass
 class SearchConfig:
     """Architecture search: strategy, budget and the loss terms of L = L_restore + Σ λ·L_arch."""
     strategy: StrategyRef = _d(name="bilevel")
-    epochs: int = 200
-    steps_per_epoch: int = 50
+    epochs: int = _num(200, low=1)
+    steps_per_epoch: int = _num(50, low=1)
     loss: LossRef = _d(name="mse")
     arch_losses: dict[LossName, float] = field(
-        default_factory=lambda: {"binary_entropy": 0.01, "expected_cost": 0.01})
+        default_factory=lambda: {"binary_entropy": 0.01, "expected_cost": 0.01}, metadata={"low": 0})
     cost: Literal["params", "flops"] = "params"
 
 
 @dataclass
 class RetrainConfig:
     """Training the derived architecture from scratch."""
-    epochs: int = 1000
-    steps_per_epoch: int = 100
-    lr: float = 1e-2
-    min_lr: float = 1e-5
-    weight_decay: float = 0.0
-    grad_clip: float = 5.0
+    epochs: int = _num(1000, low=1)
+    steps_per_epoch: int = _num(100, low=1)
+    lr: float = _num(1e-2, above=0)
+    min_lr: float = _num(1e-5, low=0)
+    weight_decay: float = _num(0.0, low=0)
+    grad_clip: float = _num(5.0, above=0)
     loss: LossRef = _d(name="mse")
-    patch: int | None = None
-    batch: int | None = None
+    patch: int | None = _num(None, low=1)
+    batch: int | None = _num(None, low=1)
     architecture: dict[str, str] | None = None
 
 
@@ -86,15 +96,15 @@ class EvalConfig:
     sets: list[DatasetRef] = field(default_factory=lambda: [{"name": "bsds500", "split": "test"}])
     protocol: Literal["clearer", "standard"] = "clearer"
     self_ensemble: bool = False
-    tile: int | None = 512
-    samples: int = 3
+    tile: int | None = _num(512, low=1)
+    samples: int = _num(3, low=0)
 
 
 @dataclass
 class Recipe:
     """One experiment, fully resolved: every value plain data, every part a registered name."""
     name: str = "experiment"
-    seed: int = 0
+    seed: int = _num(0, low=0, high=2**32 - 1)
     device: str = "auto"
     channels_last: bool = True
     autocast: Literal["auto", "none", "bf16"] = "auto"
@@ -143,34 +153,28 @@ def _bad(key: str, expected: Any, value: Any) -> ClearerError:
 
 
 def resolve_callable(value: Any, registry: Registry | None = None) -> Any:
-    """A class/function given in a recipe becomes plain data: its registered name or 'module:qualname'."""
+    """A class/function given in a recipe file becomes plain data: the name it is registered under.
+
+    Why no 'module:qualname' fallback: a resolved recipe (recipe.json, --set, a run folder) is data,
+    and data must never choose code to import and call. Only a recipe .py file, which the user chose
+    to run, can add parts, by registering them.
+    """
     if isinstance(value, str) or not callable(value):
         return value
-    if registry is not None and registry.name_of(value):
-        return registry.name_of(value)
-    for registry in REF_REGISTRY.values():
-        name = registry.name_of(value)
-        if name:
-            return name
     from .registry import REGISTRIES
-    for registry in REGISTRIES.values():
-        name = registry.name_of(value)
+    for candidate in [registry] + list(REF_REGISTRY.values()) + list(REGISTRIES.values()):
+        name = candidate.name_of(value) if candidate is not None else None
         if name:
             return name
-    return f"{value.__module__}:{value.__qualname__}"
+    kind = registry.kind if registry is not None else "part"
+    raise ClearerError(
+        f"{getattr(value, '__qualname__', value)!r} is not registered, so the resolved recipe (plain data) "
+        f"could not name it. Register it in the recipe file with @{kind.upper()}.register(\"my_name\") "
+        f"and use that name.")
 
 
 def _lookup(registry: Registry, name: str) -> Any:
-    """Registered name, or 'module:qualname' for an importable part that was never registered."""
-    if ":" in name and name not in registry:
-        module, _, qual = name.partition(":")
-        try:
-            obj: Any = importlib.import_module(module)
-            for part in qual.split("."):
-                obj = getattr(obj, part)
-            return obj
-        except (ImportError, AttributeError) as err:
-            raise ClearerError(f"cannot import {name!r} for {registry.kind}: {err}") from None
+    """The registered part called `name` (never an import: names in data select registered code only)."""
     return registry.get(name)
 
 
@@ -181,17 +185,12 @@ def _check_ref(value: Any, registry: Registry, key: str) -> dict[str, Any]:
         raise ClearerError(
             f"{key} expects a {registry.kind} name or a dict with a 'name' key, got {value!r}.")
     given = value["name"]
-    name = resolve_callable(given, registry)
-    if not isinstance(name, str):
+    if not isinstance(given, str) and not callable(given):
         raise ClearerError(f"{key}.name expects a {registry.kind} name or a class/function, got {given!r}.")
     try:
+        name = resolve_callable(given, registry)
         factory = _lookup(registry, name)
     except ClearerError as err:
-        if callable(given) and not isinstance(given, str):
-            raise ClearerError(
-                f"{key}: {getattr(given, '__qualname__', given)!r} is not registered and cannot be imported "
-                f"back as {name!r}, so the resolved recipe could not name it. Register it in the recipe "
-                f"with @{registry.kind.upper()}.register(\"my_name\").") from None
         raise ClearerError(f"{key}: {err}") from None
     params = inspect_params(factory)
     hints = _hints(factory)
@@ -256,10 +255,10 @@ def _check(value: Any, expected: Any, key: str) -> Any:
     if expected in REF_REGISTRY:
         return _check_ref(value, REF_REGISTRY[expected], key)
     if expected is LossName:
-        name = resolve_callable(value, LOSSES)
-        if not isinstance(name, str):
-            raise _bad(key, expected, value)
         try:
+            name = resolve_callable(value, LOSSES)
+            if not isinstance(name, str):
+                raise _bad(key, expected, value)
             LOSSES.get(name)
         except ClearerError as err:
             raise ClearerError(f"{key}: {err}") from None
@@ -302,6 +301,9 @@ def _check(value: Any, expected: Any, key: str) -> Any:
     if expected is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise _bad(key, expected, value)
+        if not math.isfinite(value):
+            raise ClearerError(f"{key} must be a finite number, got {value!r}. Fix it in the recipe or with "
+                               f"--set {key.split('[')[0]}=<value>.")
         return float(value)
     if expected is int or expected is str or expected is bool:
         if type(value) is not expected:
@@ -321,7 +323,7 @@ def _build_section(cls: type, data: Any, prefix: str) -> Any:
     names = [f.name for f in dataclasses.fields(cls)]
     for key in data:
         if key not in names:
-            near = close_matches(key, names)
+            near = close_matches(key, names) if isinstance(key, str) else []
             hint = f" Did you mean {', '.join(prefix + n for n in near)}?" if near else ""
             raise ClearerError(
                 f"unknown key {prefix}{key}.{hint} Valid keys here: {', '.join(prefix + n for n in names)}.")
@@ -332,7 +334,30 @@ def _build_section(cls: type, data: Any, prefix: str) -> Any:
         if dataclasses.is_dataclass(value):
             value = dataclasses.asdict(value)
         kwargs[name] = _check(value, hints[name], prefix + name)
+    for f in dataclasses.fields(cls):
+        if f.metadata:
+            _check_range(kwargs[f.name], f.metadata, prefix + f.name)
     return cls(**kwargs)
+
+
+def _check_range(value: Any, limits: Any, key: str) -> None:
+    """A number (or each value of a dict of numbers) within the limits its schema field declares."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _check_range(v, limits, f"{key}.{k}")
+        return
+    if value is None:
+        return
+    low, high, above, one_of = (limits.get(k) for k in ("low", "high", "above", "one_of"))
+    wrong = ((one_of is not None and value not in one_of) or (low is not None and value < low)
+             or (high is not None and value > high) or (above is not None and value <= above))
+    if wrong:
+        want = (f"one of {', '.join(map(str, one_of))}" if one_of is not None else
+                " and ".join(w for w in (f"at least {low}" if low is not None else "",
+                                         f"above {above}" if above is not None else "",
+                                         f"at most {high}" if high is not None else "") if w))
+        raise ClearerError(f"{key} must be {want}, got {value!r}. Fix it in the recipe or with "
+                           f"--set {key}=<value>.")
 
 
 # -------------------------------------------------------------------------------------- overrides
@@ -444,14 +469,21 @@ def _unknown(dotted: str, tree: dict[str, Any]) -> ClearerError:
 
 @dataclass
 class LoadedRecipe:
-    """A recipe file after execution: its base dict, profiles and the module namespace."""
+    """A recipe file after execution: its base dict, profiles and the module namespace.
+
+    `resolved` marks a recipe.json written by a run: its profile is already applied, so a profile
+    asked for again is ignored (the run is reproduced exactly as recorded).
+    """
     path: Path
     base: dict[str, Any]
     profiles: dict[str, dict[str, Any]]
     namespace: dict[str, Any]
+    resolved: bool = False
 
     def resolve(self, profile: str | None = None, overrides: dict[str, Any] | None = None) -> Recipe:
         """Base, then the profile, then --set overrides; an error says which of the three it is in."""
+        if self.resolved:
+            profile = None
         if profile is not None and profile not in self.profiles:
             near = close_matches(profile, list(self.profiles))
             hint = f" Did you mean {', '.join(map(repr, near))}?" if near else ""
@@ -527,7 +559,27 @@ def exec_recipe(path: str | Path) -> dict[str, Any]:
         _RECIPE_MODULES.update(n for n in set(sys.modules) - before if _from_folder(n, path.parent))
 
 
+def read_recipe_json(path: str | Path) -> dict[str, Any]:
+    """A resolved recipe saved as JSON (a run folder's recipe.json): data only, nothing is executed."""
+    path = Path(path)
+    if not path.is_file():
+        raise ClearerError(f"recipe file {str(path)!r} not found. Give the path to a .py recipe or a run "
+                           "folder's recipe.json.")
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ClearerError(f"cannot read recipe {path}: {err}. The file is not valid JSON (truncated or "
+                           "edited by hand); restore it from the run's recipe .py file.") from None
+    if not isinstance(data, dict):
+        raise ClearerError(f"recipe {path} must hold a JSON object of recipe sections, got "
+                           f"{type(data).__name__}.")
+    return data
+
+
 def load_recipe(path: str | Path) -> LoadedRecipe:
+    """A recipe .py file (executed) or a resolved recipe.json (read as data, never executed)."""
+    if Path(path).suffix == ".json":
+        return LoadedRecipe(Path(path), read_recipe_json(path), {}, {}, resolved=True)
     namespace = exec_recipe(path)
     if "RECIPE" not in namespace:
         raise ClearerError(

@@ -1,6 +1,7 @@
 """Apply a finished run's model to a user's own images (any size, tiled)."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import torch
@@ -17,25 +18,63 @@ OVERLAP = 64
 
 
 def load_model(run_dir: Path) -> tuple[torch.nn.Module, Recipe]:
-    """The trained network of a run directory, built from its recipe and architecture JSON."""
+    """The trained network of a run directory, built from its recipe and architecture JSON.
+
+    Only registered parts can be named there: a run folder is data, and loading it imports nothing.
+    """
     run_dir = Path(run_dir)
     if not (run_dir / A.WEIGHTS).is_file():
         raise ClearerError(f"{run_dir} has no {A.WEIGHTS}: the run has not finished retraining "
                            f"(continue it with clearer run RECIPE --resume {run_dir}).")
-    recipe = Recipe.from_dict(A.read_json(run_dir / A.RECIPE))
-    arch = A.read_json(run_dir / A.ARCH)
-    model = build_space(recipe, arch["architecture"])
+    try:
+        recipe = Recipe.from_dict(A.read_json(run_dir / A.RECIPE))
+        model = build_space(recipe, A.read_arch(run_dir / A.ARCH)["architecture"])
+    except ClearerError as err:
+        raise ClearerError(f"run folder {run_dir}: {err}") from None
     load_weights(run_dir / A.WEIGHTS, model)
     return model.eval(), recipe
 
 
+def output_paths(images: list[Path], out_dir: Path, overwrite: bool = False) -> list[Path]:
+    """One PNG per input in `out_dir`, named after it, unique (photo.png, photo-2.png, ...).
+
+    Why: inputs with the same stem from different folders must not overwrite each other, an output
+    must never replace an input, and results of an earlier call survive unless `overwrite` is given.
+    """
+    inputs = {os.path.realpath(p) for p in images}
+    taken: set[str] = set()
+    paths = []
+    for image in images:
+        stem, n = Path(image).stem, 1
+        while True:
+            name = f"{stem}.png" if n == 1 else f"{stem}-{n}.png"
+            target = Path(out_dir) / name
+            if name not in taken and os.path.realpath(target) not in inputs:
+                break
+            n += 1
+        taken.add(name)
+        paths.append(target)
+    existing = [str(p) for p in paths if p.exists()]
+    if existing and not overwrite:
+        raise ClearerError(f"{', '.join(existing[:3])}{' ...' if len(existing) > 3 else ''} already exist(s); "
+                           "pass --overwrite to replace earlier outputs, or choose another --out.")
+    return paths
+
+
 def restore_files(run_dir: Path, images: list[Path], out_dir: Path, tile: int | None = 512,
-                  self_ensemble: bool = False) -> list[Path]:
-    """Restore each image file; outputs are PNGs named after the inputs in `out_dir`."""
+                  self_ensemble: bool = False, overwrite: bool = False) -> list[Path]:
+    """Restore each image file; outputs are PNGs named after the inputs in `out_dir` (never an input)."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ClearerError(f"--out {out_dir} is a file, not a folder; give a folder for the restored images.")
+    missing = [str(p) for p in images if not Path(p).is_file()]
+    if missing:
+        raise ClearerError(f"image file(s) {', '.join(missing[:3])} not found (or not files); check the paths.")
+    targets = output_paths(images, out_dir, overwrite)
     model, recipe = load_model(run_dir)
     written = []
-    for path in images:
+    for path, target in zip(images, targets):
         image = read_image(path, recipe.data.channels)
         restored = restore_image(model, image, model.multiple, tile, OVERLAP, self_ensemble)
-        written.append(save_image(Path(out_dir) / f"{Path(path).stem}.png", restored))
+        written.append(save_image(target, restored))
     return written

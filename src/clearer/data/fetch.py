@@ -32,17 +32,50 @@ class Source(NamedTuple):
 
 _DNCNN = "https://github.com/cszn/DnCNN/archive/refs/heads/master.zip"
 
-# Checksums are None where no pinned release exists (GitHub branch archives change); `fetch` then
-# prints the computed sha256 and says it could not verify the download.
+# Archive checksums are None where no byte-stable release exists (GitHub branch archives are rebuilt,
+# and these machines have no internet to pin the others); every extracted file is instead checked
+# against the per-file sha256 manifest in manifests/FOLDER.sha256, computed from a verified copy.
 SOURCES: dict[str, Source] = {
     "bsds500": Source(
-        "http://www.eecs.berkeley.edu/Research/Projects/CS/vision/grouping/BSR/BSR_bsds500.tgz",
+        "https://www2.eecs.berkeley.edu/Research/Projects/CS/vision/grouping/BSR/BSR_bsds500.tgz",
         None, "tar", "BSDS500", "BSR/BSDS500/data/images",
     ),
     "train400": Source(_DNCNN, None, "zip", "Train400", "DnCNN-master/TrainingCodes/DnCNN_TrainingCodes_v1.0/data/Train400"),
     "bsd68": Source(_DNCNN, None, "zip", "BSD68", "DnCNN-master/testsets/BSD68"),
     "set12": Source(_DNCNN, None, "zip", "Set12", "DnCNN-master/testsets/Set12"),
 }
+
+
+MANIFESTS = Path(__file__).with_name("manifests")
+EXTRA_FILES = {"bsd68": ["bsd68_in_bsds500_val.txt"]}  # written into the data root beside the folder
+
+
+def manifest(folder: str) -> dict[str, str] | None:
+    """Relative path -> sha256 of every file a dataset folder must hold (None: no manifest)."""
+    path = MANIFESTS / f"{folder}.sha256"
+    if not path.is_file():
+        return None
+    entries = (line.split(maxsplit=1) for line in path.read_text().splitlines() if line.strip())
+    return {name.strip(): digest for digest, name in entries}
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify_files(folder: Path, expected: dict[str, str], name: str) -> None:
+    """Every file of the manifest present in `folder` with its sha256 (extra files are ignored)."""
+    missing = [rel for rel in expected if not (folder / rel).is_file()]
+    wrong = [rel for rel in expected if rel not in missing and sha256_file(folder / rel) != expected[rel]]
+    if missing or wrong:
+        raise ClearerError(
+            f"{name}: the downloaded files do not match the recorded sha256 manifest ({len(missing)} missing, "
+            f"{len(wrong)} changed, e.g. {(missing + wrong)[0]!r}); nothing was installed. The source changed "
+            "or the download is corrupt: retry, or unpack a trusted copy by hand.")
 
 
 def get_source(name: str) -> Source:
@@ -131,7 +164,7 @@ def fetch(name: str, root: Path, url: str | None = None, sha256: str | None = No
     root = Path(root)
     folder = root / source.folder
     if folder.exists() and not force:
-        print(f"{folder} already exists; not downloading {name} again (use force=True to replace it).")
+        print(f"{folder} already exists; not downloading {name} again (use --force to replace it).")
         return folder
     url = url or source.url
     expected = sha256 or source.sha256
@@ -148,10 +181,19 @@ def fetch(name: str, root: Path, url: str | None = None, sha256: str | None = No
                     f"{url} does not contain the folder {source.inner!r}; the archive layout changed. "
                     "Unpack it by hand into " + str(folder)
                 )
+            expected_files = manifest(source.folder)
+            if expected_files is not None:
+                verify_files(inner, expected_files, name)
             if folder.exists():
                 shutil.rmtree(folder)
             os.replace(inner, folder)
+    except OSError as exc:
+        raise ClearerError(f"cannot unpack {name} into {root}: {exc}. Check that it is writable and has room.") from None
     finally:
         archive.unlink(missing_ok=True)
-    print(f"{name}: unpacked into {folder}")
+    for extra in EXTRA_FILES.get(name, []):
+        if not (root / extra).exists():
+            shutil.copyfile(MANIFESTS / extra, root / extra)
+    print(f"{name}: unpacked into {folder}" + (" (every file matches its recorded sha256)"
+                                                if manifest(source.folder) is not None else ""))
     return folder

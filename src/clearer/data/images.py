@@ -47,8 +47,12 @@ def read_image(path: str | Path, channels: int) -> torch.Tensor:
         raise ClearerError(f"image file {path} does not exist (or is not a file); check the path.")
     try:
         with Image.open(path) as img:
-            img = img.convert("L" if channels == 1 else "RGB")
-            array = np.asarray(img, dtype=np.uint8)
+            array = _pixels(img, channels, path)
+    except Image.DecompressionBombError as exc:
+        raise ClearerError(
+            f"refusing to read image file {path}: {exc} Such a size is usually a decompression bomb; if "
+            "the image is genuine, split it into tiles first."
+        ) from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise ClearerError(
             f"cannot read image file {path}: {exc}. The file is corrupt or not an image; "
@@ -56,7 +60,23 @@ def read_image(path: str | Path, channels: int) -> torch.Tensor:
         ) from None
     if array.ndim == 2:
         array = array[:, :, None]
-    return torch.from_numpy(array.copy()).permute(2, 0, 1).float().div_(255.0)
+    return torch.from_numpy(array).permute(2, 0, 1).contiguous()
+
+
+def _pixels(img: Image.Image, channels: int, path: Path) -> np.ndarray:
+    """Float32 [H,W] or [H,W,3] pixels in [0,1]; 16-bit images keep their full range.
+
+    Why: PIL's convert("L") clips 16-bit values to 255 (a 16-bit PNG becomes all white), so 16-bit
+    gray is scaled by 65535 here; 8-bit images go through PIL as the paper code does.
+    """
+    if img.mode in ("I;16", "I;16L", "I;16B", "I;16N") or (img.mode == "I" and img.format == "PNG"):
+        gray = np.asarray(img).astype(np.float32) / 65535.0
+        return gray if channels == 1 else np.repeat(gray[:, :, None], 3, axis=2)
+    if img.mode in ("I", "F"):
+        raise ClearerError(
+            f"image file {path} holds {'32-bit integer' if img.mode == 'I' else 'floating-point'} pixels "
+            f"(PIL mode {img.mode}), whose white level is unknown; save it as an 8- or 16-bit PNG.")
+    return np.asarray(img.convert("L" if channels == 1 else "RGB"), dtype=np.float32) / 255.0
 
 
 def to_uint8(tensor: torch.Tensor) -> np.ndarray:
@@ -74,8 +94,12 @@ def save_image(path: str | Path, tensor: torch.Tensor) -> Path:
     Why: results and sample pictures are saved exactly as they would be measured under 8-bit output.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(to_uint8(tensor)).save(path, format="PNG")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(to_uint8(tensor)).save(path, format="PNG")
+    except OSError as exc:
+        raise ClearerError(f"cannot write image {path}: {exc}. Check that the folder is writable and the "
+                           "disk (or your file size limit, ulimit -f) has room.") from None
     return path
 
 

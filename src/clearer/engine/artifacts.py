@@ -31,9 +31,28 @@ def write_json(path: Path, data: Any) -> None:
 
 
 def read_json(path: Path) -> Any:
+    """A run folder's JSON file; missing, unreadable or damaged files are a ClearerError naming it."""
     if not path.is_file():
         raise ClearerError(f"{path} not found: is {path.parent} a clearer run directory?")
-    return json.loads(path.read_text())
+    try:
+        return json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ClearerError(f"cannot read {path}: {err}. The file is damaged (cut short, or edited by hand); "
+                           f"restore it from a copy of the run folder, or start the run again.") from None
+
+
+def read_arch(path: Path) -> dict[str, Any]:
+    """arch.json, checked to be an architecture record (the space checks the choices themselves)."""
+    record = read_json(path)
+    architecture = record.get("architecture") if isinstance(record, dict) else None
+    if not isinstance(architecture, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in architecture.items()):
+        raise ClearerError(f"{path} is not an architecture record: it needs \"architecture\": "
+                           "{\"cell1/col0\": \"fusion\", ...}. Restore it from a copy of the run, or delete "
+                           "it and --resume to search again.")
+    record.setdefault("hash", arch_hash(architecture))
+    record.setdefault("search_seconds", 0.0)
+    return record
 
 
 def arch_hash(architecture: dict[str, str]) -> str:

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
-from safetensors import safe_open
 
 from ..errors import ClearerError
 
@@ -46,16 +46,47 @@ def _unflatten(node: Any, tensors: dict[str, torch.Tensor]) -> Any:
     return node
 
 
-def atomic_write(path: Path, write: Any) -> None:
-    """Write through a temporary file and rename, so a crash never leaves a half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+TMP_MARK = ".tmp"  # temporary files are ".NAME.tmpPID"; a killed run leaves them behind
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file's (or a folder's) contents to the disk, so a rename cannot outlive the data."""
+    fd = os.open(path, os.O_RDONLY)
     try:
-        write(tmp)
-        os.replace(tmp, path)
+        os.fsync(fd)
     finally:
-        tmp.unlink(missing_ok=True)
+        os.close(fd)
+
+
+def atomic_write(path: Path, write: Any) -> None:
+    """Write through a temporary file, fsync it, rename it into place and fsync the folder, so neither a
+    crash nor a power cut leaves a half-written file; a full disk or a read-only folder is a ClearerError."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}{TMP_MARK}{os.getpid()}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write(tmp)
+        _fsync(tmp)
+        os.replace(tmp, path)
+        _fsync(path.parent)
+    except (OSError, SafetensorError) as err:
+        raise ClearerError(
+            f"cannot write {path}: {err}. Check that the folder is writable and the disk (or your file "
+            "size limit, ulimit -f) has room, then rerun; a run continues with --resume.") from None
+    finally:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+
+
+def remove_orphans(folder: Path) -> list[Path]:
+    """Delete temporary files a killed process left in `folder` and folder/state; returns them."""
+    found = [p for sub in (Path(folder), Path(folder) / "state") if sub.is_dir()
+             for p in sub.iterdir() if p.name.startswith(".") and TMP_MARK in p.name and p.is_file()]
+    for p in found:
+        p.unlink(missing_ok=True)
+    return found
 
 
 def save_state(path: Path, state: dict[str, Any], metadata: dict[str, Any] | None = None) -> None:
@@ -75,13 +106,38 @@ def load_state(path: Path) -> dict[str, Any]:
         with safe_open(str(path), "pt") as f:
             header = f.metadata() or {}
         return _unflatten(json.loads(header["skeleton"]), tensors)
-    except (KeyError, ValueError, OSError, json.JSONDecodeError) as err:
-        raise ClearerError(f"checkpoint {path} is not a clearer state file ({err}).") from err
+    except (KeyError, ValueError, TypeError, OSError, SafetensorError) as err:
+        raise ClearerError(
+            f"checkpoint {path} is damaged or not a clearer state file ({err}). It was probably cut short "
+            f"(full disk, or copied while being written): delete it to restart that phase from the "
+            "beginning, then --resume.") from None
+
+
+def _header(path: Path, key: str) -> dict[str, Any]:
+    """One JSON entry of a safetensors header ({} when absent); a damaged file is a ClearerError."""
+    try:
+        with safe_open(str(path), "pt") as f:
+            value = json.loads((f.metadata() or {}).get(key, "{}"))
+    except (ValueError, OSError, SafetensorError) as err:
+        raise ClearerError(f"{path} is damaged or not a safetensors file ({err}).") from None
+    return value if isinstance(value, dict) else {}
 
 
 def read_metadata(path: Path) -> dict[str, Any]:
-    with safe_open(str(path), "pt") as f:
-        return json.loads((f.metadata() or {}).get("metadata", "{}"))
+    return _header(path, "metadata")
+
+
+def load_module_state(model: torch.nn.Module, state: dict[str, torch.Tensor], path: Path,
+                      fix: str = "") -> None:
+    """load_state_dict with a mismatch (other architecture or width) reported as a ClearerError."""
+    try:
+        model.load_state_dict(state)
+    except (RuntimeError, KeyError, TypeError) as err:
+        first = str(err).strip().splitlines()
+        detail = " ".join(line.strip() for line in first[:3])
+        raise ClearerError(f"the weights in {path} do not fit the network built from the run's recipe and "
+                           f"architecture ({detail[:300]}). {fix or 'Were files copied from another run?'}"
+                           ) from None
 
 
 def save_weights(path: Path, model: torch.nn.Module, metadata: dict[str, Any]) -> None:
@@ -95,6 +151,11 @@ def load_weights(path: Path, model: torch.nn.Module) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise ClearerError(f"weights file {path} not found.")
-    model.load_state_dict(load_file(str(path)))
-    with safe_open(str(path), "pt") as f:
-        return json.loads((f.metadata() or {}).get("clearer", "{}"))
+    try:
+        tensors = load_file(str(path))
+    except (ValueError, OSError, SafetensorError) as err:
+        raise ClearerError(f"weights file {path} is damaged or not a safetensors file ({err}); retrain "
+                           "(delete it and --resume the run) or copy it again.") from None
+    load_module_state(model, tensors, path, "arch.json, recipe.json and the weights must come from the "
+                      "same run; copy the whole run folder.")
+    return _header(path, "clearer")

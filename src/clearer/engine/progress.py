@@ -9,6 +9,8 @@ from typing import Iterator
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from ..errors import ClearerError
+
 
 class RunLog:
     """Writes timestamped lines to `log.txt` and to the console (when `verbose`)."""
@@ -22,8 +24,12 @@ class RunLog:
 
     def __call__(self, message: str) -> None:
         if self.path is not None:
-            with self.path.open("a") as f:
-                f.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}\n")
+            try:
+                with self.path.open("a") as f:
+                    f.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}\n")
+            except OSError as err:
+                raise ClearerError(f"cannot write the log {self.path}: {err}. Check that the disk (or your "
+                                   "file size limit, ulimit -f) has room, then continue with --resume.") from None
         if self.verbose:
             self.console.print(message, highlight=False, markup=False, soft_wrap=True)
 

@@ -15,7 +15,7 @@ from ..strategies.base import restore_forward
 from . import artifacts as A
 from . import distributed as D
 from .build import use_autocast, build, build_dataset, build_degradation, build_space
-from .checkpoint import load_state, save_state, save_weights
+from .checkpoint import load_module_state, load_state, save_state, save_weights
 from .loop import run_epochs
 from .pairs import make_stream
 from .progress import RunLog
@@ -45,7 +45,7 @@ def retrain(recipe: Recipe, arch: dict[str, Any], out: Path, device: torch.devic
     start, elapsed, steps = 0, 0.0, [0]
     if state_path.exists():
         state = load_state(state_path)
-        model.load_state_dict(state["model"])
+        load_module_state(model, state["model"], state_path)
         optimizer.load_state_dict(state["optimizer"])
         stream.load_state_dict(state["stream"])
         start, elapsed = state["epoch"], state["elapsed"]

@@ -8,11 +8,11 @@ from typing import Any
 
 from ..cost import flops_per_pixel
 from ..errors import ClearerError
-from ..recipe import Recipe
+from ..recipe import Recipe, apply_overrides
 from . import artifacts as A
 from . import distributed as D
-from .build import build_space, resolve_device
-from .checkpoint import load_weights
+from .build import build_space, check_recipe, resolve_device
+from .checkpoint import load_weights, remove_orphans
 from .evaluate import evaluate
 from .progress import RunLog
 from .retrain import retrain
@@ -52,26 +52,83 @@ def fixed_architecture(recipe: Recipe) -> dict[str, Any] | None:
     return A.arch_record(given, None, candidates, space=recipe.space, strategy="fixed", search_seconds=0.0)
 
 
+def check_out(out: Path, resume: bool) -> None:
+    """Refuse a run folder that is a file, or (for a new run) one that already holds other files.
+
+    Why: a stray arch.json or model.safetensors in a new run's folder would be taken as a finished phase.
+    """
+    if out.exists() and not out.is_dir():
+        raise ClearerError(f"--out {out} is a file, not a folder; give a new folder for the run.")
+    if resume:
+        if not (out / A.RECIPE).is_file():
+            raise ClearerError(f"{out} is not a run folder (it has no {A.RECIPE}); give the folder a run wrote.")
+        return
+    if (out / A.RECIPE).exists():
+        raise ClearerError(
+            f"{out} already holds a run. Use --resume {out} to continue it, or choose another --out.")
+    try:
+        present = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
+    except OSError as err:
+        raise ClearerError(f"cannot read the run folder {out}: {err}. Choose another --out.") from None
+    if present:
+        raise ClearerError(f"--out {out} already holds files ({', '.join(present[:5])}) and no run; a new run "
+                           "needs a new or empty folder, so choose another --out (or empty that one).")
+
+
+def resume_recipe(out: Path, overrides: dict[str, Any]) -> Recipe:
+    """The recipe a resumed run continues with: the one saved in its folder, with the --set keys that
+    change only evaluation applied (any key while no phase has produced results yet).
+
+    Why: a finished run can be re-measured on other sets or tiles, but weights must never continue
+    under settings other than those they were trained with.
+    """
+    check_out(out, resume=True)
+    path = out / A.RECIPE
+    try:
+        saved = Recipe.from_dict(A.read_json(path))
+    except ClearerError as err:
+        raise ClearerError(f"run folder recipe {path}: {err}") from None
+    started = [name for name in (A.ARCH, A.WEIGHTS, A.SEARCH_STATE, A.RETRAIN_STATE) if (out / name).exists()]
+    evaluation = {k: v for k, v in overrides.items() if k == "evaluate" or k.startswith("evaluate.")}
+    changes = evaluation if started else dict(overrides)
+    frozen = [k for k in overrides if k not in changes
+              and Recipe.from_dict(apply_overrides(saved.to_dict(), {k: overrides[k]})) != saved]
+    if frozen:
+        raise ClearerError(
+            f"{out} already has results ({', '.join(started)}), so --resume can change only evaluate.* keys; "
+            f"--set {', '.join(frozen)} would change how it was trained. Start a new run with --out for that.")
+    if not changes:
+        return saved
+    try:
+        return Recipe.from_dict(apply_overrides(saved.to_dict(), changes))
+    except ClearerError as err:
+        raise ClearerError(f"--set on --resume {out}: {err}") from None
+
+
 def run(recipe: Recipe, out: Path, overrides: dict[str, Any] | None = None, verbose: bool = True,
         resume: bool = False) -> RunResult:
     """Run every phase not yet finished in `out` (a fresh folder, or one being resumed)."""
     out = Path(out)
-    if not resume and (out / A.RECIPE).exists():
-        raise ClearerError(
-            f"{out} already holds a run. Use --resume {out} to continue it, or choose another --out.")
+    check_out(out, resume)
+    check_recipe(recipe, run=True)  # every part built once: a bad value fails before anything is written
+    device = resolve_device(recipe.device)
     D.barrier()  # every rank has checked `out` before rank 0 writes into it
-    log = RunLog(out / A.LOG if D.is_main() else None, verbose and D.is_main())
     if D.is_main():
-        out.mkdir(parents=True, exist_ok=True)
-        A.write_json(out / A.RECIPE, recipe.to_dict())
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise ClearerError(f"cannot create the run folder {out}: {err}. Choose a writable --out.") from None
+        remove_orphans(out)
+        if not resume or A.read_json(out / A.RECIPE) != recipe.to_dict():  # e.g. evaluate.* changed
+            A.write_json(out / A.RECIPE, recipe.to_dict())
         if not resume:
             A.write_json(out / A.OVERRIDES, overrides or {})
-    device = resolve_device(recipe.device)
+    log = RunLog(out / A.LOG if D.is_main() else None, verbose and D.is_main())
     log(f"run {recipe.name} ({recipe.hash()}) on {device} -> {out}")
     times: dict[str, float] = {}
 
     if (out / A.ARCH).exists():
-        arch = A.read_json(out / A.ARCH)
+        arch = A.read_arch(out / A.ARCH)
         log(f"search: already done ({arch['hash']})")
     else:
         arch = fixed_architecture(recipe)

@@ -19,7 +19,7 @@ from ..strategies.base import SearchContext, architecture_weights
 from . import artifacts as A
 from . import distributed as D
 from .build import use_autocast, build, build_dataset, build_degradation, build_space, set_name
-from .checkpoint import load_state, save_state
+from .checkpoint import load_module_state, load_state, save_state
 from .loop import run_epochs
 from .pairs import make_stream
 from .progress import RunLog
@@ -62,7 +62,7 @@ def search(recipe: Recipe, out: Path, device: torch.device, log: RunLog) -> Sear
     start, elapsed = 0, 0.0
     if state_path.exists():
         state = load_state(state_path)
-        space.load_state_dict(state["space"])
+        load_module_state(space, state["space"], state_path)
         strategy.load_state_dict(state["strategy"])
         train.load_state_dict(state["train"])
         arch.load_state_dict(state["arch"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from ..errors import check_min
 from ..registry import CELLS, MODULES, SPACES
 from ..nn.blocks import ResidualBlock, conv_bn
 from ..nn.multiscale import Bottleneck, Fusion, Transition, Upsample
@@ -56,6 +57,8 @@ class ClearerSpace(Supernet):
                  residual: bool = False, architecture: dict[str, str] | None = None,
                  official: bool = False, search_init: float = 0.0) -> None:
         super().__init__()
+        check_min("clearer space", 1, width=width, cells=cells, columns=columns)
+        check_min("clearer space", 0, stem_blocks=stem_blocks)
         check_architecture(architecture, labels(cells, columns))
         self.residual = residual
         self.multiple = 2 ** cells

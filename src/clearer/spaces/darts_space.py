@@ -81,8 +81,8 @@ class DartsSpace(Supernet):
                  ops: list[str] = DARTS_OPS, residual: bool = False, shared: bool = True,
                  architecture: dict[str, str] | None = None) -> None:
         super().__init__()
-        if cells < 1 or nodes < 1:
-            raise ClearerError(f"darts_cells needs cells >= 1 and nodes >= 1, got {cells} and {nodes}.")
+        if cells < 1 or nodes < 1 or width < 1:
+            raise ClearerError(f"darts_cells needs width, cells and nodes >= 1, got {width}, {cells} and {nodes}.")
         check_architecture(architecture, labels(cells, nodes, shared))
         self.residual = residual
         self.stem = conv_bn(channels, width, relu=False)

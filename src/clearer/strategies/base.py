@@ -13,7 +13,7 @@ from typing import Any, Callable, Literal
 import torch
 from torch import Tensor, nn
 
-from ..errors import ClearerError
+from ..errors import ClearerError, check_min
 from ..spaces.choice import Supernet
 
 Batch = tuple[Tensor, Tensor]  # (degraded input, clean target)
@@ -111,6 +111,8 @@ class WeightSharing(Strategy):
 
     def __init__(self, w_lr: float, w_min_lr: float, w_momentum: float, w_weight_decay: float,
                  w_optimizer: Literal["sgd", "adam"], grad_clip: float) -> None:
+        check_min(type(self).__name__, 0, strict=True, w_lr=w_lr, grad_clip=grad_clip)
+        check_min(type(self).__name__, 0, w_min_lr=w_min_lr, w_momentum=w_momentum, w_weight_decay=w_weight_decay)
         self.w_lr, self.w_min_lr, self.w_momentum = w_lr, w_min_lr, w_momentum
         self.w_weight_decay, self.w_optimizer, self.grad_clip = w_weight_decay, w_optimizer, grad_clip
         self.steps_done = 0
@@ -169,6 +171,11 @@ class Alternating(WeightSharing):
                  a_betas: list[float], a_weight_decay: float, a_movement: float = 8.0,
                  a_decay: Literal["decoupled", "coupled"] = "decoupled") -> None:
         super().__init__(w_lr, w_min_lr, w_momentum, w_weight_decay, w_optimizer, grad_clip)
+        check_min(type(self).__name__, 0, warmup_epochs=warmup_epochs, a_weight_decay=a_weight_decay)
+        if a_lr is not None:
+            check_min(type(self).__name__, 0, strict=True, a_lr=a_lr)
+        if len(a_betas) != 2 or not all(0 <= b < 1 for b in a_betas):
+            raise ClearerError(f"{type(self).__name__}: a_betas must be two numbers in [0, 1), got {list(a_betas)!r}.")
         if a_decay not in ("decoupled", "coupled"):
             raise ClearerError(f"a_decay must be 'decoupled' (AdamW) or 'coupled' (Adam, as the released "
                                f"CLEARER code), got {a_decay!r}.")
