@@ -46,13 +46,24 @@ def _unflatten(node: Any, tensors: dict[str, torch.Tensor]) -> Any:
     return node
 
 
+def _file_mode() -> int:
+    """The mode a newly created file gets under the process umask (0644 under the usual 022)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def atomic_write(path: Path, write: Any) -> None:
-    """Write through a temporary file and rename, so a crash never leaves a half-written file."""
+    """Write through a temporary file and rename, so a crash never leaves a half-written file.
+
+    The file gets the usual mode for new files: safetensors writes 0600, which kept weights from the
+    rest of a group sharing a run folder."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
         write(tmp)
+        os.chmod(tmp, _file_mode())
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

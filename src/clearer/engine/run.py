@@ -17,6 +17,7 @@ from .evaluate import evaluate
 from .progress import RunLog
 from .retrain import retrain
 from .search import search
+from .sources import record_sources
 
 
 @dataclass
@@ -64,6 +65,7 @@ def run(recipe: Recipe, out: Path, overrides: dict[str, Any] | None = None, verb
     if D.is_main():
         out.mkdir(parents=True, exist_ok=True)
         A.write_json(out / A.RECIPE, recipe.to_dict())
+        record_sources(recipe, out)  # which user files registered its parts, for clearer.load
         if not resume:
             A.write_json(out / A.OVERRIDES, overrides or {})
     device = resolve_device(recipe.device)
