@@ -78,6 +78,9 @@ class RetrainConfig:
     patch: int | None = None
     batch: int | None = None
     architecture: dict[str, str] | None = None
+    # PSNR after every epoch on this many α-split images (data.arch, never a test set); the best epoch's
+    # weights are kept as model_best.safetensors beside the last. 0: no validation.
+    val_images: int = 4
 
 
 @dataclass
@@ -98,6 +101,7 @@ class Recipe:
     device: str = "auto"
     channels_last: bool = True
     autocast: Literal["auto", "none", "bf16"] = "auto"
+    tracking: Literal["csv", "tensorboard"] = "csv"  # metrics.csv always; TensorBoard scalars/images too
     space: SpaceRef = _d(name="clearer")
     data: DataConfig = field(default_factory=DataConfig)
     search: SearchConfig = field(default_factory=SearchConfig)

@@ -21,6 +21,7 @@ from .checkpoint import load_state, save_state
 from .loop import run_epochs
 from .pairs import make_stream
 from .progress import RunLog
+from .tracking import Tracker, alpha_columns, learning_rates
 
 
 @dataclass
@@ -70,9 +71,12 @@ def search(recipe: Recipe, out: Path, device: torch.device, log: RunLog) -> Sear
         f"{len(candidates)} choice points, strategy {cfg.strategy['name']}, "
         f"weights on {train.describe()}, α on {arch.describe()}, {'bf16 autocast' if ctx.autocast else 'float32'}")
     t0 = time.time() - elapsed
+    tracker = Tracker(out, recipe.tracking)
 
     def end_epoch(epoch: int, means: dict[str, float]) -> None:
         history.append({"epoch": epoch + 1, "probabilities": strategy.probability_lists(), **means})
+        tracker.log("search", epoch + 1, {**means, **learning_rates(strategy),
+                                          **alpha_columns(history[-1]["probabilities"], candidates)})
         if D.is_main():
             save_state(state_path, {"space": space.state_dict(), "strategy": strategy.state_dict(),
                                     "train": train.state_dict(), "arch": arch.state_dict(),
