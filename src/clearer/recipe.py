@@ -487,6 +487,9 @@ def _recipe_line(tb: Any, path: Path) -> int | None:
 
 
 _RECIPE_MODULES: set[str] = set()  # modules imported from a recipe folder, e.g. by `from bsd import RECIPE`
+# The recipes shipped inside the package (a link to the repository's recipes/ folder): searched after a
+# recipe's own folder, so a recipe copied anywhere still finds `from bsd import RECIPE`.
+BUNDLED = Path(__file__).resolve().parent / "recipes"
 
 
 def _from_folder(name: str, folder: Path) -> bool:
@@ -512,7 +515,8 @@ def exec_recipe(path: str | Path) -> dict[str, Any]:
         sys.modules.pop(name, None)
     _RECIPE_MODULES.clear()
     before = set(sys.modules)
-    sys.path.insert(0, folder)
+    folders = [folder] + ([str(BUNDLED)] if BUNDLED.is_dir() and BUNDLED != path.parent else [])
+    sys.path[:0] = folders
     try:
         return runpy.run_path(str(path), run_name=f"clearer_recipe_{path.stem}")
     except SyntaxError as err:
@@ -527,8 +531,10 @@ def exec_recipe(path: str | Path) -> dict[str, Any]:
             f"recipe {path}{f':{line}' if line else ''} raised {type(err).__name__}: {err}. "
             f"Run with --debug to see the full traceback.") from err
     finally:
-        sys.path.remove(folder)
-        _RECIPE_MODULES.update(n for n in set(sys.modules) - before if _from_folder(n, path.parent))
+        for entry in folders:
+            sys.path.remove(entry)
+        _RECIPE_MODULES.update(n for n in set(sys.modules) - before
+                               if _from_folder(n, path.parent) or _from_folder(n, BUNDLED))
 
 
 def load_recipe(path: str | Path) -> LoadedRecipe:
