@@ -36,11 +36,12 @@ def strip_image(panels: list[torch.Tensor], captions: list[str]) -> Image.Image:
     width = sum(im.width for im in images) + GAP * (len(images) - 1)
     white, gray = (255, 255, 255) if mode == "RGB" else 255, (GAP_GRAY,) * 3 if mode == "RGB" else GAP_GRAY
     canvas = Image.new(mode, (width, height + bar), gray)
-    draw, font, black = ImageDraw.Draw(canvas), _font(size), (0, 0, 0) if mode == "RGB" else 0
+    font, black = _font(size), (0, 0, 0) if mode == "RGB" else 0
     x = 0
     for image, caption in zip(images, captions):
-        draw.rectangle([x, 0, x + image.width - 1, bar - 1], fill=white)
-        draw.text((x + 4, 3), caption, fill=black, font=font)
+        label = Image.new(mode, (image.width, bar), white)  # its own bar: long text is cut at the panel
+        ImageDraw.Draw(label).text((4, 3), caption, fill=black, font=font)
+        canvas.paste(label, (x, 0))
         canvas.paste(image, (x, bar))
         x += image.width + GAP
     return canvas
