@@ -13,7 +13,7 @@ import io
 import types
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -33,7 +33,7 @@ OVERLAP = 64
 EVALUATIONS = "evaluations"
 # what a re-evaluation may change: test sets, protocol, inference settings and the test degradation
 EVALUABLE = ("evaluate", "data.degradation", "device", "autocast", "channels_last")
-ImageLike = Union[torch.Tensor, np.ndarray, Image.Image, str, Path]
+ImageLike = torch.Tensor | np.ndarray | Image.Image | str | Path
 
 
 def load(run_dir: str | Path, recipe: str | Path | None = None, device: str | torch.device = "auto",
@@ -68,7 +68,7 @@ def _as_batch(image: ImageLike, channels: int) -> tuple[torch.Tensor, Any]:
         return x, lambda y: Image.fromarray(to_uint8(y[0]))
     if isinstance(image, Image.Image):
         array = np.asarray(image.convert("L" if channels == 1 else "RGB"))
-        x, back = _as_batch(array, channels)
+        x, _ = _as_batch(array, channels)
         return x, lambda y: Image.fromarray(to_uint8(y[0]))
     if isinstance(image, np.ndarray):
         scale = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(image.dtype, 1.0)
@@ -141,7 +141,7 @@ def evaluate(run_dir: str | Path, overrides: dict[str, Any] | None = None, out: 
     model = load(run_dir, recipe, device="cpu")
     evaluated = Recipe.from_dict(apply_overrides(model.recipe.to_dict(), overrides))
     out = Path(out) if out is not None else run_dir / EVALUATIONS / evaluated.hash()
-    if (out / A.WEIGHTS).exists() or (out / A.RECIPE).exists() and (out / A.ARCH).exists():
+    if (out / A.WEIGHTS).exists() or ((out / A.RECIPE).exists() and (out / A.ARCH).exists()):
         raise ClearerError(f"{out} is a run folder; its metrics.json is never overwritten. "
                            f"Choose another --out (default: {run_dir / EVALUATIONS}/<hash>/).")
     device = resolve_device(evaluated.device)
