@@ -240,9 +240,12 @@ def restore(images: list[Path] = typer.Argument(..., help="Image files to restor
             run_dir: Path = typer.Option(..., "--run", help="A finished run directory."),
             out_dir: Path = typer.Option(..., "--out", help="Folder for the restored images."),
             tile: int = typer.Option(512, help="Tile size for large images (memory bound)."),
-            self_ensemble: bool = typer.Option(False, "--self-ensemble", help="Average 8 flips/rotations.")) -> None:
+            self_ensemble: bool = typer.Option(False, "--self-ensemble", help="Average 8 flips/rotations."),
+            recipe: Optional[Path] = typer.Option(None, help=RECIPE_HELP)) -> None:
     """Apply a trained model to your own images (any size; gray or RGB as the model expects)."""
+    from .engine.sources import register_sources
     from .restore import restore_files
+    register_sources(run_dir, recipe)  # the run's own parts, from the file given or the one it recorded
     for path in restore_files(run_dir, images, out_dir, tile, self_ensemble):
         out.print(str(path))
 
