@@ -115,7 +115,7 @@ def draw_architecture(run_dir: Path, out: Path | None = None) -> Path:
         fig, ax = plt.subplots(figsize=(0.55 * span + 1.2, 0.75 * cells + 1.9))
         _draw_multiscale(ax, record, labels, parsed, palette)
     else:
-        fig, ax = plt.subplots(figsize=(7, 0.28 * len(labels) + 1.2))
+        fig, ax = plt.subplots(figsize=(7, 0.28 * len(labels) + 1.8))
         for i, label in enumerate(labels):
             winner = arch[label]
             p = probs[label][candidates[label].index(winner)] if probs else 1.0
@@ -123,9 +123,11 @@ def draw_architecture(run_dir: Path, out: Path | None = None) -> Path:
             ax.text(0.01, i, f"{label}: {winner}", va="center", fontsize=7)
         ax.set(xlim=(0, 1), yticks=[], xlabel="probability of the chosen candidate")
         ax.invert_yaxis()
-    if palette:
-        ax.legend(handles=[Patch(color=c, label=n) for n, c in palette.items()], fontsize=7, loc="lower right",
-                  bbox_to_anchor=(1.0, 1.0), ncol=len(palette), frameon=False)
+    if palette:  # above a multi-scale drawing (it leaves room there), below the bars
+        handles = [Patch(color=c, label=n) for n, c in palette.items()]
+        where = dict(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=len(palette)) if labels and all(parsed) \
+            else dict(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=min(len(palette), 4))
+        ax.legend(handles=handles, fontsize=7, frameon=False, **where)
     ax.set_title(f"architecture {record['hash']} ({record.get('strategy', '?')})", fontsize=9, loc="left")
     fig.tight_layout()
     fig.savefig(out, dpi=150)
