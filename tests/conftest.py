@@ -18,7 +18,7 @@ def data_dir() -> Path:
     value = os.environ.get("CLEARER_DATA")
     if not value or not Path(value).is_dir():
         pytest.skip("CLEARER_DATA is not set to the benchmark data folder (CI sets it to ../shared/data)")
-    return Path(value)
+    return Path(value).resolve()  # a relative CLEARER_DATA (as in the README) is relative to here
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ def rain_sample() -> Path:
     if not value or not (Path(value) / "RainTrainL-sample").is_dir():
         pytest.skip("CLEARER_DATA is not set to the benchmark data folder holding RainTrainL-sample/ "
                     "(CI sets it to ../shared/data)")
-    return Path(value) / "RainTrainL-sample"
+    return Path(value).resolve() / "RainTrainL-sample"
 
 
 def _png(path: Path, height: int, width: int, value: int = 0, rgb: bool = True) -> Path:

@@ -15,6 +15,8 @@ from .strategies import bilevel  # noqa: E402,F401
 from .strategies import fixed, gumbel, random_search  # noqa: E402,F401
 from .data import datasets, degradations  # noqa: E402,F401
 from .data import paired, rain  # noqa: E402,F401
+from .api import evaluate, export, load, restore  # noqa: E402
 
 __all__ = ["Registry", "Recipe", "load_recipe", "derive", "REGISTRIES", "MODULES", "CELLS", "SPACES",
-           "LOSSES", "STRATEGIES", "DATASETS", "DEGRADATIONS", "METRICS", "__version__"]
+           "LOSSES", "STRATEGIES", "DATASETS", "DEGRADATIONS", "METRICS", "load", "restore", "evaluate", "export",
+           "__version__"]

@@ -128,20 +128,61 @@ def run_cmd(recipe: Path = typer.Argument(..., help="Recipe file, e.g. recipes/b
 
 
 def print_result(result: Any) -> None:
-    protocols = sorted({m["protocol"] for m in result.metrics["sets"].values()})
-    table = Table(title=f"results ({result.metrics['arch_hash']}, {'/'.join(protocols)} protocol)")
+    print_sets(result.metrics)
+    t = result.metrics["times"]
+    out.print(f"times: search {t['search_s']:.0f}s, retrain {t['retrain_s']:.0f}s, evaluate {t['evaluate_s']:.0f}s")
+    out.print(f"architecture: {result.arch}\nweights:      {result.weights}\nmetrics:      {result.metrics_file}")
+
+
+def print_sets(metrics: dict[str, Any]) -> None:
+    """Input and output PSNR/SSIM per test set (and on Y for colour sets)."""
+    protocols = sorted({m["protocol"] for m in metrics["sets"].values()})
+    table = Table(title=f"results ({metrics['arch_hash']}, {'/'.join(protocols)} protocol)")
     for col in ("test set", "images", "on", "input PSNR / SSIM", "output PSNR / SSIM"):
         table.add_column(col)
-    for name, m in result.metrics["sets"].items():
+    for name, m in metrics["sets"].items():
         rows = [(m.get("color", "gray"), "")] + ([("Y", "_y")] if "psnr_y" in m else [])
         for channels, key in rows:
             table.add_row(name, str(m["images"]), channels,
                           f"{m['input_psnr' + key]:.2f} / {m['input_ssim' + key]:.4f}",
                           f"{m['psnr' + key]:.2f} / {m['ssim' + key]:.4f}")
     out.print(table)
-    t = result.metrics["times"]
-    out.print(f"times: search {t['search_s']:.0f}s, retrain {t['retrain_s']:.0f}s, evaluate {t['evaluate_s']:.0f}s")
-    out.print(f"architecture: {result.arch}\nweights:      {result.weights}\nmetrics:      {result.metrics_file}")
+
+
+RECIPE_HELP = "The recipe file that registers the run's own parts, if it moved or changed since the run."
+
+
+@app.command("evaluate")
+def evaluate_cmd(run_dir: Path = typer.Argument(..., help="A finished run directory."),
+                 set_: list[str] = typer.Option([], "--set", help="Change evaluate.* or data.degradation.* "
+                                                "(repeatable), e.g. --set data.degradation.sigma=15."),
+                 out_dir: Optional[Path] = typer.Option(None, "--out", help="Folder for the results "
+                                                        "(default RUN_DIR/evaluations/<hash>/)."),
+                 recipe: Optional[Path] = typer.Option(None, help=RECIPE_HELP),
+                 quiet: bool = typer.Option(False, "--quiet", help="Only the final table.")) -> None:
+    """Measure a finished run again (other sets, noise, protocol, self-ensemble) without retraining."""
+    from .api import PER_IMAGE, evaluate
+    from .recipe import parse_set
+    result = evaluate(run_dir, dict(parse_set(s) for s in set_), out_dir, recipe, verbose=not quiet)
+    print_sets(result.metrics)
+    out.print(f"metrics:   {result.out / 'metrics.json'}\nper image: {result.out / PER_IMAGE}")
+
+
+@app.command("export")
+def export_cmd(run_dir: Path = typer.Argument(..., help="A finished run directory."),
+               format_: str = typer.Option("onnx", "--format", help="onnx (torch's dynamo exporter) or pt2 "
+                                           "(a torch.export archive)."),
+               out_file: Optional[Path] = typer.Option(None, "--out", help="File to write "
+                                                       "(default RUN_DIR/model.onnx or model.pt2)."),
+               image: Optional[Path] = typer.Option(None, help="Image to check the export on (default: "
+                                                    "the first image of the run's first test set)."),
+               recipe: Optional[Path] = typer.Option(None, help=RECIPE_HELP)) -> None:
+    """Export the trained network with free height/width (multiples of its input multiple), checked
+    against the eager model on a real image."""
+    from .api import export
+    result = export(run_dir, format_, out_file or run_dir / f"model.{format_}", image, recipe)  # type: ignore[arg-type]
+    out.print(f"wrote {result.path}\nchecked on {result.checked_on}, input {tuple(result.shape)}: "
+              f"max |export - eager| = {result.max_abs_diff:.3g}")
 
 
 @app.command()
@@ -228,9 +269,12 @@ def restore(images: list[Path] = typer.Argument(..., help="Image files to restor
             tile: int = typer.Option(512, help="Tile size for large images (memory bound)."),
             self_ensemble: bool = typer.Option(False, "--self-ensemble", help="Average 8 flips/rotations."),
             overwrite: bool = typer.Option(False, "--overwrite",
-                                           help="Replace existing outputs (inputs are never replaced).")) -> None:
+                                           help="Replace existing outputs (inputs are never replaced)."),
+            recipe: Optional[Path] = typer.Option(None, help=RECIPE_HELP)) -> None:
     """Apply a trained model to your own images (any size; gray or RGB as the model expects)."""
+    from .engine.sources import register_sources
     from .restore import restore_files
+    register_sources(run_dir, recipe)  # the run's own parts, from the file given or the one it recorded
     for path in restore_files(run_dir, images, out_dir, tile, self_ensemble, overwrite=overwrite):
         out.print(str(path))
 

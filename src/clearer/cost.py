@@ -11,35 +11,31 @@ def count_params(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-def _conv_flops(module: nn.Module, out: Tensor) -> int:
-    """Multiply-adds x2 of a conv/linear layer for its output (per sample)."""
-    if isinstance(module, nn.Conv2d):
-        per_out = module.in_channels // module.groups * module.kernel_size[0] * module.kernel_size[1]
-        return 2 * per_out * out[0].numel()
-    if isinstance(module, nn.Linear):
-        return 2 * module.in_features * out[0].numel()
-    return 0
-
-
 @torch.no_grad()
 def module_flops(model: nn.Module, x: Tensor) -> dict[nn.Module, int]:
-    """FLOPs per sample of every submodule for input `x` (a forward pass with hooks)."""
-    totals: dict[nn.Module, int] = {}
-    hooks = []
-    leaves = [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
-    for leaf in leaves:
-        hooks.append(leaf.register_forward_hook(lambda m, i, o: totals.__setitem__(m, totals.get(m, 0) + _conv_flops(m, o))))
+    """FLOPs per sample of every submodule for input `x`, as torch counts them.
+
+    Why torch's counter: it sees every matmul, convolution (transposed too), bmm and attention a
+    module runs, including functional calls inside a user's own module, where hooks on Conv2d and
+    Linear layers missed all but those two layer types. Elementwise ops are not counted (as usual).
+    """
+    from torch.utils.flop_counter import FlopCounterMode
+
     was_training = model.training
     model.eval()
+    counter = FlopCounterMode(display=False)
     try:
-        model(x)
+        with counter:
+            model(x)
     finally:
         model.train(was_training)
-        for h in hooks:
-            h.remove()
+    counts = counter.get_flop_counts()
+    root = type(model).__name__
     out: dict[nn.Module, int] = {}
-    for parent in model.modules():
-        out[parent] = sum(totals.get(m, 0) for m in parent.modules())
+    for name, module in model.named_modules():
+        if module not in out:
+            key = f"{root}.{name}" if name else root
+            out[module] = int(sum(counts.get(key, {}).values())) // x.shape[0]
     return out
 
 

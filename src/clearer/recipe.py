@@ -88,6 +88,9 @@ class RetrainConfig:
     patch: int | None = _num(None, low=1)
     batch: int | None = _num(None, low=1)
     architecture: dict[str, str] | None = None
+    # PSNR after every epoch on this many α-split images (data.arch, never a test set); the best epoch's
+    # weights are kept as model_best.safetensors beside the last. 0: no validation.
+    val_images: int = 4
 
 
 @dataclass
@@ -108,6 +111,7 @@ class Recipe:
     device: str = "auto"
     channels_last: bool = True
     autocast: Literal["auto", "none", "bf16"] = "auto"
+    tracking: Literal["csv", "tensorboard"] = "csv"  # metrics.csv always; TensorBoard scalars/images too
     space: SpaceRef = _d(name="clearer")
     data: DataConfig = field(default_factory=DataConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
@@ -515,6 +519,9 @@ def _recipe_line(tb: Any, path: Path) -> int | None:
 
 
 _RECIPE_MODULES: set[str] = set()  # modules imported from a recipe folder, e.g. by `from bsd import RECIPE`
+# The recipes shipped inside the package (a link to the repository's recipes/ folder): searched after a
+# recipe's own folder, so a recipe copied anywhere still finds `from bsd import RECIPE`.
+BUNDLED = Path(__file__).resolve().parent / "recipes"
 
 
 def _from_folder(name: str, folder: Path) -> bool:
@@ -540,7 +547,8 @@ def exec_recipe(path: str | Path) -> dict[str, Any]:
         sys.modules.pop(name, None)
     _RECIPE_MODULES.clear()
     before = set(sys.modules)
-    sys.path.insert(0, folder)
+    folders = [folder] + ([str(BUNDLED)] if BUNDLED.is_dir() and BUNDLED != path.parent else [])
+    sys.path[:0] = folders
     try:
         return runpy.run_path(str(path), run_name=f"clearer_recipe_{path.stem}")
     except SyntaxError as err:
@@ -555,8 +563,10 @@ def exec_recipe(path: str | Path) -> dict[str, Any]:
             f"recipe {path}{f':{line}' if line else ''} raised {type(err).__name__}: {err}. "
             f"Run with --debug to see the full traceback.") from err
     finally:
-        sys.path.remove(folder)
-        _RECIPE_MODULES.update(n for n in set(sys.modules) - before if _from_folder(n, path.parent))
+        for entry in folders:
+            sys.path.remove(entry)
+        _RECIPE_MODULES.update(n for n in set(sys.modules) - before
+                               if _from_folder(n, path.parent) or _from_folder(n, BUNDLED))
 
 
 def read_recipe_json(path: str | Path) -> dict[str, Any]:

@@ -57,9 +57,13 @@ def _same_definition(a: Any, b: Any) -> bool:
 
 
 def summary(obj: Any) -> str:
-    """First line of an object's docstring ('' when it has none)."""
-    doc = inspect.getdoc(obj) or ""
-    return doc.strip().splitlines()[0] if doc.strip() else ""
+    """First paragraph of an object's docstring on one line ('' when it has none).
+
+    Why a paragraph: docstrings wrap their first sentence over several lines; the first line alone
+    cut `clearer list` descriptions mid-sentence.
+    """
+    doc = (inspect.getdoc(obj) or "").strip()
+    return " ".join(doc.split("\n\n")[0].split())
 
 
 def close_matches(word: str, options: list[str], n: int = 3) -> list[str]:

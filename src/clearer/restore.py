@@ -7,32 +7,17 @@ from pathlib import Path
 import torch
 
 from .data.images import read_image, save_image
-from .engine import artifacts as A
-from .engine.build import build_space
-from .engine.checkpoint import load_weights
 from .engine.inference import restore_image
-from .errors import ClearerError
 from .recipe import Recipe
 
 OVERLAP = 64
 
 
 def load_model(run_dir: Path) -> tuple[torch.nn.Module, Recipe]:
-    """The trained network of a run directory, built from its recipe and architecture JSON.
-
-    Only registered parts can be named there: a run folder is data, and loading it imports nothing.
-    """
-    run_dir = Path(run_dir)
-    if not (run_dir / A.WEIGHTS).is_file():
-        raise ClearerError(f"{run_dir} has no {A.WEIGHTS}: the run has not finished retraining "
-                           f"(continue it with clearer run RECIPE --resume {run_dir}).")
-    try:
-        recipe = Recipe.from_dict(A.read_json(run_dir / A.RECIPE))
-        model = build_space(recipe, A.read_arch(run_dir / A.ARCH)["architecture"])
-    except ClearerError as err:
-        raise ClearerError(f"run folder {run_dir}: {err}") from None
-    load_weights(run_dir / A.WEIGHTS, model)
-    return model.eval(), recipe
+    """The trained network of a run directory and its recipe (see `clearer.load`)."""
+    from .api import load
+    model = load(run_dir, device="cpu")
+    return model, model.recipe
 
 
 def output_paths(images: list[Path], out_dir: Path, overwrite: bool = False) -> list[Path]:

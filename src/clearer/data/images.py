@@ -14,9 +14,11 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 
 
 def data_root() -> Path:
-    """The benchmark data folder named by the CLEARER_DATA environment variable.
+    """The benchmark data folder named by the CLEARER_DATA environment variable, as an absolute path.
 
-    Why: library code must never hard-code where the data lives; one variable points at it.
+    Why: library code must never hard-code where the data lives; one variable points at it. A relative
+    value (`export CLEARER_DATA=../shared/data`) is resolved here, once, against the current folder, so
+    paths built from it never join it twice. A relative dataset `path=` is read under this folder.
     """
     value = os.environ.get("CLEARER_DATA")
     if not value:
@@ -25,7 +27,7 @@ def data_root() -> Path:
             "(BSDS500/, Train400/, BSD68/, Set12/ ...), e.g. `export CLEARER_DATA=/path/to/data`; "
             "`clearer data fetch NAME` downloads a dataset there on machines with internet."
         )
-    root = Path(value).expanduser()
+    root = Path(value).expanduser().resolve()
     if not root.is_dir():
         raise ClearerError(
             f"CLEARER_DATA points at {root}, which is not a folder. Create it or point CLEARER_DATA at "

@@ -46,6 +46,14 @@ def _unflatten(node: Any, tensors: dict[str, torch.Tensor]) -> Any:
     return node
 
 
+def _file_mode() -> int:
+    """The mode a newly created file gets under the process umask (0644 under the usual 022)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+
 TMP_MARK = ".tmp"  # temporary files are ".NAME.tmpPID"; a killed run leaves them behind
 
 
@@ -66,6 +74,7 @@ def atomic_write(path: Path, write: Any) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         write(tmp)
+        os.chmod(tmp, _file_mode())  # safetensors writes 0600; weights stay readable by the group
         _fsync(tmp)
         os.replace(tmp, path)
         _fsync(path.parent)

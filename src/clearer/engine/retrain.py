@@ -19,6 +19,8 @@ from .checkpoint import load_module_state, load_state, save_state, save_weights
 from .loop import run_epochs
 from .pairs import make_stream
 from .progress import RunLog
+from .tracking import Tracker
+from .validation import Validation
 
 
 def cosine(step: int, total: int, lr: float, min_lr: float) -> float:
@@ -43,12 +45,15 @@ def retrain(recipe: Recipe, arch: dict[str, Any], out: Path, device: torch.devic
     autocast = use_autocast(recipe, device)
     state_path = out / A.RETRAIN_STATE
     start, elapsed, steps = 0, 0.0, [0]
+    tracker = Tracker(out, recipe.tracking)
+    validation = Validation(recipe, device)
     if state_path.exists():
         state = load_state(state_path)
         load_module_state(model, state["model"], state_path)
         optimizer.load_state_dict(state["optimizer"])
         stream.load_state_dict(state["stream"])
         start, elapsed = state["epoch"], state["elapsed"]
+        validation.best = state.get("best", validation.best)
         steps[0] = start * cfg.steps_per_epoch
         log(f"retrain: resuming after epoch {start} from {state_path}")
     params = sum(p.numel() for p in model.parameters())
@@ -67,20 +72,28 @@ def retrain(recipe: Recipe, arch: dict[str, Any], out: Path, device: torch.devic
         steps[0] += 1
         return {"loss": loss.item()}
 
+    def weights_meta() -> dict[str, Any]:
+        return {"recipe_hash": recipe.hash(), "seed": recipe.seed, "architecture": arch["architecture"],
+                "arch_hash": arch["hash"], "space": recipe.space, "channels": data.channels,
+                "retrain_seconds": round(time.time() - t0, 1), "params": params, **A.versions()}
+
     def end_epoch(epoch: int, means: dict[str, float]) -> None:
+        scores = validation.run(model, tracker, epoch + 1)
+        if scores.get("improved") and D.is_main():
+            save_weights(out / A.BEST_WEIGHTS, model, {**weights_meta(), "epoch": epoch + 1,
+                                                       "val_psnr": scores["val_psnr"]})
+        tracker.log("retrain", epoch + 1, {**means, "lr": optimizer.param_groups[0]["lr"],
+                                           **{k: v for k, v in scores.items() if k != "improved"}})
         if D.is_main():
             save_state(state_path, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                                     "stream": stream.state_dict(), "epoch": epoch + 1,
-                                    "elapsed": time.time() - t0})
+                                    "elapsed": time.time() - t0, "best": validation.best})
 
     model.train()
     run_epochs(log, "retrain", cfg.epochs, cfg.steps_per_epoch, start, step, end_epoch, state_path)
     seconds = round(time.time() - t0, 1)
     if D.is_main():
-        save_weights(out / A.WEIGHTS, model, {
-            "recipe_hash": recipe.hash(), "seed": recipe.seed, "architecture": arch["architecture"],
-            "arch_hash": arch["hash"], "space": recipe.space, "channels": data.channels,
-            "retrain_seconds": seconds, "params": params, **A.versions()})
-    log(f"retrain: done in {seconds:.0f}s")
+        save_weights(out / A.WEIGHTS, model, weights_meta())
+    log(f"retrain: done in {seconds:.0f}s" + validation.summary())
     model.retrain_seconds = seconds
     return model

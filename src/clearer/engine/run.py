@@ -17,6 +17,7 @@ from .evaluate import evaluate
 from .progress import RunLog
 from .retrain import retrain
 from .search import search
+from .sources import record_sources
 
 
 @dataclass
@@ -121,6 +122,7 @@ def run(recipe: Recipe, out: Path, overrides: dict[str, Any] | None = None, verb
         remove_orphans(out)
         if not resume or A.read_json(out / A.RECIPE) != recipe.to_dict():  # e.g. evaluate.* changed
             A.write_json(out / A.RECIPE, recipe.to_dict())
+        record_sources(recipe, out)  # which user files registered its parts, for clearer.load
         if not resume:
             A.write_json(out / A.OVERRIDES, overrides or {})
     log = RunLog(out / A.LOG if D.is_main() else None, verbose and D.is_main())

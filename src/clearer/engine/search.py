@@ -23,6 +23,7 @@ from .checkpoint import load_module_state, load_state, save_state
 from .loop import run_epochs
 from .pairs import make_stream
 from .progress import RunLog
+from .tracking import Tracker, alpha_columns, learning_rates
 
 
 @dataclass
@@ -74,6 +75,7 @@ def search(recipe: Recipe, out: Path, device: torch.device, log: RunLog) -> Sear
     if hasattr(strategy, "describe"):
         log(f"search: {strategy.describe()}")
     t0 = time.time() - elapsed
+    tracker = Tracker(out, recipe.tracking)
 
     def end_epoch(epoch: int, means: dict[str, float]) -> None:
         signal = strategy.alpha_signal() if hasattr(strategy, "alpha_signal") else {}
@@ -82,6 +84,8 @@ def search(recipe: Recipe, out: Path, device: torch.device, log: RunLog) -> Sear
                 f"{label} {v['snr']:.2f} ({v['grad_mean']:.2e}/{v['grad_std']:.2e})" for label, v in signal.items()))
         history.append({"epoch": epoch + 1, "probabilities": strategy.probability_lists(), "signal": signal,
                         **means})
+        tracker.log("search", epoch + 1, {**means, **learning_rates(strategy),
+                                          **alpha_columns(history[-1]["probabilities"], candidates)})
         if D.is_main():
             save_state(state_path, {"space": space.state_dict(), "strategy": strategy.state_dict(),
                                     "train": train.state_dict(), "arch": arch.state_dict(),

@@ -1,0 +1,83 @@
+"""Validation while retraining: PSNR on a few α-split images after every epoch, to keep the best weights.
+
+Why the α split: it is held out from weight training, and the test sets must never choose a
+checkpoint (the paper's code selects on its test set; DESIGN.md pitfalls).
+"""
+from __future__ import annotations
+
+import math
+from itertools import islice
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from ..metrics import get_protocol, psnr
+from ..recipe import Recipe
+from . import artifacts as A
+from .build import build_dataset
+from .evaluate import protocol_degradation, test_pairs
+from .inference import restore_image
+from .progress import RunLog
+from .tracking import Tracker
+
+VAL_CROP = 192  # centre crop of each validation image: cheap enough to run every epoch
+
+
+class Validation:
+    """The first `retrain.val_images` images of `data.arch`, degraded once (seeded) and centre-cropped."""
+
+    def __init__(self, recipe: Recipe, device: torch.device) -> None:
+        self.recipe, self.device = recipe, device
+        self.count = recipe.retrain.val_images
+        self.protocol = get_protocol(recipe.evaluate.protocol)
+        self.best: dict[str, Any] = {"val_psnr": -math.inf, "epoch": 0}
+        self.pairs: list[tuple[Tensor, Tensor]] | None = None
+
+    def _load(self, multiple: int) -> list[tuple[Tensor, Tensor]]:
+        recipe = self.recipe
+        pairs = test_pairs(build_dataset(recipe.data.arch), recipe.data.channels, self.protocol,
+                           protocol_degradation(recipe, self.protocol), RunLog(None, verbose=False))
+        crop = VAL_CROP - VAL_CROP % multiple
+        return [(_centre(x, crop, multiple).to(self.device), _centre(y, crop, multiple).to(self.device))
+                for x, y, _ in islice(pairs, self.count)]
+
+    @torch.no_grad()
+    def run(self, model: nn.Module, tracker: Tracker, epoch: int) -> dict[str, Any]:
+        """{"val_psnr": mean PSNR, "improved": whether it beats every earlier epoch}; {} when disabled."""
+        if self.count <= 0:
+            return {}
+        multiple = getattr(model, "multiple", 1)
+        if self.pairs is None:
+            self.pairs = self._load(multiple)
+        was_training = model.training
+        model.eval()
+        try:
+            scores = []
+            for i, (degraded, clean) in enumerate(self.pairs):
+                out = self.protocol.postprocess(restore_image(model, degraded, multiple).float())
+                scores.append(float(psnr(out.double(), clean.double()).mean()))
+                if i == 0:
+                    tracker.image("validation/input-output-clean", torch.cat([degraded[0], out[0], clean[0]], -1), epoch)
+        finally:
+            model.train(was_training)
+        mean = sum(scores) / len(scores)
+        improved = mean > self.best["val_psnr"]
+        if improved:
+            self.best = {"val_psnr": mean, "epoch": epoch}
+        return {"val_psnr": mean, "improved": improved}
+
+    def summary(self) -> str:
+        if self.count <= 0 or self.best["epoch"] == 0:
+            return ""
+        return (f"; best validation PSNR {self.best['val_psnr']:.2f} dB (epoch {self.best['epoch']}, "
+                f"{len(self.pairs or [])} α-split images) kept as {A.BEST_WEIGHTS}")
+
+
+def _centre(x: Tensor, size: int, multiple: int) -> Tensor:
+    """Centre crop to at most size x size, both sides multiples of `multiple`."""
+    h, w = x.shape[-2:]
+    nh, nw = min(h, size), min(w, size)
+    nh, nw = max(nh - nh % multiple, multiple), max(nw - nw % multiple, multiple)
+    top, left = (h - nh) // 2, (w - nw) // 2
+    return x[..., top : top + nh, left : left + nw]

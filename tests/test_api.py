@@ -1,0 +1,168 @@
+"""Using a trained run: clearer.load + restore, clearer evaluate, clearer export (ONNX checked in
+onnxruntime, .pt2), and the run's tracking files; on one smoke run of recipes/custom_module.py, whose
+own candidate module must be registered again from the recipe file it recorded."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from safetensors import safe_open
+
+import clearer
+from clearer.errors import ClearerError
+from clearer.metrics import psnr
+from clearer.registry import MODULES
+
+from conftest import RECIPES
+
+CUSTOM = RECIPES / "custom_module.py"
+
+
+def cli(*args: str, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "clearer", *args], capture_output=True, text=True,
+                          timeout=600, **kw)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory) -> Path:
+    """One smoke run of the custom-module recipe (in another process, as a user's earlier session)."""
+    value = os.environ.get("CLEARER_DATA")
+    if not value or not Path(value).is_dir():
+        pytest.skip("CLEARER_DATA is not set to the benchmark data folder")
+    out = tmp_path_factory.mktemp("api") / "run"
+    proc = cli("run", str(CUSTOM), "--profile", "smoke", "--out", str(out), "--quiet",
+               "--set", "evaluate.sets=[dict(name='bsd68', limit=1)]")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out
+
+
+@pytest.fixture
+def fresh_registry(restore_registries):
+    """As in a new Python process: the recipe's own module is not registered yet."""
+    MODULES._entries.pop("dilated_parallel", None)
+
+
+def test_load_and_restore_a_bsd68_image(run, data_dir, fresh_registry, one_thread):
+    model = clearer.load(run)
+    assert isinstance(model, torch.nn.Module) and not model.training
+    assert (model.multiple, model.channels) == (4, 1) and model.recipe.name == "custom_module"
+    assert "dilated_parallel" in model.architecture.values()  # re-registered from the recorded file
+    path = data_dir / "BSD68" / "test001.png"
+    clean = torch.from_numpy(np.asarray(Image.open(path), np.float32) / 255)[None]
+    noisy = clean + 25 / 255 * torch.randn(clean.shape, generator=torch.Generator().manual_seed(0))
+    restored = model.restore(noisy)  # 481x321: padded to the multiple of 4 and cropped back
+    assert restored.shape == noisy.shape
+    assert float(psnr(restored.clamp(0, 1), clean)) > float(psnr(noisy, clean))
+    as_pil = model.restore(Image.open(path))
+    assert isinstance(as_pil, Image.Image) and as_pil.size == (321, 481) and as_pil.mode == "L"
+    assert np.array_equal(np.asarray(model.restore(str(path))), np.asarray(as_pil))
+    as_array = model.restore(np.asarray(Image.open(path)))
+    assert as_array.dtype == np.uint8 and as_array.shape == (481, 321)
+    assert np.array_equal(as_array, np.asarray(as_pil))
+    with pytest.raises(ClearerError, match="1-channel"):
+        model.restore(np.zeros((8, 8, 3), np.uint8))
+
+
+def test_load_names_a_moved_or_changed_recipe_file_and_takes_one(run, tmp_path, fresh_registry):
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    recipe = tmp_path / "mine" / "custom_module.py"
+    recipe.parent.mkdir()
+    shutil.copy(CUSTOM, recipe)
+    sources = json.loads((copy / "sources.json").read_text())
+    assert [Path(s["path"]) for s in sources] == [CUSTOM.resolve()]
+    assert sources[0]["registers"] == {"modules": ["dilated_parallel"]}
+    sources[0]["path"] = str(recipe)
+    (copy / "sources.json").write_text(json.dumps(sources))
+    recipe.write_text(recipe.read_text() + "\n# edited\n")
+    with pytest.raises(ClearerError, match=r"has changed since the run.*recipe="):
+        clearer.load(copy)
+    recipe.unlink()
+    with pytest.raises(ClearerError, match=rf"{re.escape(str(recipe))}, which no longer exists"):
+        clearer.load(copy)
+    with pytest.raises(ClearerError, match="does not register modules 'dilated_parallel'"):
+        clearer.load(copy, recipe=RECIPES / "bsd.py")
+    assert clearer.load(copy, recipe=CUSTOM).architecture  # the file given by hand
+
+
+def test_evaluate_sigma_15_writes_per_image_scores_beside_the_run(run):
+    own = (run / "metrics.json").read_bytes()
+    proc = cli("evaluate", str(run), "--set", "data.degradation.sigma=15", "--quiet")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (out,) = (run / "evaluations").iterdir()
+    metrics = json.loads((out / "metrics.json").read_text())
+    bsd68 = metrics["sets"]["bsd68"]
+    assert "sigma=15" in bsd68["degradation"] or "σ=15" in bsd68["degradation"]
+    assert 24.0 < bsd68["input_psnr"] < 25.5  # σ = 15 noise, not the σ = 50 the run trained on
+    assert [r["image"] for r in bsd68["per_image"]] == ["test001"]
+    assert bsd68["per_image"][0]["psnr"] == pytest.approx(bsd68["psnr"], abs=1e-4)
+    with (out / "per_image.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert rows[0]["set"] == "bsd68" and float(rows[0]["psnr"]) == pytest.approx(bsd68["psnr"], abs=1e-4)
+    assert (run / "metrics.json").read_bytes() == own
+    refused = cli("evaluate", str(run), "--out", str(run))
+    assert refused.returncode == 2 and "never overwritten" in refused.stderr
+    retrain = cli("evaluate", str(run), "--set", "search.epochs=3")
+    assert retrain.returncode == 2 and "would need retraining" in retrain.stderr
+
+
+def test_export_onnx_checked_in_onnxruntime_at_other_sizes(run, tmp_path):
+    onnxruntime = pytest.importorskip("onnxruntime")
+    file = tmp_path / "model.onnx"
+    proc = cli("export", str(run), "--format", "onnx", "--out", str(file))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    diff = float(re.search(r"max \|export - eager\| = (\S+)", proc.stdout).group(1))
+    assert diff < 1e-4 and "bsd68/test001" in proc.stdout
+    model = clearer.load(run, device="cpu")
+    session = onnxruntime.InferenceSession(str(file), providers=["CPUExecutionProvider"])
+    for shape in [(1, 1, 40, 56), (3, 1, 24, 16)]:  # height/width any multiple of 4, any batch
+        x = torch.rand(shape, generator=torch.Generator().manual_seed(1))
+        with torch.no_grad():
+            expected = model(x)
+        got = session.run(None, {"image": x.numpy()})[0]
+        assert got.shape == tuple(shape) and np.abs(got - expected.numpy()).max() < 1e-4
+
+
+def test_export_pt2_on_a_given_image(run, data_dir, tmp_path):
+    image = data_dir / "Set12" / "01.png"
+    result = clearer.export(run, "pt2", tmp_path / "model.pt2", image=image)
+    assert result.max_abs_diff < 1e-4 and result.checked_on == str(image) and result.shape == (1, 1, 256, 256)
+    program = torch.export.load(str(tmp_path / "model.pt2")).module()
+    x = torch.rand(2, 1, 36, 20)
+    with torch.no_grad():
+        assert torch.allclose(program(x), clearer.load(run)(x), atol=1e-5)
+    with pytest.raises(ClearerError, match="onnx, pt2"):
+        clearer.export(run, "tflite", tmp_path / "model.tflite")
+
+
+def test_run_tracks_epochs_and_keeps_best_weights_group_readable(run):
+    with (run / "metrics.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    search = [r for r in rows if r["phase"] == "search"]
+    retrain = [r for r in rows if r["phase"] == "retrain"]
+    assert [int(r["epoch"]) for r in search] == [1, 2] and [int(r["epoch"]) for r in retrain] == [1, 2]
+    for r in search:
+        probs = [float(r[f"alpha/cell1/col0/{c}"]) for c in ("parallel", "fusion", "dilated_parallel")]
+        assert sum(probs) == pytest.approx(1, abs=1e-4) and float(r["lr"]) > 0
+    assert all(float(r["val_psnr"]) > 5 and float(r["lr"]) > 0 for r in retrain)
+    best_epoch = max(retrain, key=lambda r: float(r["val_psnr"]))["epoch"]
+    with safe_open(str(run / "model_best.safetensors"), "pt") as f:
+        meta = json.loads(f.metadata()["clearer"])
+    assert meta["epoch"] == int(best_epoch)
+    assert meta["val_psnr"] == pytest.approx(max(float(r["val_psnr"]) for r in retrain), abs=1e-3)
+    assert clearer.load(run, best=True).architecture == clearer.load(run).architecture
+    for name in ("model.safetensors", "model_best.safetensors"):
+        assert (run / name).stat().st_mode & stat.S_IRGRP, f"{name} is not readable by the group"
+    sample = Image.open(next((run / "samples").glob("bsd68-000-*.png")))
+    assert sample.width == 3 * 321 + 2 * 6  # three panels and two separators
