@@ -28,8 +28,9 @@ def protocol_degradation(recipe: Recipe, protocol: Protocol) -> Any:
 
 
 def test_pairs(dataset: Any, channels: int, protocol: Protocol, degrade: Any,
-               log: RunLog) -> Iterator[tuple[Tensor, Tensor]]:
-    """(degraded, clean) [1,C,H,W] pairs: real pairs as they are, else noise seeded by image index.
+               log: RunLog) -> Iterator[tuple[Tensor, Tensor, str]]:
+    """(degraded, clean, file stem) with [1,C,H,W] images: real pairs as they are, else noise seeded by
+    image index.
 
     A real pair whose input equals its target measures nothing (infinite PSNR) and is skipped."""
     if getattr(dataset, "paired", False):
@@ -37,11 +38,11 @@ def test_pairs(dataset: Any, channels: int, protocol: Protocol, degrade: Any,
             if torch.equal(inp, target):
                 log(f"skipping {name}: input and target are identical")
                 continue
-            yield protocol.prepare(inp)[None], protocol.prepare(target)[None]
+            yield protocol.prepare(inp)[None], protocol.prepare(target)[None], name.stem
         return
-    for i, image in enumerate(dataset.load(channels)):
+    for i, (image, path) in enumerate(zip(dataset.load(channels), dataset.paths)):
         clean = protocol.prepare(image)[None]
-        yield degrade(clean, torch.Generator().manual_seed(i)), clean
+        yield degrade(clean, torch.Generator().manual_seed(i)), clean, path.stem
 
 
 def colors(channels: int) -> dict[str, str]:
@@ -49,8 +50,11 @@ def colors(channels: int) -> dict[str, str]:
     return {"": "rgb", "_y": "y"} if channels == 3 else {"": "rgb"}
 
 
-def evaluate(recipe: Recipe, model: nn.Module, out: Path, device: torch.device, log: RunLog) -> dict[str, Any]:
-    """Metrics of `model` on every test set of the recipe; sample images go to out/samples."""
+def evaluate(recipe: Recipe, model: nn.Module, out: Path, device: torch.device, log: RunLog,
+             per_image: dict[str, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
+    """Metrics of `model` on every test set of the recipe; sample images go to out/samples.
+
+    `per_image`, when given, receives each set's rows of per-image scores (this process's share)."""
     cfg, channels = recipe.evaluate, recipe.data.channels
     protocol = get_protocol(cfg.protocol)
     degrade = protocol_degradation(recipe, protocol)
@@ -67,18 +71,22 @@ def evaluate(recipe: Recipe, model: nn.Module, out: Path, device: torch.device, 
         t0 = time.time()
         sums: dict[str, float] = {}
         with log.progress(f"evaluate {name}", len(dataset)) as bar:
-            for i, (degraded, clean) in enumerate(test_pairs(dataset, channels, protocol, degrade, log)):
+            for i, (degraded, clean, image_name) in enumerate(test_pairs(dataset, channels, protocol, degrade, log)):
                 if i % D.world_size() != D.rank():  # evaluation is sharded over processes
                     continue
                 restored = restore_image(net, degraded.to(device), getattr(model, "multiple", 1), cfg.tile,
                                          OVERLAP, cfg.self_ensemble).cpu()
                 sums["count"] = sums.get("count", 0.0) + 1
+                row: dict[str, Any] = {"image": image_name}
                 for suffix, color in colors(channels).items():
                     for side, image in (("input_", degraded), ("", restored)):
                         measured = protocol.measure(image, clean, color=color, postprocess=side == "")
-                        for metric, value in measured.items():
-                            key = f"{side}{metric}{suffix}"
-                            sums[key] = sums.get(key, 0.0) + value
+                        row.update({f"{side}{metric}{suffix}": value for metric, value in measured.items()})
+                for key, value in row.items():
+                    if key != "image":
+                        sums[key] = sums.get(key, 0.0) + value
+                if per_image is not None:
+                    per_image.setdefault(name, []).append(row)
                 if i < cfg.samples and D.is_main():
                     strip = torch.cat([degraded[0], protocol.postprocess(restored[0]), clean[0]], dim=-1)
                     save_image(out / A.SAMPLES / f"{name}-{i:03d}-input-output-clean.png", strip)
