@@ -94,7 +94,8 @@ def run(recipe: Recipe, out: Path, overrides: dict[str, Any] | None = None, verb
     t0 = time.time()
     per_image: dict[str, list[dict[str, Any]]] = {}
     sets = evaluate(recipe, model, out, device, log, per_image)
-    for name, rows in per_image.items():  # per-image scores beside each set's means
+    for name in sets:  # per-image scores beside each set's means, from every process
+        rows = sorted(D.gather_lists(per_image.get(name, [])), key=lambda row: row["image"])
         sets[name]["per_image"] = [{k: round(v, 5) if isinstance(v, float) else v for k, v in row.items()}
                                    for row in rows]
     times["evaluate_s"] = round(time.time() - t0, 1)
