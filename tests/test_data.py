@@ -110,6 +110,28 @@ def test_bsds500_splits_and_exclude(data_dir):
     assert (len(train400()), len(bsd68()), len(set12())) == (400, 68, 12)
 
 
+def test_rain100l_backgrounds_are_bsds500_images_and_can_be_left_out(data_dir):
+    from clearer.data.paired import rain100l
+
+    rain = rain100l("val")
+    pairs = overlapping(bsds500("train+val"), rain)
+    assert len(pairs) == 20 and {p.parent.name for p, _ in pairs} == {"train", "val"}
+    for jpg, png in (pairs[0], pairs[-1]):  # the mapped picture is the clean frame, pixel for pixel
+        clean, photo = read_image(png, 3), read_image(jpg, 3)
+        if clean.shape != photo.shape:
+            photo = photo.transpose(-2, -1)
+        assert float((clean - photo).abs().max()) <= 1 / 255 + 1e-6
+    assert image_identity(rain.inputs[0]) == image_identity(rain.targets[0]) == "100075"  # rain-001 too
+    kept = bsds500("train+val+test", exclude="rain100l")
+    assert len(kept) == 500 - 91 and overlapping(kept, rain) == []
+    both = bsds500("val", exclude=["bsd68", "rain100l"])
+    assert both.name == "bsds500-val-minus-bsd68-minus-rain100l" and overlapping(both, bsd68()) == []
+    with pytest.raises(ClearerError, match="valid: bsd68, rain100l"):
+        bsds500("val", exclude="rain100h")
+    with pytest.raises(ClearerError, match="joined by"):
+        bsds500("train+train")
+
+
 def test_bsd68_overlaps_bsds500_val_pixel_for_pixel(data_dir):
     pairs = overlapping(bsd68(), bsds500("val"))
     assert len(pairs) == 68

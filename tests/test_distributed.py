@@ -59,6 +59,7 @@ def test_torchrun_cli_run_completes_with_sharded_evaluation(data_dir, tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["sets"]["bsd68"]["images"] == 2
+    assert [row["image"] for row in metrics["sets"]["bsd68"]["per_image"]] == ["test001", "test002"]  # both ranks
     assert proc.stdout.count("weights:") == 1  # only rank 0 reports
 
 

@@ -1,7 +1,6 @@
-"""Paired (degraded, clean) datasets: rain_pairs on the real RainTrainL sample, every layout and error."""
+"""Paired (degraded, clean) datasets: rain_pairs and rain100l on the real Rain100L pairs, every layout and error."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -10,18 +9,14 @@ import torch
 from PIL import Image
 
 from clearer.data.datasets import ImageSet
-from clearer.data.paired import PairedSet, paired_folder, rain_pairs, side_by_side
+from clearer.data.paired import PairedSet, paired_folder, rain100l, rain_pairs, side_by_side
 from clearer.errors import ClearerError
 from clearer.registry import DATASETS
 
 
 @pytest.fixture
-def rain_sample() -> Path:
-    value = os.environ.get("CLEARER_DATA")
-    if not value or not (Path(value) / "RainTrainL-sample").is_dir():
-        pytest.skip("CLEARER_DATA is not set to the benchmark data folder holding RainTrainL-sample/ "
-                    "(CI sets it to ../shared/data)")
-    return Path(value).resolve() / "RainTrainL-sample"
+def rain100l_dir(data_dir) -> Path:
+    return data_dir / "Rain100L-val"
 
 
 def _png(path: Path, height: int, width: int, value: int = 0, rgb: bool = True) -> Path:
@@ -33,33 +28,40 @@ def _png(path: Path, height: int, width: int, value: int = 0, rgb: bool = True) 
 
 # ---------------------------------------------------------------- real data
 
-def test_rain_pairs_on_real_sample(rain_sample):
-    s = rain_pairs()  # default path, relative to CLEARER_DATA
-    assert isinstance(s, PairedSet) and s.paired and len(s) == 10
-    assert s.name == "rain_pairs:RainTrainL-sample"
-    # numeric order, rain-N paired with norain-N
-    assert [p.name for p in s.inputs] == [f"rain-{n}.png" for n in range(1, 11)]
-    assert [p.name for p in s.targets] == [f"norain-{n}.png" for n in range(1, 11)]
+def test_rain_pairs_on_rain100l(rain100l_dir):
+    s = rain_pairs("Rain100L-val")  # relative to CLEARER_DATA
+    assert isinstance(s, PairedSet) and s.paired and len(s) == 20
+    assert s.name == "rain_pairs:Rain100L-val"
+    # numeric order, rain-NNN paired with norain-NNN
+    assert [p.name for p in s.inputs] == [f"rain-{n:03d}.png" for n in range(1, 21)]
+    assert [p.name for p in s.targets] == [f"norain-{n:03d}.png" for n in range(1, 21)]
     assert s.paths == s.targets
-    pairs = s.load(3)
-    assert len(pairs) == 10
-    identical = []
-    for (inp, tgt), path in zip(pairs, s.inputs):
+    for inp, tgt in s.load(3)[:4]:
         assert inp.shape == tgt.shape and inp.shape[0] == 3 and inp.dtype == torch.float32
-        assert 0.0 <= float(inp.min()) and float(inp.max()) <= 1.0
-        if torch.equal(inp, tgt):
-            identical.append(path.name)
-    # the distributed sample holds one pair whose rainy file is byte-identical to the clean one
-    # (rain-6.png == norain-6.png); every other input differs from its target
-    assert identical == ["rain-6.png"]
-    assert float((pairs[1][0] - pairs[1][1]).abs().mean()) > 0.05
-    gray = rain_pairs(limit=2).load(1)
+        # pixel-aligned pairs: rain only adds light, and leaves most pixels exactly as they were
+        assert float((inp - tgt).min()) >= 0.0 and float((inp == tgt).float().mean()) > 0.4
+    gray = rain_pairs("Rain100L-val", limit=2).load(1)
     assert len(gray) == 2 and gray[0][0].shape[0] == 1
+    assert len(rain_pairs(str(rain100l_dir), limit=3)) == 3  # absolute path
     assert DATASETS.get("rain_pairs") is rain_pairs
 
 
-def test_rain_pairs_absolute_path(rain_sample):
-    assert len(rain_pairs(str(rain_sample), limit=3)) == 3
+def test_rain100l_splits_are_the_two_halves(rain100l_dir):
+    whole, tune, held = rain100l("val"), rain100l("tune"), rain100l("heldout")
+    assert (len(whole), len(tune), len(held)) == (20, 10, 10)
+    assert tune.pairs + held.pairs == whole.pairs
+    assert held.inputs[0].name == "rain-011.png" and held.name == "rain100l-heldout"
+    assert len(rain100l("heldout", limit=2)) == 2
+    with pytest.raises(ClearerError, match="valid splits: val, tune, heldout"):
+        rain100l("test")
+
+
+def test_skip_and_limit_cut_disjoint_parts(rain100l_dir):
+    first, rest = rain_pairs("Rain100L-val", limit=5), rain_pairs("Rain100L-val", skip=5)
+    assert len(first) == 5 and len(rest) == 15 and not set(first.inputs) & set(rest.inputs)
+    assert rest.name == "rain_pairs:Rain100L-val-from5"
+    with pytest.raises(ClearerError, match=r"skip=20 must be an integer in \[0, 20\)"):
+        rain_pairs("Rain100L-val", skip=20)
 
 
 # ---------------------------------------------------------------- layouts in tmp folders
@@ -111,6 +113,7 @@ def test_side_by_side_splits_halves(tmp_path):
     assert inp.shape == tgt.shape == (3, 4, 5)
     assert abs(float(inp.mean()) - 220 / 255) < 1e-6 and abs(float(tgt.mean()) - 30 / 255) < 1e-6
     inp, tgt = side_by_side(str(tmp_path), clean="right", limit=1).load(1)[0]
+    assert [p.name for p in side_by_side(str(tmp_path), skip=1).inputs] == ["10.png"]  # α on a disjoint part
     assert float(inp.mean()) < float(tgt.mean())
     with pytest.raises(ClearerError, match="'left' or 'right'"):
         side_by_side(str(tmp_path), clean="middle")

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import math
-import os
-from pathlib import Path
 
 import pytest
 import torch
@@ -124,15 +122,39 @@ def test_y_channel_psnr_of_rainy_image_is_finite(tmp_path):
     assert result["ssim"] < 1.0
 
 
-def test_real_sample_rain_is_brighter_than_clean():
-    """The RainTrainL sample's rain, like the synthetic model, brightens the picture on average."""
-    value = os.environ.get("CLEARER_DATA")
-    if not value or not (Path(value) / "RainTrainL-sample").is_dir():
-        pytest.skip("CLEARER_DATA is not set to the benchmark data folder holding RainTrainL-sample/")
-    from clearer.data.paired import rain_pairs
+def test_rain100l_rain_is_added_grey_as_the_add_blend(data_dir):
+    """Rain100L's residual rainy − clean is the same in R, G and B wherever nothing clipped (grey rain
+    added to the picture); the `add` blend reproduces that, the `screen` blend does not."""
+    from clearer.data.paired import rain100l
 
-    diffs = [float((r - c).mean()) for r, c in rain_pairs(limit=4).load(1)]
-    assert sum(d > 0 for d in diffs) >= 3
+    for rainy, clean in rain100l("tune", limit=3).load(3):
+        d = rainy - clean
+        unclipped = (d.amax(0) > 2 / 255) & (rainy.amax(0) < 1)
+        assert float((d.amax(0) - d.amin(0))[unclipped].max()) < 1e-6 and float(d.min()) >= 0
+    clean = torch.rand((2, 3, 64, 64), generator=_gen(7)) * 0.9
+    for blend, grey in (("add", True), ("screen", False)):
+        rainy = rain_streaks(density=0.01, length=15, brightness=0.5, blend=blend)(clean, _gen(7))
+        d = rainy - clean
+        spread = (d.amax(1) - d.amin(1))[(d.amax(1) > 0.01) & (rainy.amax(1) < 1)]
+        assert (float(spread.max()) < 1e-6) == grey, blend
+
+
+def test_variation_makes_most_streaks_faint_and_taper_fades_the_ends():
+    fixed = dict(length=21, angle=0, width=1, brightness=1.0, blur=False)
+    even = render_streaks((1, 256, 256), _gen(2), density=0.002, **fixed)
+    spread = render_streaks((1, 256, 256), _gen(2), density=0.002, variation=4.0, **fixed)
+    lit = lambda layer: layer[layer > 0.01]  # noqa: E731
+    # equal streaks sit at full intensity; with u^4 most are faint and a few stay bright
+    assert float(lit(even).median()) == pytest.approx(1.0) and float(lit(spread).median()) < 0.3
+    assert float(spread.max()) > 0.9
+    box = line_kernels(torch.tensor([21.0]), torch.tensor([0.0]), torch.tensor([1.0]), radius=12, soften=False)[0, 0]
+    tapered = line_kernels(torch.tensor([21.0]), torch.tensor([0.0]), torch.tensor([1.0]), radius=12, soften=False,
+                           taper=True)[0, 0]
+    column = tapered[:, 12]
+    assert float(column.max()) == pytest.approx(1.0) and float(column[2]) < 0.25 < float(box[2, 12])
+    assert float(tapered.sum()) == pytest.approx(float(box.sum()) / 2, rel=0.1)
+    assert "variation~U[1,8]" in rain_streaks(variation=[1, 8], taper=True, blend="add").describe()
+    assert "tapered soft streaks, add blend" in rain_streaks(taper=True, blend="add").describe()
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -150,6 +172,9 @@ def test_real_sample_rain_is_brighter_than_clean():
     (dict(haze=1.5), r"haze=1\.5 is outside 0\.\.1"),
     (dict(airlight=[0.9, 0.5]), r"airlight range \[0\.9, 0\.5\] has low > high"),
     (dict(noise=-0.01), r"noise=-0\.01 is outside 0\.\.0\.5"),
+    (dict(variation=9), r"variation=9 is outside 0\.\.8"),
+    (dict(taper=1), r"taper must be true or false, got 1"),
+    (dict(blend="multiply"), r"blend='multiply' is not valid; use one of screen, add"),
 ])
 def test_parameter_validation_names_the_value(kwargs, message):
     with pytest.raises(ClearerError, match=message):

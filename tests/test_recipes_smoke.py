@@ -5,11 +5,16 @@ import json
 import subprocess
 import sys
 
+import pytest
+import torch
 from PIL import Image
 
 from conftest import RECIPES
 
 from clearer.compare import load_comparison
+from clearer.data.datasets import bsds500
+from clearer.data.images import read_image, save_image
+from clearer.data.rain import rain_streaks
 from clearer.report import cells, collect, markdown, title
 
 
@@ -33,22 +38,29 @@ def test_rain_recipe_smoke_measures_rgb_and_y_and_restores_colour_images(data_di
     out = tmp_path / "run"
     proc = clearer("run", str(RECIPES / "rain.py"), "--profile", "smoke", "--out", str(out))
     assert proc.returncode == 0, proc.stderr[-3000:]
-    metrics = json.loads((out / "metrics.json").read_text())["sets"]["rain_pairs-RainTrainL-sample"]
-    assert metrics["color"] == "rgb" and metrics["images"] == 3
+    metrics = json.loads((out / "metrics.json").read_text())["sets"]["rain100l-tune"]
+    assert metrics["color"] == "rgb" and metrics["images"] == 2 and metrics["protocol"] == "standard"
     for key in ("psnr", "ssim", "psnr_y", "ssim_y", "input_psnr", "input_psnr_y"):
         assert key in metrics
+    # per-image figures beside the means: the rainy input's and the output's, on RGB and Y
+    rows = metrics["per_image"]
+    assert [r["image"] for r in rows] == ["rain-001", "rain-002"]
+    assert sum(r["psnr_y"] for r in rows) / 2 == pytest.approx(metrics["psnr_y"], abs=1e-4)
+    assert all(r["input_psnr_y"] > r["input_psnr"] for r in rows)  # Rain100L inputs: about 26 dB Y, 25 RGB
+    strips = sorted((out / "samples").glob("rain100l-tune-*.png"))
+    assert strips and Image.open(strips[0]).size[0] == 3 * 481  # rainy | derained | clean
     # a comparison of colour runs shows the Y channel and what the inputs scored
     tables = collect({"rain": [out]})
-    rows = tables["rain_pairs-RainTrainL-sample"]
-    assert f"rgb; input {metrics['input_psnr']:.2f} dB" in title("rain_pairs-RainTrainL-sample", rows)
+    rows = tables["rain100l-tune"]
+    assert f"rgb; input {metrics['input_psnr']:.2f} dB" in title("rain100l-tune", rows)
     headers, body = cells(rows)
     assert headers[-2:] == ["PSNR-Y", "SSIM-Y"] and body[0][-2] == f"{metrics['psnr_y']:.2f}"
     assert "| PSNR-Y | SSIM-Y |" in markdown(tables)
     restored = tmp_path / "restored"
-    rainy = data_dir / "RainTrainL-sample" / "rain-1.png"
+    rainy = data_dir / "Rain100L-val" / "rain-001.png"
     proc = clearer("restore", "--run", str(out), "--out", str(restored), str(rainy), "--tile", "128")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    result = Image.open(restored / "rain-1.png")
+    result = Image.open(restored / "rain-001.png")
     assert result.mode == "RGB" and result.size == Image.open(rainy).size
 
 
@@ -70,7 +82,7 @@ def test_rain_model_comparison_changes_only_the_rain(tmp_path):
     """recipes/rain_models.py: every variant is the same fixed network and budget; only the rain differs."""
     grid = load_comparison(RECIPES / "rain_models.py", "compare", {}, None, tmp_path)
     recipes = {job.variant: job.recipe.to_dict() for job in grid.jobs}
-    assert len(recipes) >= 6 and recipes["default"]["data"]["degradation"]["name"] == "rain_streaks"
+    assert len(recipes) >= 6 and recipes["fitted"]["data"]["degradation"]["name"] == "rain_streaks"
     strip = [dict(r, name=None, data=dict(r["data"], degradation=None)) for r in recipes.values()]
     assert all(r == strip[0] for r in strip)
     assert strip[0]["search"]["strategy"] == {"name": "fixed", "candidate": "fusion"}
@@ -78,18 +90,23 @@ def test_rain_model_comparison_changes_only_the_rain(tmp_path):
 
 
 def test_rain_recipe_trains_on_real_pairs_when_given_them(data_dir, tmp_path):
-    """With a paired dataset as training data the degradation is not used: crops of real pairs train."""
-    sample = data_dir / "RainTrainL-sample"
-    for split, numbers in (("train", (1, 2, 3, 4)), ("arch", (5, 7))):
-        for side, prefix in (("input", "rain"), ("target", "norain")):
-            (tmp_path / split / side).mkdir(parents=True)
-            for n in numbers:
-                (tmp_path / split / side / f"{n}.png").write_bytes((sample / f"{prefix}-{n}.png").read_bytes())
+    """With a paired dataset as training data the degradation is not used: crops of the pairs train.
+
+    The pairs are made here (rain on BSDS500 test images, never a Rain100L background) in the
+    RainTrainL layout, rain-N.png / norain-N.png; weights and α take disjoint parts of the folder."""
+    folder = tmp_path / "pairs"
+    folder.mkdir()
+    rain = rain_streaks(density=0.005, length=30, brightness=0.6, blend="add")
+    for n, path in enumerate(bsds500("test", limit=6).paths, 1):
+        clean = read_image(path, 3)
+        save_image(folder / f"norain-{n}.png", clean)
+        save_image(folder / f"rain-{n}.png", rain(clean, torch.Generator().manual_seed(n)))
     out = tmp_path / "run"
     proc = clearer("run", str(RECIPES / "rain.py"), "--profile", "smoke", "--out", str(out), "--quiet",
-                   "--set", f"data.train=dict(name='paired_folder', path='{tmp_path / 'train'}')",
-                   "--set", f"data.arch=dict(name='paired_folder', path='{tmp_path / 'arch'}')")
+                   "--set", f"data.train=dict(name='rain_pairs', path='{folder}', skip=2)",
+                   "--set", f"data.arch=dict(name='rain_pairs', path='{folder}', limit=2)")
     assert proc.returncode == 0, proc.stderr[-3000:]
     log = (out / "log.txt").read_text()
     assert "weights on real pairs, α on real pairs" in log and "on real pairs" in log.split("retrain:")[1]
     assert "rain_streaks" not in log.split("evaluate")[0]
+    assert json.loads((out / "metrics.json").read_text())["sets"]["rain100l-tune"]["images"] == 2

@@ -130,12 +130,18 @@ def test_nan_loss_stops_with_message_and_keeps_last_good_checkpoint(data_dir, tm
     assert load_state(out / "state" / "search.safetensors")["epoch"] == 1
 
 
-@pytest.mark.parametrize("profile", ["paper", "quick", "smoke"])
-def test_no_evaluation_image_reaches_training_or_search(data_dir, profile):
-    recipe = load_recipe(BSD).resolve(profile)
+@pytest.mark.parametrize("name, profile", [("bsd.py", "paper"), ("bsd.py", "quick"), ("bsd.py", "smoke"),
+                                           ("rain.py", "paper"), ("rain.py", "quick"), ("rain.py", "compare"),
+                                           ("rain.py", "smoke")])
+def test_no_evaluation_image_reaches_training_or_search(data_dir, name, profile):
+    recipe = load_recipe(RECIPES / name).resolve(profile)
     learned = [build_dataset(recipe.data.train), build_dataset(recipe.data.arch)]
     for ref in recipe.evaluate.sets:
         test_set = build_dataset(ref)
         for used in learned:
             assert overlapping(used, test_set) == [], (used.name, test_set.name)
-    assert len(learned[1]) == (3 if profile == "smoke" else 32)  # val without the 68 BSD68 images
+    assert overlapping(learned[0], learned[1]) == []  # weights and α on disjoint images
+    if name == "bsd.py":
+        assert len(learned[1]) == (3 if profile == "smoke" else 32)  # val without the 68 BSD68 images
+    elif profile != "smoke":  # BSDS500 without the 91 pictures behind Rain100L's 100 backgrounds
+        assert (len(learned[0]), len(learned[1])) == (333, 76)

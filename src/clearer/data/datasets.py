@@ -13,7 +13,12 @@ from .images import data_root, list_images, read_image
 
 BSDS500_SPLITS = ("train", "val", "test")
 BSD68_MAP_FILE = "bsd68_in_bsds500_val.txt"
-EXCLUDABLE = ("bsd68",)
+RAIN100L_MAP_FILE = "rain100l_in_bsds500.txt"
+# benchmark sets whose pictures are BSDS500 images -> the file (in the data root) naming which ones
+MAP_FILES = {"bsd68": BSD68_MAP_FILE, "rain100l": RAIN100L_MAP_FILE}
+# folder of such a set -> its map file, so a test can tell a copy from the original picture
+IDENTITY_MAPS = {"BSD68": BSD68_MAP_FILE, "Rain100L-val": RAIN100L_MAP_FILE}
+EXCLUDABLE = tuple(MAP_FILES)
 
 
 @dataclass
@@ -42,8 +47,8 @@ def _take(name: str, paths: list[Path], limit: int | None) -> ImageSet:
 
 
 @lru_cache(maxsize=8)
-def _read_bsd68_map(map_file: Path) -> dict[str, str]:
-    """BSD68 file name -> BSDS500 relative path ('test001.png' -> 'val/101085.jpg')."""
+def _read_map(map_file: Path) -> dict[str, str]:
+    """Benchmark file name -> BSDS500 relative path ('test001.png' -> 'val/101085.jpg'), for any map file."""
     mapping: dict[str, str] = {}
     for number, line in enumerate(map_file.read_text().splitlines(), 1):
         if not line.strip() or line.lstrip().startswith("#"):
@@ -51,46 +56,67 @@ def _read_bsd68_map(map_file: Path) -> dict[str, str]:
         parts = line.split()
         if len(parts) != 2:
             raise ClearerError(
-                f"{map_file}:{number}: expected 'BSD68_FILE SPLIT/BSDS500_FILE', got {line!r}"
+                f"{map_file}:{number}: expected 'FILE SPLIT/BSDS500_FILE', got {line!r}"
             )
         mapping[parts[0]] = parts[1]
     return mapping
 
 
-def bsd68_map(root: Path | None = None) -> dict[str, str]:
-    """Which BSDS500 image each BSD68 file is (read from bsd68_in_bsds500_val.txt in the data root).
+def bsds500_map(benchmark: str, root: Path | None = None) -> dict[str, str]:
+    """Which BSDS500 image each file of a benchmark ("bsd68", "rain100l") is, read from its map file
+    in the data root (bsd68_in_bsds500_val.txt, rain100l_in_bsds500.txt).
 
-    Why: BSD68 is 68 of the 100 BSDS500 val images; searches on val must be able to leave them out.
+    Why: BSD68 is 68 of the BSDS500 val images and every Rain100L background is a BSDS500 train/val
+    image; training and search data must be able to leave them out.
     """
     root = data_root() if root is None else Path(root)
-    map_file = root / BSD68_MAP_FILE
+    map_file = root / MAP_FILES[benchmark]
     if not map_file.is_file():
         raise ClearerError(
-            f"{map_file} is missing; it lists which BSDS500 val image each BSD68 file is. "
-            "Restore it from the data distribution (`clearer data fetch bsd68`)."
+            f"{map_file} is missing; it lists which BSDS500 image each {benchmark} file is. "
+            f"Restore it from the data distribution (`clearer data fetch {benchmark}`)."
         )
-    return _read_bsd68_map(map_file.resolve())
+    return _read_map(map_file.resolve())
+
+
+def bsd68_map(root: Path | None = None) -> dict[str, str]:
+    """Which BSDS500 val image each BSD68 file is (read from bsd68_in_bsds500_val.txt in the data root)."""
+    return bsds500_map("bsd68", root)
+
+
+def _exclusions(exclude: str | list[str] | None) -> list[str]:
+    """exclude=None / "bsd68" / ["bsd68", "rain100l"] -> a checked list of benchmark names."""
+    names = [] if exclude is None else [exclude] if isinstance(exclude, str) else list(exclude)
+    for name in names:
+        if name not in EXCLUDABLE:
+            raise ClearerError(
+                f"bsds500 exclude={exclude!r} is not supported; valid: {', '.join(EXCLUDABLE)}, a list of "
+                "them, or None.")
+    return names
 
 
 @DATASETS.register("bsds500")
-def bsds500(split: str = "train", exclude: str | None = None, limit: int | None = None,
+def bsds500(split: str = "train", exclude: str | list[str] | None = None, limit: int | None = None,
             skip: int = 0) -> ImageSet:
-    """BSDS500 colour photos (train 200 / val 100 / test 200); exclude="bsd68" drops the BSD68 ones.
+    """BSDS500 colour photos (train 200 / val 100 / test 200; "train+test" joins splits); `exclude`
+    drops the pictures of benchmarks made from them: "bsd68" (68 val images), "rain100l" (the
+    backgrounds of all 100 Rain100L pairs: 67 train and 24 val images), or a list of both.
 
     Why: the paper trains weights on train, learns α on val and tests on test; when BSD68 is a test
-    set, α must be learned on the 32 val images that are not in BSD68.
+    set, α must be learned on the 32 val images that are not in BSD68, and a derainer tested on
+    Rain100L must never see its backgrounds.
     """
-    if split not in BSDS500_SPLITS:
-        raise ClearerError(f"unknown BSDS500 split {split!r}; valid splits: {', '.join(BSDS500_SPLITS)}.")
-    if exclude is not None and exclude not in EXCLUDABLE:
-        raise ClearerError(f"bsds500 exclude={exclude!r} is not supported; valid: {', '.join(EXCLUDABLE)} or None.")
+    splits = split.split("+") if isinstance(split, str) else [split]
+    if not splits or any(s not in BSDS500_SPLITS for s in splits) or len(set(splits)) < len(splits):
+        raise ClearerError(f"unknown BSDS500 split {split!r}; valid splits: {', '.join(BSDS500_SPLITS)}, "
+                           "or several joined by '+' (e.g. 'train+test').")
     root = data_root()
-    paths = list_images(root / "BSDS500" / split)
+    paths = [p for s in splits for p in list_images(root / "BSDS500" / s)]
     name = f"bsds500-{split}"
-    if exclude == "bsd68":
-        taken = {Path(v).as_posix() for v in bsd68_map(root).values()}
-        paths = [p for p in paths if f"{split}/{p.name}" not in taken]
-        name += "-minus-bsd68"
+    for benchmark in _exclusions(exclude):
+        taken = {Path(v).as_posix() for v in bsds500_map(benchmark, root).values()}
+        paths = [p for p in paths if f"{p.parent.name}/{p.name}" not in taken]
+        name += f"-minus-{benchmark}"
     if not isinstance(skip, int) or skip < 0 or skip >= len(paths):
         raise ClearerError(f"bsds500 skip={skip!r} must be an integer in [0, {len(paths)}) for split {split!r}.")
     if skip:  # skip/limit cut disjoint parts of one split, e.g. weights vs α for rain on test
@@ -133,17 +159,20 @@ def image_folder(path: str, limit: int | None = None) -> ImageSet:
 
 
 def image_identity(path: str | Path) -> str:
-    """A key naming the picture a file shows: BSD68 files map to their BSDS500 val id, others use the stem.
+    """A key naming the picture a file shows: BSD68 and Rain100L files map to their BSDS500 id, others
+    use the stem.
 
-    Why: the same photo appears as a gray BSD68 png and a colour BSDS500 jpg; comparing keys lets a
-    test prove that no evaluation image reaches training or search. The mapping file is looked up
-    beside the BSD68 folder, so CLEARER_DATA need not be set.
+    Why: the same photo appears as a gray BSD68 png, a Rain100L background and a colour BSDS500 jpg;
+    comparing keys lets a test prove that no evaluation image reaches training or search. The mapping
+    file is looked up beside the benchmark's folder, so CLEARER_DATA need not be set.
     """
     path = Path(path)
-    if path.parent.name == "BSD68":
-        map_file = path.parent.parent / BSD68_MAP_FILE
+    map_name = IDENTITY_MAPS.get(path.parent.name)
+    if map_name is not None:
+        map_file = path.parent.parent / map_name
         if map_file.is_file():
-            target = _read_bsd68_map(map_file.resolve()).get(path.name)
+            mapping = _read_map(map_file.resolve())
+            target = mapping.get(path.name) or mapping.get(f"no{path.name}")  # rain-N shows norain-N's picture
             if target is not None:
                 return Path(target).stem
     return path.stem

@@ -3,7 +3,9 @@
 Three layouts are registered as DATASETS:
 - `paired_folder`: two subfolders (`input/`, `target/`) holding files with matching names (by stem);
 - `rain_pairs`: `rain-N.png` / `norain-N.png` in one folder (Rain100L/H, RainTrainL), or in two;
-- `side_by_side`: each file holds the clean image on one half and the rainy one on the other (Rain800).
+- `side_by_side`: each file holds the clean image on one half and the rainy one on the other (Rain800);
+and one benchmark: `rain100l`, the Rain100L pairs in CLEARER_DATA/Rain100L-val, whole or in two halves.
+Every one takes `skip`/`limit`, which cut disjoint parts of one folder (weights vs α).
 
 Partners are matched when the dataset is built (a missing partner is an error then); images are only
 read, and their sizes checked, when `load` is called.
@@ -129,13 +131,20 @@ def _any_suffix(stem: str) -> str:
     return f"{stem}{{{','.join(IMAGE_SUFFIXES)}}}"
 
 
-def _take(name: str, pairs: list[tuple[Path, Path]], limit: int | None, clean_side: str | None = None) -> PairedSet:
+def _take(name: str, pairs: list[tuple[Path, Path]], limit: int | None, skip: int = 0,
+          clean_side: str | None = None) -> PairedSet:
     _check_limit(limit)
+    if not isinstance(skip, int) or isinstance(skip, bool) or not 0 <= skip < len(pairs):
+        raise ClearerError(
+            f"{name}: skip={skip!r} must be an integer in [0, {len(pairs)}) (it has {len(pairs)} pairs).")
+    if skip:
+        pairs, name = pairs[skip:], f"{name}-from{skip}"
     return PairedSet(name, list(pairs if limit is None else pairs[:limit]), clean_side)
 
 
 @DATASETS.register("paired_folder")
-def paired_folder(path: str, input: str = "input", target: str = "target", limit: int | None = None) -> PairedSet:
+def paired_folder(path: str, input: str = "input", target: str = "target", limit: int | None = None,
+                  skip: int = 0) -> PairedSet:
     """Pairs from two subfolders of `path` (default `input/` and `target/`) matched by file stem.
 
     Why: the most common layout for paired restoration data; file extensions may differ between the
@@ -154,7 +163,7 @@ def paired_folder(path: str, input: str = "input", target: str = "target", limit
                 f"target {p} has no partner: expected an input named {_any_suffix(stem)} in {root / input}."
             )
     pairs = [(inputs[s], targets[s]) for s in sorted(inputs, key=lambda s: natural_key(Path(s)))]
-    return _take(f"paired_folder:{root.name}", pairs, limit)
+    return _take(f"paired_folder:{root.name}", pairs, limit, skip)
 
 
 def _numbered(folder: Path, want_clean: bool) -> dict[int, Path]:
@@ -172,7 +181,7 @@ def _numbered(folder: Path, want_clean: bool) -> dict[int, Path]:
 
 
 @DATASETS.register("rain_pairs")
-def rain_pairs(path: str = "RainTrainL-sample", target_path: str | None = None, limit: int | None = None) -> PairedSet:
+def rain_pairs(path: str, target_path: str | None = None, limit: int | None = None, skip: int = 0) -> PairedSet:
     """Rain100L/H-style pairs `rain-N.png` (input) / `norain-N.png` (target), sorted by N.
 
     Both kinds live in `path`, or the rainy ones in `path` and the clean ones in `target_path`.
@@ -198,11 +207,37 @@ def rain_pairs(path: str = "RainTrainL-sample", target_path: str | None = None, 
                 f"clean image {p} has no partner: expected rain-{n}.png (or another image suffix) in {rain_dir}."
             )
     pairs = [(rainy[n], clean[n]) for n in sorted(rainy)]
-    return _take(f"rain_pairs:{rain_dir.name}", pairs, limit)
+    return _take(f"rain_pairs:{rain_dir.name}", pairs, limit, skip)
+
+
+RAIN100L_FOLDER = "Rain100L-val"
+# split -> first and last pair number; the rain model and the rain recipe were tuned on "tune" only
+RAIN100L_SPLITS = {"val": (1, 20), "tune": (1, 10), "heldout": (11, 20)}
+
+
+@DATASETS.register("rain100l")
+def rain100l(split: str = "val", limit: int | None = None) -> PairedSet:
+    """Rain100L test pairs 001–020 (CLEARER_DATA/Rain100L-val): split "val" all 20, "tune" 001–010,
+    "heldout" 011–020.
+
+    Why: the deraining benchmark most papers report (on the Y channel); the halves let a recipe tune
+    its rain model and settings on one and report the other untouched.
+    """
+    if split not in RAIN100L_SPLITS:
+        raise ClearerError(f"unknown Rain100L split {split!r}; valid splits: {', '.join(RAIN100L_SPLITS)}.")
+    first, last = RAIN100L_SPLITS[split]
+    whole = rain_pairs(RAIN100L_FOLDER)
+    pairs = [pair for pair in whole.pairs if first <= int(_RAIN_NAME.match(pair[0].stem).group(2)) <= last]
+    if len(pairs) != last - first + 1:
+        raise ClearerError(
+            f"{data_root() / RAIN100L_FOLDER} holds {len(pairs)} of the pairs {first:03d}–{last:03d} of Rain100L "
+            f"split {split!r}; restore the folder from the data distribution (rain-NNN.png / norain-NNN.png)."
+        )
+    return _take(f"rain100l-{split}", pairs, limit)
 
 
 @DATASETS.register("side_by_side")
-def side_by_side(path: str, clean: str = "left", limit: int | None = None) -> PairedSet:
+def side_by_side(path: str, clean: str = "left", limit: int | None = None, skip: int = 0) -> PairedSet:
     """Files that hold the clean image on one half (`clean`: "left" or "right") and the degraded one on
     the other, as Rain800 ships them; widths must be even (checked when loading).
 
@@ -212,4 +247,4 @@ def side_by_side(path: str, clean: str = "left", limit: int | None = None) -> Pa
         raise ClearerError(f"side_by_side clean={clean!r} is not valid; say which half is clean: 'left' or 'right'.")
     folder = _folder(path)
     files = sorted(list_images(folder), key=natural_key)
-    return _take(f"side_by_side:{folder.name}", [(p, p) for p in files], limit, clean_side=clean)
+    return _take(f"side_by_side:{folder.name}", [(p, p) for p in files], limit, skip, clean_side=clean)

@@ -2,16 +2,22 @@
 
 The model, per image (all images of a batch at once, as tensor ops):
 1. seeds: each pixel of a canvas slightly larger than the image is a streak seed with probability
-   `density` (so `density` is the fraction of pixels that start a streak);
+   `density` (so `density` is the fraction of pixels that start a streak). With `variation` v > 0 each
+   seed gets its own intensity u^v (u uniform in [0,1]): v = 1 spreads intensities evenly, larger v
+   makes most streaks faint and a few bright (far and near drops in one picture, as in Rain100L);
 2. motion blur: the seed map is convolved (one grouped convolution, one kernel per image) with an
    anti-aliased line kernel of the image's `length` (px), `width` (px) and `angle` (degrees from
    vertical). The kernel's peak is 1, so a lone streak has intensity 1 along its line, and its sum is
-   about length·width; with `blur=True` the kernel is also softened by a 3×3 Gaussian (σ = 0.7 px),
-   which keeps its sum;
-3. the overlapping streaks are clipped to 1 and scaled by `brightness` -> the streak layer R in [0,1];
-4. compositing: **screen blend** `rainy = 1 - (1 - clean)(1 - R)`, the same R for every colour channel
-   (white rain). Results stay in [0,1] without clipping, and rain brightens dark areas more than
-   bright ones (as real rain does).
+   about length·width (`taper=True`: the intensity falls linearly from the centre to both ends, as a
+   drop blurred during an exposure, and the sum halves); with `blur=True` the kernel is also softened
+   by a 3×3 Gaussian (σ = 0.7 px), which keeps its sum;
+3. the overlapping streaks add up, are clipped to 1 and scaled by `brightness` -> the streak layer R
+   in [0,1];
+4. compositing, the same R for every colour channel (white rain): `blend="screen"`
+   `rainy = 1 - (1 - clean)(1 - R)` stays in [0,1] without clipping and brightens dark areas more
+   than bright ones; `blend="add"` `rainy = min(clean + R, 1)` is how Rain100L/RainTrainL were
+   rendered (their residual rainy − clean is the same in all three channels and does not shrink over
+   bright backgrounds until it clips; benchmarks/fit_rain.py measures it).
 5. optional rain veil (`haze` > 0): distant rain scatters light, so the picture is mixed with a grey
    airlight, `(1 − haze)·rainy + haze·airlight` — the atmospheric term of the heavy-rain model used to
    synthesise Rain100H (Yang et al., CVPR 2017);
@@ -47,7 +53,9 @@ PARAMS = (
     ("haze", 0.0, 1.0, "weight of the grey rain veil, 0 = none"),
     ("airlight", 0.0, 1.0, "grey level of the veil on the [0,1] scale"),
     ("noise", 0.0, 0.5, "Gaussian noise σ on the [0,1] scale"),
+    ("variation", 0.0, 8.0, "per-streak intensity u^variation: 0 = all equal, 1 = uniform, more = mostly faint"),
 )
+BLENDS = ("screen", "add")
 SOFTEN_SIGMA = 0.7
 
 
@@ -94,12 +102,12 @@ def _gaussian3(sigma: float, device: torch.device) -> torch.Tensor:
 
 
 def line_kernels(length: torch.Tensor, angle: torch.Tensor, width: torch.Tensor, radius: int,
-                 soften: bool) -> torch.Tensor:
+                 soften: bool, taper: bool = False) -> torch.Tensor:
     """One anti-aliased line kernel per image, [B,1,2r+1,2r+1], peak ≈ 1 (before softening).
 
     The streak direction in (x right, y down) image coordinates is (sin θ, cos θ) with θ = angle in
     degrees from vertical; the box profile ramps linearly over one pixel at each edge, so the kernel
-    sums to about length·width.
+    sums to about length·width; `taper` makes the profile along the line a triangle (sum halves).
     """
     coords = torch.arange(-radius, radius + 1, dtype=torch.float32, device=length.device)
     ys, xs = torch.meshgrid(coords, coords, indexing="ij")
@@ -107,8 +115,9 @@ def line_kernels(length: torch.Tensor, angle: torch.Tensor, width: torch.Tensor,
     sin, cos = torch.sin(theta), torch.cos(theta)
     along = xs * sin + ys * cos
     across = xs * cos - ys * sin
-    k = (length[:, None, None] / 2 + 0.5 - along.abs()).clamp(0, 1) * \
-        (width[:, None, None] / 2 + 0.5 - across.abs()).clamp(0, 1)
+    half = length[:, None, None] / 2 + 0.5
+    lengthwise = (1 - along.abs() / half).clamp(min=0) if taper else (half - along.abs()).clamp(0, 1)
+    k = lengthwise * (width[:, None, None] / 2 + 0.5 - across.abs()).clamp(0, 1)
     k = k[:, None]
     if soften:
         k = F.conv2d(k, _gaussian3(SOFTEN_SIGMA, k.device), padding=1)
@@ -117,7 +126,7 @@ def line_kernels(length: torch.Tensor, angle: torch.Tensor, width: torch.Tensor,
 
 @dataclass(frozen=True)
 class RainStreaks:
-    """Synthetic rain streaks composited onto clean images by screen blend (see the module docstring).
+    """Synthetic rain streaks composited onto clean images (see the module docstring).
 
     Each parameter is a (low, high) pair; one value per image is drawn uniformly from it.
     """
@@ -131,6 +140,9 @@ class RainStreaks:
     haze: tuple[float, float] = (0.0, 0.0)
     airlight: tuple[float, float] = (0.8, 0.8)
     noise: tuple[float, float] = (0.0, 0.0)
+    variation: tuple[float, float] = (0.0, 0.0)
+    taper: bool = False
+    blend: str = "screen"
 
     @property
     def radius(self) -> int:
@@ -168,21 +180,25 @@ class RainStreaks:
         u = torch.rand((batch, 1, height + 2 * r, width + 2 * r), generator=generator,
                        device=generator_device(generator))
         seeds = (u < p["density"].view(batch, 1, 1, 1)).float()
-        kernels = line_kernels(p["length"], p["angle"], p["width"], r, self.blur)
+        if self.variation[1] > 0:  # per-streak intensity u^v
+            v = torch.rand(u.shape, generator=generator, device=u.device)
+            seeds = seeds * v.pow(p["variation"].view(batch, 1, 1, 1))
+        kernels = line_kernels(p["length"], p["angle"], p["width"], r, self.blur, self.taper)
         # grouped convolution: every image is convolved with its own kernel in one call
         layer = F.conv2d(seeds.view(1, batch, *seeds.shape[-2:]), kernels, groups=batch).view(batch, 1, height, width)
         layer = layer.clamp(0.0, 1.0) * p["brightness"].view(batch, 1, 1, 1)
         return (layer if device is None else layer.to(device)), p
 
     def __call__(self, clean: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Rainy version of a clean [B,C,H,W] (or [C,H,W]) batch in [0,1]: screen-blended streaks, then
-        the veil and the noise where their ranges are above zero."""
+        """Rainy version of a clean [B,C,H,W] (or [C,H,W]) batch in [0,1]: blended streaks, then the veil
+        and the noise where their ranges are above zero."""
         if clean.dim() == 3:
             return self(clean.unsqueeze(0), generator).squeeze(0)
         if clean.dim() != 4:
             raise ClearerError(f"rain_streaks expects [B,C,H,W] or [C,H,W], got shape {tuple(clean.shape)}")
         rain, p = self._render(clean.shape, generator, clean.device)
-        rainy = 1.0 - (1.0 - clean) * (1.0 - rain.to(clean.dtype))
+        rain = rain.to(clean.dtype)
+        rainy = (clean + rain).clamp(max=1.0) if self.blend == "add" else 1.0 - (1.0 - clean) * (1.0 - rain)
         per_image = {k: v.to(clean).view(-1, 1, 1, 1) for k, v in p.items()}
         if self.haze[1] > 0:
             rainy = (1.0 - per_image["haze"]) * rainy + per_image["haze"] * per_image["airlight"]
@@ -199,11 +215,11 @@ class RainStreaks:
             return f"{name}={low:g}{unit}" if low == high else f"{name}~U[{low:g},{high:g}]{unit}"
 
         parts = [fmt("density"), fmt("length", "px"), fmt("angle", "° from vertical"), fmt("width", "px"),
-                 fmt("brightness")]
+                 fmt("brightness")] + ([fmt("variation")] if self.variation[1] > 0 else [])
         veil = f", grey veil {fmt('haze')} {fmt('airlight')}" if self.haze[1] > 0 else ""
         noise = f", Gaussian sensor {fmt('noise')}" if self.noise[1] > 0 else ""
-        return (f"rain_streaks {', '.join(parts)}, {'soft' if self.blur else 'sharp'} streaks, "
-                f"screen blend{veil}{noise}")
+        shape = f"{'tapered ' if self.taper else ''}{'soft' if self.blur else 'sharp'} streaks"
+        return f"rain_streaks {', '.join(parts)}, {shape}, {self.blend} blend{veil}{noise}"
 
 
 @DEGRADATIONS.register("rain_streaks")
@@ -211,21 +227,29 @@ def rain_streaks(density: float | list[float] = (0.002, 0.01), length: float | l
                  angle: float | list[float] = (-20, 20), width: float | list[float] = (1, 2),
                  brightness: float | list[float] = (0.6, 1.0), blur: bool = True,
                  haze: float | list[float] = 0.0, airlight: float | list[float] = 0.8,
-                 noise: float | list[float] = 0.0) -> RainStreaks:
-    """Synthetic rain (seeds -> motion blur along the streak -> screen blend -> veil -> noise), ranges
-    drawn per image.
+                 noise: float | list[float] = 0.0, variation: float | list[float] = 0.0, taper: bool = False,
+                 blend: str = "screen") -> RainStreaks:
+    """Synthetic rain (seeds -> motion blur along the streak -> blend -> veil -> noise), ranges drawn
+    per image.
 
     Why: a controllable rain model for training and testing derainers when only a few real pairs
     exist; `density` is the fraction of pixels seeding a streak, `length`/`width` in pixels, `angle`
     in degrees from vertical (positive: falling to the right), `brightness` the streak intensity,
     `haze` the weight of a grey veil of level `airlight` over the whole image (0 = none), `noise` the
-    σ of Gaussian sensor noise (0 = none).
+    σ of Gaussian sensor noise (0 = none), `variation` the spread of per-streak intensities u^variation
+    (0 = all equal, 1 = uniform from 0 to full, more = mostly faint), `taper` streaks that fade towards
+    their ends, `blend` "screen" or "add" (clipped sum, as Rain100L). benchmarks/fit_rain.py fits these
+    to real rain pairs.
     """
-    if not isinstance(blur, bool):
-        raise ClearerError(f"rain_streaks blur must be true or false, got {blur!r}")
+    for name, value in (("blur", blur), ("taper", taper)):
+        if not isinstance(value, bool):
+            raise ClearerError(f"rain_streaks {name} must be true or false, got {value!r}")
+    if blend not in BLENDS:
+        raise ClearerError(f"rain_streaks blend={blend!r} is not valid; use one of {', '.join(BLENDS)}.")
     given = dict(density=density, length=length, angle=angle, width=width, brightness=brightness, haze=haze,
-                 airlight=airlight, noise=noise)
-    return RainStreaks(**{name: parse_range(name, value) for name, value in given.items()}, blur=blur)
+                 airlight=airlight, noise=noise, variation=variation)
+    return RainStreaks(**{name: parse_range(name, value) for name, value in given.items()}, blur=blur,
+                       taper=taper, blend=blend)
 
 
 def render_streaks(shape: tuple[int, ...] | torch.Size, generator: torch.Generator | None = None,

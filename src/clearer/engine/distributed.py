@@ -57,6 +57,15 @@ def sum_values(values: dict[str, float]) -> dict[str, float]:
     return dict(zip(keys, t.tolist()))
 
 
+def gather_lists(items: list) -> list:
+    """Every process's list, concatenated in rank order (the list itself with one process)."""
+    if not active():
+        return items
+    parts: list = [None] * world_size()
+    dist.all_gather_object(parts, items)
+    return [item for part in parts for item in part]
+
+
 def wrap(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
     """DDP around the network's weights (BatchNorm made global) when several processes run; else the model."""
     if not active():

@@ -151,7 +151,12 @@ def run(recipe: Recipe, out: Path, overrides: dict[str, Any] | None = None, verb
         times["retrain_s"] = model.retrain_seconds
 
     t0 = time.time()
-    sets = evaluate(recipe, model, out, device, log)
+    per_image: dict[str, list[dict[str, Any]]] = {}
+    sets = evaluate(recipe, model, out, device, log, per_image)
+    for name in sets:  # per-image scores beside each set's means, from every process
+        rows = sorted(D.gather_lists(per_image.get(name, [])), key=lambda row: row["image"])
+        sets[name]["per_image"] = [{k: round(v, 5) if isinstance(v, float) else v for k, v in row.items()}
+                                   for row in rows]
     times["evaluate_s"] = round(time.time() - t0, 1)
     metrics = {
         "recipe": recipe.name, "recipe_hash": recipe.hash(), "seed": recipe.seed,
