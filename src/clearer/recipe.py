@@ -98,6 +98,7 @@ class Recipe:
     device: str = "auto"
     channels_last: bool = True
     autocast: Literal["auto", "none", "bf16"] = "auto"
+    compile: Literal["auto", "off", "on"] = "auto"  # torch.compile the training network (auto: on CUDA)
     space: SpaceRef = _d(name="clearer")
     data: DataConfig = field(default_factory=DataConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
