@@ -81,7 +81,7 @@ def matmul_peak(device: Any, precision: str, n: int | None = None, seconds: floa
     return best
 
 
-def build_step(config: str, phase: str, device: Any, channels_last: bool, autocast: bool,
+def build_step(config: str | dict[str, Any], phase: str, device: Any, channels_last: bool, autocast: bool,
                fused: bool) -> tuple[Callable[[], Any], Any, list]:
     """(step, network, batches) for one search step (weight + α) or one retrain step, as the engine runs it."""
     import torch
@@ -93,7 +93,7 @@ def build_step(config: str, phase: str, device: Any, channels_last: bool, autoca
     from clearer.strategies.base import SearchContext
     from clearer.strategies.bilevel import Bilevel
 
-    c = dict(CONFIGS[config])
+    c = dict(CONFIGS[config] if isinstance(config, str) else config)
     batch, patch = c.pop("batch"), c.pop("patch")
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     make = lambda: torch.rand(batch, 1, patch, patch, device=device).contiguous(memory_format=fmt)  # noqa: E731
@@ -141,9 +141,12 @@ def eval_seconds(model: Any, device: Any, autocast: bool, channels_last: bool) -
     return time.perf_counter() - t
 
 
-def measure(config: str, mode: str, steps: int, device: str = "cpu", phase: str = "search",
+def measure(config: str | dict[str, Any], mode: str, steps: int, device: str = "cpu", phase: str = "search",
             peak_seconds: float = 0.5, peak_n: int | None = None) -> dict[str, Any]:
-    """One row in this process: s/step, counted GFLOP, achieved GFLOP/s, matching peak, memory."""
+    """One row in this process: s/step, counted GFLOP, achieved GFLOP/s, matching peak, memory.
+
+    `config` names one of CONFIGS or gives its fields (width, cells, columns, stem_blocks, residual,
+    batch, patch)."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
     from clearer.engine.device import compile_mode, compiled, use_compile
@@ -176,7 +179,7 @@ def measure(config: str, mode: str, steps: int, device: str = "cpu", phase: str 
         sync()
         seconds = (time.perf_counter() - t) / steps
     peak = max(peak, matmul_peak(dev, precision, peak_n, peak_seconds))
-    batch = CONFIGS[config]["batch"]
+    batch = (CONFIGS[config] if isinstance(config, str) else config)["batch"]
     mem = (torch.cuda.max_memory_allocated() / 2**30 if dev.type == "cuda"
            else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20)
     row = {"config": config, "mode": mode, "phase": phase, "precision": precision,
@@ -184,7 +187,7 @@ def measure(config: str, mode: str, steps: int, device: str = "cpu", phase: str 
            "s_per_step": seconds, "samples_per_s": batch / seconds, "gflop_per_step": flops / 1e9,
            "gflops": flops / seconds / 1e9, "peak_gflops": peak, "pct_peak": 100 * flops / seconds / 1e9 / peak,
            "mem_gib": mem, "warmup_s": warmup, "loss": float(loss)}
-    if phase == "retrain" and config != "tiny":
+    if phase == "retrain" and config in ("paper", "quick"):
         row["eval_s_per_image"] = eval_seconds(network, dev, autocast, channels_last)
     return row
 
