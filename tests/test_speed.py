@@ -52,6 +52,7 @@ def _search_losses(compile_it: bool, steps: int = 3) -> list[float]:
     batches = [tuple(torch.rand(4, 1, 16, 16, generator=g) for _ in range(2)) for _ in range(2 * steps)]
     out = []
     with compiled(space, torch.device("cpu"), compile_it):
+        assert (space._compiled_call_impl is not None) == compile_it
         for i in range(steps):
             logs = strategy.step(batches[2 * i], batches[2 * i + 1], epoch=0)
             out += [float(logs["loss"]), float(logs["arch_loss"])]
