@@ -44,7 +44,8 @@ class Strategy:
             label_key(c.label): nn.Parameter(torch.zeros(len(c.candidates), device=device))
             for c in space.choices()})
 
-    def step(self, train: Batch, arch: Batch, epoch: int) -> dict[str, float]:
+    def step(self, train: Batch, arch: Batch, epoch: int) -> dict[str, float | Tensor]:
+        """One search step; returns its losses as floats or 0-d tensors (tensors spare a GPU a host sync)."""
         raise NotImplementedError
 
     def probabilities(self) -> dict[str, Tensor]:
