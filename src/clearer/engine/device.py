@@ -1,9 +1,9 @@
 """How training steps run on a device: compiled or eager, TF32, fused optimisers (the measured choices).
 
 Why these defaults (`benchmarks/search_step.py` measures each of them on the machine at hand):
-- compile (`compile="auto"`): on CUDA, where the paper-size steps are launch-bound (eager: 0.1 s per
-  search step, 13-30 % of the float32 peak on an H200), with CUDA graphs ("reduce-overhead"): the
-  shapes of training batches never change. Not on the CPU: there the convolutions already run at
+- compile (`compile="auto"`): on CUDA, where the paper-size steps are launch-bound (eager on an H200:
+  0.10 s per search step, 0.025 s per retrain step, a small fraction of its TF32 peak), with CUDA
+  graphs ("reduce-overhead"): the shapes of training batches never change. Not on the CPU: there the convolutions already run at
   the bf16 matmul peak, a compiled quick-profile retrain step measured 1.5x slower than eager and
   compiling took minutes, more than a quick run could save. `compile="on"` forces it anywhere.
 - TF32 for float32 matmuls and convolutions on CUDA (cuDNN convolutions use it by default already).
