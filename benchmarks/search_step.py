@@ -1,11 +1,20 @@
-"""Throughput and peak memory of one full search step (weight step + architecture step).
+"""Throughput of one search step (weight + α step) and one retrain step, every figure measured here.
 
-Measures, in one run and on this machine: the paper configuration (batch 32, 64x64 patches, widths
-32/64/128/256, 3 cells x 4 columns) and the quick profile's, each as float32 contiguous, channels_last
-and bfloat16 autocast; plus the achieved GFLOP/s against the machine's peak measured by a large matmul.
-Each configuration runs in its own process so its peak RSS is its own.
+Nothing in a row comes from another machine or another run:
+- FLOPs: counted by torch.utils.flop_counter.FlopCounterMode on the step as it runs: convolutions
+  and matmuls of the forward and of the backward that is actually computed (the α step asks for no
+  weight gradients, so none are counted). Element-wise work (BatchNorm, ReLU, optimiser) is not
+  counted. A compiled row does the same arithmetic; its FLOPs are counted on its first, eager step.
+- peak: the best rate of a large matmul in the row's own precision (float32, TF32 or bf16), measured
+  in the same process just before and just after the timed steps; "% peak" is against that peak.
+- reference: the plain eager float32 step (contiguous memory, no TF32, no compile) of the same
+  configuration, measured in the same run; "vs ref" is its time over the row's time.
+- "before" is the engine's default until issue 15 (channels_last, bf16 autocast where fast, for-each
+  optimisers, eager); "now" is its default today (fused optimisers, compiled on CUDA with CUDA graphs).
+Each row runs in its own process, so its peak memory and its compile time are its own.
 
-    python benchmarks/search_step.py [--steps 3] [--configs paper,quick] [--device cuda] [--phases search,retrain]
+    python benchmarks/search_step.py [--steps 3] [--configs paper,quick] [--device cpu|cuda]
+                                     [--phases search,retrain] [--modes ref,before,now,...]
 """
 from __future__ import annotations
 
@@ -15,95 +24,193 @@ import resource
 import subprocess
 import sys
 import time
+from typing import Any, Callable
 
 CONFIGS = {
     "paper": dict(width=32, cells=3, columns=4, stem_blocks=2, residual=False, batch=32, patch=64),
     "quick": dict(width=32, cells=2, columns=2, stem_blocks=2, residual=True, batch=32, patch=40),
+    "tiny": dict(width=4, cells=1, columns=1, stem_blocks=1, residual=True, batch=4, patch=16),  # tests
 }
-MODES = ("float32", "channels_last", "bf16_autocast")
-PAPER_IMPL = {"seconds_per_step": 14.6, "samples_per_s": 2.19, "peak_gib": 4.7}
+# mode -> (channels_last, precision, compile, fused optimisers); precision "auto" is the engine's choice
+MODES: dict[str, tuple[bool, str, bool | str, bool]] = {
+    "ref": (False, "float32", False, False),
+    "channels_last": (True, "float32", False, False),
+    "tf32": (True, "tf32", False, False),
+    "bf16": (True, "bf16", False, False),
+    "before": (True, "auto", False, False),
+    "now": (True, "auto", "auto", True),
+    "compiled": (True, "auto", True, True),
+}
+PAPER_STEPS = {"search": 200 * 50, "retrain": 1000 * 100}
+PAPER_TEST_IMAGES = 200  # BSDS500 test, 481x321
 
 
-def matmul_peak(device: str = "cpu", n: int = 4096, repeats: int = 5) -> float:
-    """GFLOP/s of a large float32 matmul: what the device can do at best (these threads on a CPU)."""
+def resolve_precision(precision: str, device: Any) -> str:
+    """'auto' -> what the engine uses: bf16 where it is fast (CPUs with AVX512-BF16/AMX), TF32 on CUDA."""
+    from clearer.engine.build import bf16_is_fast
+    if precision != "auto":
+        return precision
+    return "bf16" if bf16_is_fast(device) else ("tf32" if device.type == "cuda" else "float32")
+
+
+def set_tf32(on: bool) -> None:
     import torch
-    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
-    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
-    repeats = repeats * 20 if device == "cuda" else repeats
+    torch.backends.cuda.matmul.allow_tf32 = on
+    torch.backends.cudnn.allow_tf32 = on
+
+
+def matmul_peak(device: Any, precision: str, n: int | None = None, seconds: float = 0.5) -> float:
+    """GFLOP/s of the best of three rounds of large square matmuls in `precision` on `device`."""
+    import torch
+    n = n or (8192 if device.type == "cuda" else 2048)
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+    a, b = (torch.randn(n, n, device=device, dtype=dtype) for _ in range(2))
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     a @ b
     sync()
-    t = time.perf_counter()
-    for _ in range(repeats):
-        a @ b
-    sync()
-    return 2 * n**3 * repeats / (time.perf_counter() - t) / 1e9
+    best = 0.0
+    for _ in range(3):
+        count, t = 0, time.perf_counter()
+        while time.perf_counter() - t < seconds or count == 0:
+            a @ b
+            count += 1
+            if device.type == "cuda" and count % 10:
+                continue
+            sync()
+        best = max(best, 2 * n**3 * count / (time.perf_counter() - t) / 1e9)
+    return best
 
 
-def measure(config: str, mode: str, steps: int, device: str = "cpu", phase: str = "search") -> dict:
-    """One configuration in this process: seconds per step, samples/s, GFLOP/s, peak memory.
-
-    phase "search" times a weight step + an architecture step of the supernet; "retrain" one step of
-    a derived network (alternating parallel/fusion columns) with Adam, as in retraining.
-    """
+def build_step(config: str | dict[str, Any], phase: str, device: Any, channels_last: bool, autocast: bool,
+               fused: bool) -> tuple[Callable[[], Any], Any, list]:
+    """(step, network, batches) for one search step (weight + α) or one retrain step, as the engine runs it."""
     import torch
-    from clearer.cost import candidate_costs, module_flops
+    from clearer.cost import candidate_costs
+    from clearer.engine.device import adam
+    from clearer.engine.retrain import train_step
     from clearer.losses import binary_entropy, expected_cost
-    from clearer.spaces.choice import uniform_weights
     from clearer.spaces.clearer_space import ClearerSpace
-    from clearer.strategies.base import SearchContext, restore_forward
+    from clearer.strategies.base import SearchContext
     from clearer.strategies.bilevel import Bilevel
 
-    c = dict(CONFIGS[config])
+    c = dict(CONFIGS[config] if isinstance(config, str) else config)
     batch, patch = c.pop("batch"), c.pop("patch")
-    torch.manual_seed(0)
-    dev = torch.device(device)
-    autocast = mode == "bf16_autocast"
-    fmt = torch.channels_last if mode != "float32" else torch.contiguous_format
-    make = lambda: torch.rand(batch, 1, patch, patch, device=dev).contiguous(memory_format=fmt)  # noqa: E731
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    make = lambda: torch.rand(batch, 1, patch, patch, device=device).contiguous(memory_format=fmt)  # noqa: E731
     batches = [(make(), make()) for _ in range(2)]
+    torch.manual_seed(0)
+    mse = torch.nn.functional.mse_loss
     if phase == "search":
-        space = ClearerSpace(channels=1, **c).to(dev, memory_format=fmt)
-        ctx = SearchContext(torch.nn.functional.mse_loss,
-                            {"binary_entropy": (0.01, binary_entropy), "expected_cost": (0.01, expected_cost)},
+        space = ClearerSpace(channels=1, **c).to(device, memory_format=fmt)
+        ctx = SearchContext(mse, {"binary_entropy": (0.01, binary_entropy), "expected_cost": (0.01, expected_cost)},
                             candidate_costs(space, "params", 1), total_steps=100, steps_per_epoch=10,
                             autocast=autocast)
         strategy = Bilevel(warmup_epochs=0)
         strategy.prepare(space, space, ctx)
-        space.set_weights(uniform_weights(space))
-        step = lambda: strategy.step(batches[0], batches[1], epoch=1)["loss"]  # noqa: E731
-        passes = 2  # a weight step and an architecture step
-    else:
-        arch = {f"cell{i}/col{j}": ("parallel", "fusion")[j % 2] for i in range(1, c["cells"] + 1)
-                for j in range(c["columns"])}
-        space = ClearerSpace(channels=1, architecture=arch, **c).to(dev, memory_format=fmt)
-        optimizer = torch.optim.Adam(space.parameters(), 1e-3)
+        if not fused:  # the optimisers as they were built before fused ones
+            params = list(space.parameters())
+            strategy.w_opt = torch.optim.SGD(params, strategy.w_lr, momentum=strategy.w_momentum,
+                                             weight_decay=strategy.w_weight_decay)
+            strategy.a_opt = torch.optim.Adam(strategy.alpha.parameters(), strategy.a_lr, betas=strategy.a_betas,
+                                              weight_decay=strategy.a_weight_decay)
+        return lambda: strategy.step(batches[0], batches[1], epoch=1)["loss"], space, batches
+    arch = {f"cell{i}/col{j}": ("parallel", "fusion")[j % 2] for i in range(1, c["cells"] + 1)
+            for j in range(c["columns"])}
+    model = ClearerSpace(channels=1, architecture=arch, **c).to(device, memory_format=fmt)
+    optimizer = adam(model.parameters(), 1e-3) if fused else torch.optim.Adam(model.parameters(), 1e-3)
+    return lambda: train_step(model, optimizer, batches[0], mse, autocast, 5.0), model, batches
 
-        def step() -> float:
-            loss = restore_forward(space, batches[0], torch.nn.functional.mse_loss, autocast)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            return loss.item()
-        passes = 1
-    flops = module_flops(space, torch.zeros(1, 1, patch, patch, device=dev))[space]
-    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
-    step()  # warm-up (allocator, oneDNN/cuDNN kernel choice)
-    step()
+
+def eval_seconds(model: Any, device: Any, autocast: bool, channels_last: bool) -> float:
+    """Seconds to restore one 481x321 test image with the trained network (eager, as evaluation runs)."""
+    import torch
+    from clearer.engine.inference import restore_image
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    image = torch.rand(1, 1, 321, 481, device=device)
+
+    def net(x: Any) -> Any:
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
+            return model(x.contiguous(memory_format=fmt)).float()
+    model.eval()
+    restore_image(net, image, model.multiple)
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     sync()
-    if dev.type == "cuda":
-        torch.cuda.reset_peak_memory_stats()
     t = time.perf_counter()
-    for _ in range(steps):
-        loss = step()
+    restore_image(net, image, model.multiple)
     sync()
-    seconds = (time.perf_counter() - t) / steps
-    # forward + backward ≈ 3x forward FLOPs, per pass
-    step_flops = passes * 3 * flops * batch
-    peak = (torch.cuda.max_memory_allocated() / 2**30 if dev.type == "cuda"
-            else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20)
-    return {"config": config, "mode": mode, "phase": phase, "s_per_step": seconds,
-            "samples_per_s": batch / seconds, "gflops": step_flops / seconds / 1e9, "peak_gib": peak,
-            "loss": loss}
+    return time.perf_counter() - t
+
+
+def measure(config: str | dict[str, Any], mode: str, steps: int, device: str = "cpu", phase: str = "search",
+            peak_seconds: float = 0.5, peak_n: int | None = None) -> dict[str, Any]:
+    """One row in this process: s/step, counted GFLOP, achieved GFLOP/s, matching peak, memory.
+
+    `config` names one of CONFIGS or gives its fields (width, cells, columns, stem_blocks, residual,
+    batch, patch)."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+    from clearer.engine.device import compile_mode, compiled, use_compile
+
+    dev = torch.device(device)
+    channels_last, precision, compile_setting, fused = MODES[mode]
+    precision = resolve_precision(precision, dev)
+    if dev.type == "cuda":
+        set_tf32(precision == "tf32")
+        torch.backends.cudnn.benchmark = mode in ("now", "compiled")
+    autocast = precision == "bf16"
+    do_compile = use_compile({True: "on", False: "off"}.get(compile_setting, compile_setting), dev)
+    step, network, _ = build_step(config, phase, dev, channels_last, autocast, fused)
+    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
+    with FlopCounterMode(display=False) as counter:
+        step()  # eager: what is counted is the arithmetic of the step as it runs
+    flops = counter.get_total_flops()
+    peak = matmul_peak(dev, precision, peak_n, peak_seconds)
+    with compiled(network, dev, do_compile):
+        t = time.perf_counter()
+        for _ in range(3 if do_compile else 1):  # warm-up: allocator, kernel choice, compile, CUDA graphs
+            step()
+        sync()
+        warmup = time.perf_counter() - t
+        if dev.type == "cuda":
+            torch.cuda.reset_peak_memory_stats()
+        t = time.perf_counter()
+        for _ in range(steps):
+            loss = step()
+        sync()
+        seconds = (time.perf_counter() - t) / steps
+    peak = max(peak, matmul_peak(dev, precision, peak_n, peak_seconds))
+    batch = (CONFIGS[config] if isinstance(config, str) else config)["batch"]
+    mem = (torch.cuda.max_memory_allocated() / 2**30 if dev.type == "cuda"
+           else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20)
+    row = {"config": config, "mode": mode, "phase": phase, "precision": precision,
+           "compiled": (compile_mode(dev) or "default") if do_compile else "no", "fused": fused,
+           "s_per_step": seconds, "samples_per_s": batch / seconds, "gflop_per_step": flops / 1e9,
+           "gflops": flops / seconds / 1e9, "peak_gflops": peak, "pct_peak": 100 * flops / seconds / 1e9 / peak,
+           "mem_gib": mem, "warmup_s": warmup, "loss": float(loss)}
+    if phase == "retrain" and config in ("paper", "quick"):
+        row["eval_s_per_image"] = eval_seconds(network, dev, autocast, channels_last)
+    return row
+
+
+def run_row(config: str, mode: str, phase: str, args: argparse.Namespace) -> dict[str, Any] | str:
+    """measure() in a fresh process (its own memory peak and compile caches); an error line on failure."""
+    proc = subprocess.run([sys.executable, __file__, "--one", f"{config}:{mode}:{phase}", "--steps",
+                           str(args.steps), "--device", args.device], capture_output=True, text=True)
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        return "failed: " + (proc.stderr.strip().splitlines() or ["no output"])[-1][:200]
+    return json.loads(lines[-1])
+
+
+def project(rows: dict[str, dict[str, Any]]) -> str:
+    """Hours of the full paper pipeline (200x50 search + 1000x100 retrain + BSDS500 test) from measured steps."""
+    s, r = rows["search"], rows["retrain"]
+    search = PAPER_STEPS["search"] * s["s_per_step"] + s["warmup_s"]
+    retrain = PAPER_STEPS["retrain"] * r["s_per_step"] + r["warmup_s"]
+    evaluate = PAPER_TEST_IMAGES * r.get("eval_s_per_image", 0.0)
+    total = search + retrain + evaluate
+    return (f"search {search / 60:.1f} min + retrain {retrain / 60:.1f} min + evaluation {evaluate / 60:.1f} min "
+            f"(x8 self-ensemble: {8 * evaluate / 60:.1f}) = {total / 60:.1f} min")
 
 
 def main() -> None:
@@ -112,6 +219,7 @@ def main() -> None:
     parser.add_argument("--configs", default="paper,quick")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--phases", default="search", help="search and/or retrain, comma-separated")
+    parser.add_argument("--modes", default=None, help=f"comma-separated, of {', '.join(MODES)}; 'ref' always runs")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -119,36 +227,44 @@ def main() -> None:
         print(json.dumps(measure(config, mode, args.steps, args.device, phase)))
         return
     import torch
-    peak = matmul_peak(args.device)
-    where = torch.cuda.get_device_name() if args.device == "cuda" else f"{torch.get_num_threads()} CPU threads"
-    print(f"machine: {where}, torch {torch.__version__}, float32 matmul peak {peak:.0f} GFLOP/s")
-    print(f"{'config':7} {'phase':8} {'mode':14} {'s/step':>7} {'samples/s':>9} {'GFLOP/s':>8} {'% peak':>6} "
-          f"{'peak GiB':>8} {'vs paper impl':>13}")
-    results = []
+    cuda = args.device == "cuda"
+    default = "ref,channels_last,tf32,bf16,before,now" if cuda else "ref,channels_last,bf16,before,now,compiled"
+    modes = ["ref"] + [m for m in (args.modes or default).split(",") if m != "ref"]
+    unknown = [m for m in modes if m not in MODES]
+    if unknown:
+        parser.error(f"unknown modes {unknown}; valid: {', '.join(MODES)}")
+    where = torch.cuda.get_device_name() if cuda else f"{torch.get_num_threads()} CPU threads"
+    print(f"machine: {where}, torch {torch.__version__}; every figure below measured in this run")
+    print(f"{'config':6} {'phase':7} {'mode':13} {'prec':7} {'s/step':>8} {'samples/s':>9} {'GFLOP':>7} "
+          f"{'GFLOP/s':>8} {'peak':>8} {'%peak':>5} {'mem GiB':>7} {'vs ref':>6} {'warm-up s':>9}")
+    results: dict[tuple[str, str, str], dict[str, Any]] = {}
     for config in args.configs.split(","):
         for phase in args.phases.split(","):
-            for mode in MODES:
-                proc = subprocess.run([sys.executable, __file__, "--one", f"{config}:{mode}:{phase}", "--steps",
-                                       str(args.steps), "--device", args.device], capture_output=True, text=True)
-                if proc.returncode != 0:
-                    print(f"{config:7} {phase:8} {mode:14} failed: {proc.stderr.strip().splitlines()[-1]}")
+            for mode in modes:
+                r = run_row(config, mode, phase, args)
+                if isinstance(r, str):
+                    print(f"{config:6} {phase:7} {mode:13} {r}", flush=True)
                     continue
-                r = json.loads(proc.stdout.strip().splitlines()[-1])
-                results.append(r)
-                paper_cpu = config == "paper" and phase == "search" and args.device == "cpu"
-                ratio = r["samples_per_s"] / PAPER_IMPL["samples_per_s"] if paper_cpu else float("nan")
-                print(f"{config:7} {phase:8} {mode:14} {r['s_per_step']:7.3f} {r['samples_per_s']:9.2f} "
-                      f"{r['gflops']:8.1f} {100 * r['gflops'] / peak:6.1f} {r['peak_gib']:8.2f} {ratio:12.2f}x",
-                      flush=True)
-    if args.device == "cpu":
-        print(f"paper's implementation on this machine: {PAPER_IMPL['seconds_per_step']} s/step, "
-              f"{PAPER_IMPL['samples_per_s']} samples/s, {PAPER_IMPL['peak_gib']} GiB peak")
-    for r in results:
-        if r["config"] == "paper":
-            steps = 200 * 50 if r["phase"] == "search" else 1000 * 100
-            print(f"projected full paper {r['phase']} ({steps} steps) with {r['mode']}: "
-                  f"{steps * r['s_per_step'] / 3600:.2f} h" + (" (paper: 'two GPU hours' of search)"
-                                                               if r["phase"] == "search" else ""))
+                results[config, phase, mode] = r
+                ref = results.get((config, phase, "ref"))
+                speedup = ref["s_per_step"] / r["s_per_step"] if ref else float("nan")
+                print(f"{config:6} {phase:7} {mode:13} {r['precision']:7} {r['s_per_step']:8.4f} "
+                      f"{r['samples_per_s']:9.1f} {r['gflop_per_step']:7.1f} {r['gflops']:8.1f} "
+                      f"{r['peak_gflops']:8.0f} {r['pct_peak']:5.1f} {r['mem_gib']:7.2f} {speedup:5.2f}x "
+                      f"{r['warmup_s']:9.1f}", flush=True)
+    print("GFLOP: per step, counted by FlopCounterMode; peak: GFLOP/s of a large matmul in the row's precision, "
+          "same process; vs ref: time of the eager float32 step over the row's")
+    for config in args.configs.split(","):
+        for before, after in (("before", "now"), ("ref", "now")):
+            pairs = {ph: (results.get((config, ph, before)), results.get((config, ph, after))) for ph in PAPER_STEPS}
+            if all(a and b for a, b in pairs.values()):
+                print(f"{config}: {after} vs {before}: " + ", ".join(
+                    f"{ph} step {b['s_per_step'] / a['s_per_step']:.2f}x faster" for ph, (b, a) in pairs.items()))
+        if config == "paper":
+            for mode in modes:
+                rows = {ph: results.get((config, ph, mode)) for ph in PAPER_STEPS}
+                if all(rows.values()):
+                    print(f"projected full paper pipeline, {mode}: {project(rows)}")
 
 
 if __name__ == "__main__":

@@ -68,7 +68,7 @@ def run_steps(strategy, epochs: int = 2, steps: int = 2, start: int = 0) -> list
     for epoch in range(epochs):
         for i in range(steps):
             k = start + epoch * steps + i
-            logs.append(strategy.step(batch(2 * k), batch(2 * k + 1), epoch))
+            logs.append({n: float(v) for n, v in strategy.step(batch(2 * k), batch(2 * k + 1), epoch).items()})
     return logs
 
 

@@ -112,6 +112,7 @@ class Recipe:
     channels_last: bool = True
     autocast: Literal["auto", "none", "bf16"] = "auto"
     tracking: Literal["csv", "tensorboard"] = "csv"  # metrics.csv always; TensorBoard scalars/images too
+    compile: Literal["auto", "off", "on"] = "auto"  # torch.compile the training network (auto: on CUDA)
     space: SpaceRef = _d(name="clearer")
     data: DataConfig = field(default_factory=DataConfig)
     search: SearchConfig = field(default_factory=SearchConfig)

@@ -48,7 +48,8 @@ class PatchSampler:
     The generator state can be saved, so a resumed run continues the same stream of patches.
     """
 
-    def __init__(self, images: list[torch.Tensor], patch: int, batch: int, seed: int, augment: bool = True) -> None:
+    def __init__(self, images: list[torch.Tensor], patch: int, batch: int, seed: int, augment: bool = True,
+                 device: torch.device | str = "cpu") -> None:
         if not images:
             raise ClearerError("PatchSampler needs at least one image; the dataset is empty.")
         if patch < 1 or batch < 1:
@@ -66,32 +67,33 @@ class PatchSampler:
                 f"({smallest.shape[-2]}x{smallest.shape[-1]}); use patch <= {min(smallest.shape[-2:])} "
                 "or drop the small images."
             )
+        # on a GPU the images, the generator and every crop stay there: no host work or copy per batch
         turned = [_to_landscape(i) for i in images]
-        self.data = _stack_padded([t for t, _ in turned])
-        self.rotated = torch.tensor([r for _, r in turned])
-        self.heights = torch.tensor([t.shape[-2] for t, _ in turned])
-        self.widths = torch.tensor([t.shape[-1] for t, _ in turned])
+        self.data = _stack_padded([t for t, _ in turned]).to(device)
+        self.rotated = torch.tensor([r for _, r in turned], device=device)
+        self.heights = torch.tensor([t.shape[-2] for t, _ in turned], device=device)
+        self.widths = torch.tensor([t.shape[-1] for t, _ in turned], device=device)
         self.patch, self.batch, self.seed, self.augment = patch, batch, seed, augment
-        self.generator = torch.Generator().manual_seed(seed)
-        self._offsets = torch.arange(patch)
+        self.generator = torch.Generator(device=device).manual_seed(seed)
+        self._offsets = torch.arange(patch, device=device)
 
     def __len__(self) -> int:
         return int(self.data.shape[0])
 
     def sample(self) -> torch.Tensor:
         """One [batch, C, patch, patch] batch of random crops (augmented if enabled)."""
-        g, p = self.generator, self.patch
-        idx = torch.randint(len(self), (self.batch,), generator=g)
-        top = (torch.rand(self.batch, generator=g) * (self.heights[idx] - p + 1)).long()
-        left = (torch.rand(self.batch, generator=g) * (self.widths[idx] - p + 1)).long()
+        g, p, dev = self.generator, self.patch, self.data.device
+        idx = torch.randint(len(self), (self.batch,), generator=g, device=dev)
+        top = (torch.rand(self.batch, generator=g, device=dev) * (self.heights[idx] - p + 1)).long()
+        left = (torch.rand(self.batch, generator=g, device=dev) * (self.widths[idx] - p + 1)).long()
         rows = (top[:, None] + self._offsets)[:, None, :, None]
         cols = (left[:, None] + self._offsets)[:, None, None, :]
-        chans = torch.arange(self.data.shape[1])[None, :, None, None]
+        chans = torch.arange(self.data.shape[1], device=dev)[None, :, None, None]
         out = self.data[idx[:, None, None, None], chans, rows, cols]
         # crops from images turned landscape are turned back, so augment=False sees original orientation
         out = _where(self.rotated[idx], torch.rot90(out, -1, (-2, -1)), out)
         if self.augment:
-            flags = torch.rand((3, self.batch), generator=g) < 0.5
+            flags = torch.rand((3, self.batch), generator=g, device=dev) < 0.5
             out = dihedral(out, flags[0], flags[1], flags[2])
         return out.contiguous()
 

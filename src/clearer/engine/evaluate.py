@@ -1,6 +1,7 @@
 """Evaluation: degrade each test image with a per-image seed (or take a real pair), restore, measure."""
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -18,6 +19,9 @@ from .progress import RunLog
 from .strips import save_strip
 
 OVERLAP = 64
+# input (degraded-image) scores per test set: they depend only on the set, protocol and degradation,
+# so a process that evaluates many models (comparisons, sweeps) measures them once
+_INPUT_SCORES: dict[str, dict[str, float]] = {}
 
 
 def protocol_degradation(recipe: Recipe, protocol: Protocol) -> Any:
@@ -50,6 +54,17 @@ def colors(channels: int) -> dict[str, str]:
     return {"": "rgb", "_y": "y"} if channels == 3 else {"": "rgb"}
 
 
+def input_key(dataset: Any, channels: int, protocol: Protocol, degrade: Any) -> str:
+    """What the scores of a test set's degraded inputs depend on: its files (and their modification
+    times), channels, protocol, degradation; "" (never reused) for a set that is not plain data."""
+    if not dataclasses.is_dataclass(dataset):
+        return ""
+    files = getattr(dataset, "pairs", None) or getattr(dataset, "paths", [])
+    stamps = [Path(f).stat().st_mtime_ns for pair in files for f in (pair if isinstance(pair, tuple) else [pair])]
+    degradation = "real pairs" if getattr(dataset, "paired", False) else degrade.describe()
+    return repr((dataset, stamps, channels, protocol, degradation, D.world_size()))
+
+
 def evaluate(recipe: Recipe, model: nn.Module, out: Path, device: torch.device, log: RunLog,
              per_image: dict[str, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
     """Metrics of `model` on every test set of the recipe; sample images go to out/samples.
@@ -70,6 +85,8 @@ def evaluate(recipe: Recipe, model: nn.Module, out: Path, device: torch.device, 
         name, dataset = set_name(ref), build_dataset(ref)
         t0 = time.time()
         sums: dict[str, float] = {}
+        input_id = input_key(dataset, channels, protocol, degrade)
+        cached = _INPUT_SCORES.get(input_id) if input_id else None
         with log.progress(f"evaluate {name}", len(dataset)) as bar:
             for i, (degraded, clean, image_name) in enumerate(test_pairs(dataset, channels, protocol, degrade, log)):
                 if i % D.world_size() != D.rank():  # evaluation is sharded over processes
@@ -79,7 +96,8 @@ def evaluate(recipe: Recipe, model: nn.Module, out: Path, device: torch.device, 
                 sums["count"] = sums.get("count", 0.0) + 1
                 row: dict[str, Any] = {"image": image_name}
                 for suffix, color in colors(channels).items():
-                    for side, image in (("input_", degraded), ("", restored)):
+                    sides = (("", restored),) if cached else (("input_", degraded), ("", restored))
+                    for side, image in sides:
                         measured = protocol.measure(image, clean, color=color, postprocess=side == "")
                         row.update({f"{side}{metric}{suffix}": value for metric, value in measured.items()})
                 for key, value in row.items():
@@ -93,10 +111,13 @@ def evaluate(recipe: Recipe, model: nn.Module, out: Path, device: torch.device, 
                                [f"input {row['input_psnr']:.2f} dB", f"output {row['psnr']:.2f} dB", "clean"])
                 bar.advance()
         keys = [f"{side}{m}{suffix}" for suffix in colors(channels) for side in ("input_", "")
-                for m in ("psnr", "ssim")]
+                for m in ("psnr", "ssim") if not (cached and side)]
         sums = D.sum_values({k: sums.get(k, 0.0) for k in keys + ["count"]})
         count = int(sums.pop("count"))
-        results[name] = {k: round(v / count, 5) for k, v in sums.items()}
+        means = {k: v / count for k, v in sums.items()}
+        if input_id and not cached:
+            _INPUT_SCORES[input_id] = {k: v for k, v in means.items() if k.startswith("input_")}
+        results[name] = {k: round(v, 5) for k, v in {**means, **(cached or {})}.items()}
         results[name].update(
             images=count, protocol=protocol.name, color="rgb" if channels == 3 else "gray",
             degradation="real pairs" if getattr(dataset, "paired", False) else degrade.describe(),

@@ -2,42 +2,66 @@
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 from typing import Callable
+
+import torch
 
 from ..errors import ClearerError
 from .progress import RunLog
 
-StepFn = Callable[[int], dict[str, float]]
+StepFn = Callable[[int], dict[str, "float | torch.Tensor"]]
 EpochEnd = Callable[[int, dict[str, float]], None]
+STATUS_EVERY_S = 0.5  # the live status line reads the loss (a host sync on a GPU) at most this often
 
 
 class NonFiniteLoss(ClearerError):
     """A loss became NaN or infinite; the last good checkpoint is kept."""
 
 
+def _read(logs: list[dict[str, float | torch.Tensor]]) -> list[dict[str, float]]:
+    """Per-step logs as floats, reading device tensors in one transfer (one host sync per epoch)."""
+    flat = [(i, k, v) for i, step in enumerate(logs) for k, v in step.items()]
+    values = torch.stack([torch.as_tensor(v, dtype=torch.float64).detach().reshape(()).cpu()
+                          for _, _, v in flat]).tolist() if flat else []
+    rows: list[dict[str, float]] = [{} for _ in logs]
+    for (i, k, _), value in zip(flat, values):
+        rows[i][k] = value
+    return rows
+
+
 def run_epochs(log: RunLog, phase: str, epochs: int, steps_per_epoch: int, start_epoch: int,
                step: StepFn, end_epoch: EpochEnd, checkpoint: Path,
                status: Callable[[], str] = lambda: "") -> None:
-    """Run epochs [start_epoch, epochs); `end_epoch` saves the checkpoint after each complete epoch."""
+    """Run epochs [start_epoch, epochs); `end_epoch` saves the checkpoint after each complete epoch.
+
+    Steps may return losses as device tensors: they are read once per epoch, not once per step, so a
+    GPU is never made to wait for the host. A non-finite loss therefore stops the run at the end of
+    its epoch (before that epoch's checkpoint), naming the first bad step.
+    """
     total = epochs * steps_per_epoch
     with log.progress(phase, total, completed=start_epoch * steps_per_epoch) as bar:
         for epoch in range(start_epoch, epochs):
-            sums: dict[str, float] = {}
-            for i in range(steps_per_epoch):
-                logs = step(epoch)
-                bad = [k for k, v in logs.items() if not math.isfinite(v)]
+            logs, shown = [], 0.0
+            for _ in range(steps_per_epoch):
+                logs.append(step(epoch))
+                text = ""
+                if bar.live and time.monotonic() - shown > STATUS_EVERY_S:
+                    text, shown = f"loss {float(logs[-1]['loss']):.5f} {status()}", time.monotonic()
+                bar.advance(text)
+            values = _read(logs)
+            for i, row in enumerate(values):
+                bad = [k for k, v in row.items() if not math.isfinite(v)]
                 if bad:
                     kept = f"the last good checkpoint ({checkpoint}) is kept" if checkpoint.exists() \
                         else "no checkpoint had been written yet"
                     raise NonFiniteLoss(
-                        f"{phase}: {', '.join(bad)} became {logs[bad[0]]} at epoch {epoch + 1}, step "
+                        f"{phase}: {', '.join(bad)} became {row[bad[0]]} at epoch {epoch + 1}, step "
                         f"{i + 1}; {kept}. Lower the learning rate (or raise grad clipping) and rerun, or "
                         f"resume with --resume.")
-                for k, v in logs.items():
-                    sums[k] = sums.get(k, 0.0) + v
-                bar.advance(f"loss {logs['loss']:.5f} {status()}")
-            means = {k: v / steps_per_epoch for k, v in sums.items()}
+            keys = dict.fromkeys(k for row in values for k in row)
+            means = {k: sum(row.get(k, 0.0) for row in values) / steps_per_epoch for k in keys}
             end_epoch(epoch, means)
             log(f"{phase} epoch {epoch + 1}/{epochs} " + " ".join(f"{k}={v:.5g}" for k, v in means.items())
                 + (f" {status()}" if status() else ""))

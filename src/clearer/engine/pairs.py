@@ -21,10 +21,12 @@ class PairStream:
                  rank: int = 0, world: int = 1) -> None:
         # every process draws the same global batch (batch x world) and keeps its own slice: N processes
         # see N x the data, and a single process with the global batch sees exactly the same patches
-        self.sampler = PatchSampler(images, patch, batch * world, seed)
+        # crops and noise are drawn where training runs on a GPU (the CPU streams are as before)
+        home = device if torch.device(device).type == "cuda" else "cpu"
+        self.sampler = PatchSampler(images, patch, batch * world, seed, device=home)
         self.part = slice(rank * batch, (rank + 1) * batch)
         self.degrade = degrade
-        self.noise = torch.Generator().manual_seed(seed + 1)
+        self.noise = torch.Generator(device=home).manual_seed(seed + 1)
         self.device = device
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
 

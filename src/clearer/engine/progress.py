@@ -41,14 +41,14 @@ class RunLog:
                    TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[status]}"))
         with Progress(*columns, console=self.console, disable=not live, transient=False) as progress:
             task = progress.add_task(description, total=total, completed=completed, status="")
-            yield Bar(progress, task)
+            yield Bar(progress, task, live)
 
 
 class Bar:
     """Handle to advance one progress bar and update its status text."""
 
-    def __init__(self, progress: Progress, task: int) -> None:
-        self.progress, self.task = progress, task
+    def __init__(self, progress: Progress, task: int, live: bool = True) -> None:
+        self.progress, self.task, self.live = progress, task, live  # live: drawn on a terminal
 
     def advance(self, status: str = "") -> None:
         self.progress.update(self.task, advance=1, status=status)

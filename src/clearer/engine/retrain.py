@@ -16,6 +16,7 @@ from . import artifacts as A
 from . import distributed as D
 from .build import use_autocast, build, build_dataset, build_degradation, build_space
 from .checkpoint import load_module_state, load_state, save_state, save_weights
+from .device import adam, compiled, configure, use_compile
 from .loop import run_epochs
 from .pairs import make_stream
 from .progress import RunLog
@@ -28,15 +29,27 @@ def cosine(step: int, total: int, lr: float, min_lr: float) -> float:
     return min_lr + (lr - min_lr) * 0.5 * (1 + math.cos(math.pi * t))
 
 
+def train_step(network: nn.Module, optimizer: torch.optim.Optimizer, batch: tuple[torch.Tensor, torch.Tensor],
+               loss_fn: Any, autocast: bool, grad_clip: float) -> torch.Tensor:
+    """One clipped optimiser step on a (degraded, clean) batch; the loss comes back as a device tensor."""
+    loss = restore_forward(network, batch, loss_fn, autocast)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    nn.utils.clip_grad_norm_([p for g in optimizer.param_groups for p in g["params"]], grad_clip)
+    optimizer.step()
+    return loss.detach()
+
+
 def retrain(recipe: Recipe, arch: dict[str, Any], out: Path, device: torch.device, log: RunLog) -> nn.Module:
     """Train the fixed architecture; writes model.safetensors and returns the trained model."""
     cfg, data = recipe.retrain, recipe.data
     torch.manual_seed(recipe.seed + 1)
+    configure(device)
     model = build_space(recipe, arch["architecture"]).to(device)
     if recipe.channels_last:
         model = model.to(memory_format=torch.channels_last)
     network = D.wrap(model, device)
-    optimizer = torch.optim.Adam(model.parameters(), cfg.lr, weight_decay=cfg.weight_decay)
+    optimizer = adam(model.parameters(), cfg.lr, weight_decay=cfg.weight_decay)
     loss_fn = build(LOSSES, cfg.loss)
     stream = make_stream(build_dataset(data.train), build_degradation(recipe), data.channels,
                          cfg.patch or data.patch, cfg.batch or data.batch,
@@ -61,16 +74,12 @@ def retrain(recipe: Recipe, arch: dict[str, Any], out: Path, device: torch.devic
         f"{'bf16 autocast' if autocast else 'float32'}, on {stream.describe()}")
     t0 = time.time() - elapsed
 
-    def step(epoch: int) -> dict[str, float]:
+    def step(epoch: int) -> dict[str, torch.Tensor]:
         for group in optimizer.param_groups:
             group["lr"] = cosine(steps[0], total, cfg.lr, cfg.min_lr)
-        loss = restore_forward(network, next(stream), loss_fn, autocast)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        optimizer.step()
+        loss = train_step(network, optimizer, next(stream), loss_fn, autocast, cfg.grad_clip)
         steps[0] += 1
-        return {"loss": loss.item()}
+        return {"loss": loss}
 
     def weights_meta() -> dict[str, Any]:
         return {"recipe_hash": recipe.hash(), "seed": recipe.seed, "architecture": arch["architecture"],
@@ -90,7 +99,8 @@ def retrain(recipe: Recipe, arch: dict[str, Any], out: Path, device: torch.devic
                                     "elapsed": time.time() - t0, "best": validation.best})
 
     model.train()
-    run_epochs(log, "retrain", cfg.epochs, cfg.steps_per_epoch, start, step, end_epoch, state_path)
+    with compiled(model, device, use_compile(recipe.compile, device), D.active()):
+        run_epochs(log, "retrain", cfg.epochs, cfg.steps_per_epoch, start, step, end_epoch, state_path)
     seconds = round(time.time() - t0, 1)
     if D.is_main():
         save_weights(out / A.WEIGHTS, model, weights_meta())

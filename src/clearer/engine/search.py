@@ -20,6 +20,7 @@ from . import artifacts as A
 from . import distributed as D
 from .build import use_autocast, build, build_dataset, build_degradation, build_space, set_name
 from .checkpoint import load_module_state, load_state, save_state
+from .device import compiled, configure, use_compile
 from .loop import run_epochs
 from .pairs import make_stream
 from .progress import RunLog
@@ -38,6 +39,7 @@ def search(recipe: Recipe, out: Path, device: torch.device, log: RunLog) -> Sear
     """Run (or resume) the search and write arch.json."""
     cfg, data = recipe.search, recipe.data
     torch.manual_seed(recipe.seed)
+    configure(device)
     space = build_space(recipe).to(device)
     if recipe.channels_last:
         space = space.to(memory_format=torch.channels_last)
@@ -98,8 +100,9 @@ def search(recipe: Recipe, out: Path, device: torch.device, log: RunLog) -> Sear
     space.train()
     if not getattr(strategy, "searches", True):  # e.g. `fixed`: nothing to learn
         cfg = dataclasses.replace(cfg, epochs=0)
-    run_epochs(log, "search", cfg.epochs, cfg.steps_per_epoch, start,
-               lambda epoch: strategy.step(next(train), next(arch), epoch), end_epoch, state_path, status)
+    with compiled(space, device, use_compile(recipe.compile, device), D.active()):
+        run_epochs(log, "search", cfg.epochs, cfg.steps_per_epoch, start,
+                   lambda epoch: strategy.step(next(train), next(arch), epoch), end_epoch, state_path, status)
     architecture = strategy.derive()
     seconds = round(time.time() - t0, 1)
     summary = None

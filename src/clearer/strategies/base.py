@@ -14,6 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import ClearerError, check_min
+from ..engine.device import adam, sgd
 from ..spaces.choice import Supernet
 
 Batch = tuple[Tensor, Tensor]  # (degraded input, clean target)
@@ -44,7 +45,8 @@ class Strategy:
             label_key(c.label): nn.Parameter(torch.zeros(len(c.candidates), device=device))
             for c in space.choices()})
 
-    def step(self, train: Batch, arch: Batch, epoch: int) -> dict[str, float]:
+    def step(self, train: Batch, arch: Batch, epoch: int) -> dict[str, float | Tensor]:
+        """One search step; returns its losses as floats or 0-d tensors (tensors spare a GPU a host sync)."""
         raise NotImplementedError
 
     def probabilities(self) -> dict[str, Tensor]:
@@ -61,7 +63,7 @@ class Strategy:
         total, parts = torch.zeros((), device=next(iter(probs.values())).device), {}
         for name, (weight, fn) in self.ctx.arch_losses.items():
             value = fn(probs, self.ctx.costs)
-            parts[name] = value.item()
+            parts[name] = value.detach()  # a tensor: no host sync per step (the loop reads it per epoch)
             total = total + weight * value
         return total, parts
 
@@ -121,10 +123,10 @@ class WeightSharing(Strategy):
         super().prepare(space, network, ctx)
         params = list(space.parameters())
         if self.w_optimizer == "sgd":
-            self.w_opt: torch.optim.Optimizer = torch.optim.SGD(
+            self.w_opt: torch.optim.Optimizer = sgd(
                 params, self.w_lr, momentum=self.w_momentum, weight_decay=self.w_weight_decay)
         else:
-            self.w_opt = torch.optim.Adam(params, self.w_lr, weight_decay=self.w_weight_decay)
+            self.w_opt = adam(params, self.w_lr, weight_decay=self.w_weight_decay)
 
     def _lr(self) -> float:
         """Cosine decay of the weight learning rate from w_lr to w_min_lr over the whole search."""
@@ -132,7 +134,7 @@ class WeightSharing(Strategy):
         return self.w_min_lr + (self.w_lr - self.w_min_lr) * 0.5 * (1 + math.cos(math.pi * t))
 
     def weight_step(self, train: Batch, weights: dict[str, Tensor],
-                    active: dict[str, list[int]] | None = None) -> float:
+                    active: dict[str, list[int]] | None = None) -> Tensor:
         """One clipped optimiser step of the shared weights on L_restore with fixed mixing weights."""
         self.space.set_weights(weights, active)
         for group in self.w_opt.param_groups:
@@ -143,7 +145,7 @@ class WeightSharing(Strategy):
         nn.utils.clip_grad_norm_(self.space.parameters(), self.grad_clip)
         self.w_opt.step()
         self.steps_done += 1
-        return loss.item()
+        return loss.detach()
 
     def state_dict(self) -> dict[str, Any]:
         return {**super().state_dict(), "w_opt": self.w_opt.state_dict(), "steps_done": self.steps_done}
@@ -230,7 +232,7 @@ class Alternating(WeightSharing):
             self.apply_alpha_grads([g + e for g, e in zip(signal, extra)], signal)
         finally:
             self.space.train(was_training)
-        return {"arch_loss": restore.item(), **parts}
+        return {"arch_loss": restore.detach(), **parts}
 
     def apply_alpha_grads(self, grads: list[Tensor], signal: list[Tensor]) -> None:
         """One optimiser step on α with `grads`; `signal` (the restoration part) joins the epoch's trace."""
