@@ -98,3 +98,22 @@ def test_benchmark_counts_the_flops_it_runs_and_stays_below_the_matching_peak(ph
         with FlopCounterMode(display=False) as forward, torch.no_grad():
             network(batches[0][0])
         assert 3 * forward.get_total_flops() < row["gflop_per_step"] * 1e9 < 5 * forward.get_total_flops()
+
+
+def test_losses_read_once_per_epoch_still_stop_at_the_first_bad_step(tmp_path):
+    """Steps return device tensors (no host sync per step); a NaN stops the run before that epoch's
+    checkpoint and the message names the first bad step."""
+    from clearer.engine.loop import NonFiniteLoss, run_epochs
+
+    ends: list[tuple[int, dict[str, float]]] = []
+    calls = [0]
+
+    def step(epoch: int) -> dict[str, torch.Tensor | float]:
+        calls[0] += 1
+        loss = torch.tensor(float("nan") if calls[0] in (7, 8) else 0.5 * calls[0])
+        return {"loss": loss, "arch_loss": 1.0} if epoch else {"loss": loss}
+
+    with pytest.raises(NonFiniteLoss, match=r"loss became nan at epoch 2, step 3"):
+        run_epochs(RunLog(None, verbose=False), "search", 4, 4, 0, step, lambda e, m: ends.append((e, m)),
+                   tmp_path / "state.safetensors")
+    assert ends == [(0, {"loss": 0.5 * (1 + 2 + 3 + 4) / 4})]
