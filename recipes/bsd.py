@@ -65,12 +65,12 @@ PROFILES = {
     "paper-released": {**PAPER, "search.strategy.a_lr": 3e-4, "search.strategy.a_weight_decay": 1e-3,
                        "search.strategy.a_decay": "coupled"},
     "quick": QUICK,
-    # For comparisons of many variants x seeds (recipes/ablations.py, recipes/ground_truth.py), about a
-    # minute or two per run on one CPU core: 2 cells x 2 columns = 16 architectures, so the ground truth
-    # can retrain every one of them; width 16, 200 retrain steps, the first 24 BSD68 images at σ = 25
-    # (paired differences between networks on the same images; not the BSD68 figure). Space, data, retrain
-    # and evaluation are spelled out here (not inherited from `quick`), so retuning `quick` does not
-    # invalidate a ground truth measured at this profile.
+    # For comparisons of many variants x seeds (recipes/ablations.py, recipes/ground_truth.py), a few
+    # minutes per run on one CPU core (1-6 min measured on a shared, loaded 2-core machine): 2 cells x 2
+    # columns = 16 architectures, so the ground truth can retrain every one of them; width 16, 200
+    # retrain steps, the first 24 BSD68 images at σ = 25 (paired differences between networks on the
+    # same images; not the BSD68 figure). Space, data, retrain and evaluation are spelled out here (not
+    # inherited from `quick`), so retuning `quick` does not invalidate a ground truth measured here.
     "compare": {
         **QUICK,
         "space.width": 16, "space.cells": 2, "space.columns": 2, "space.stem_blocks": 2, "space.residual": True,

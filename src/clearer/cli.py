@@ -224,13 +224,13 @@ def report_comparison(comparison: Any) -> None:
     from .compare import gather, write_report
     from .report import cells, legend, title
     found = gather(comparison)
+    console = out if out.is_terminal else Console(width=400)  # piped: whole rows, not cut at 80 columns
     if found.foreign:
         err.print(f"[yellow]not reported, made with a different recipe: {', '.join(found.foreign)}[/yellow]")
     if found.missing:
         err.print(f"[yellow]not finished yet: {', '.join(found.missing)}[/yellow]")
     if found.truth_file is not None:
-        out.print(f"ranked against the ground truth in {found.truth_file}")
-    console = out if out.is_terminal else Console(width=400)  # piped: whole rows, not cut at 80 columns
+        console.print(f"ranked against the ground truth in {found.truth_file}")
     for test_set, rows in found.tables.items():
         table = Table(title=f"{comparison.name}: {title(test_set, rows)}", caption=legend(rows))
         headers, body = cells(rows)
@@ -242,7 +242,7 @@ def report_comparison(comparison: Any) -> None:
     for line in found.notes:
         console.print(line)
     for path in write_report(comparison, found):
-        out.print(f"wrote {path}")
+        console.print(f"wrote {path}")
 
 
 def load_recipe_profiles(path: Path) -> dict[str, Any]:

@@ -58,7 +58,8 @@ def psnr_vs_params(plt: Any, test_set: str, rows: list[dict[str, Any]], out: Pat
 def front(plt: Any, test_set: str, rows: list[dict[str, Any]], truth: list[dict[str, Any]], sweep: list[str],
           out: Path) -> Path:
     """PSNR vs FLOPs/px: the ground truth's architectures (grey, front dashed) behind each variant's
-    per-seed derived architectures (small) and means (large); the sweep's means joined in its order."""
+    per-seed derived architectures (small) and mean (large, when its seeds agree on one architecture);
+    the sweep's means joined in its order."""
     fig, ax = plt.subplots(figsize=(9, 5))
     gx, gy = [e["flops_per_pixel"] for e in truth], [e["psnr"] for e in truth]
     ax.errorbar(gx, gy, yerr=[e["psnr_std"] for e in truth], fmt="o", color="0.7", ms=5, capsize=2,
@@ -68,10 +69,12 @@ def front(plt: Any, test_set: str, rows: list[dict[str, Any]], truth: list[dict[
     shown = [r for r in rows if r.get("rank") is not None and "tie_low" not in r]
     for k, r in enumerate(shown):
         style = _style(k, plt)
-        ax.scatter(r["seed_flops"], r["seed_psnr"], s=14, color=style["color"], marker=style["marker"], alpha=0.5,
-                   zorder=2)
-        ax.errorbar(r["flops_per_pixel"], r["psnr"], yerr=r["psnr_std"], fmt=style["marker"], ms=8,
-                    color=style["color"], capsize=2, label=r["variant"], zorder=3)
+        one = len(set(r["arch_hashes"])) == 1  # a mean over different architectures is no point of the plane
+        ax.scatter(r["seed_flops"], r["seed_psnr"], s=14 if one else 40, color=style["color"], marker=style["marker"],
+                   alpha=0.5 if one else 0.9, zorder=2, label=None if one else f"{r['variant']} (each seed)")
+        if one:
+            ax.errorbar(r["flops_per_pixel"], r["psnr"], yerr=r["psnr_std"], fmt=style["marker"], ms=8,
+                        color=style["color"], capsize=2, label=r["variant"], zorder=3)
     line = [r for v in sweep for r in shown if r["variant"] == v]
     if len(line) > 1:
         ax.plot([r["flops_per_pixel"] for r in line], [r["psnr"] for r in line], "-", color="k", lw=1.2,

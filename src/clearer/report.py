@@ -260,7 +260,7 @@ def cells(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
     with_rank = any(r.get("rank") is not None for r in rows)
     with_gap = any(r.get("gap_db") is not None for r in rows)
     with_entropy = any(r.get("entropy") is not None for r in rows)
-    headers = ["variant", "architecture", "params", "FLOPs/px", "search s", "retrain s", "PSNR", "SSIM",
+    headers = ["variant", "architecture", "seeds", "params", "FLOPs/px", "search s", "retrain s", "PSNR", "SSIM",
                "vs best"]
     headers += (["rank (tied)" if any("tie_low" in r for r in rows) else "rank in ground truth", "below front"]
                 if with_rank else [])
@@ -268,7 +268,7 @@ def cells(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
     headers += ["PSNR-Y", "SSIM-Y"] if with_y else []
     body = []
     for r in rows:
-        row = [r["variant"], r["architecture"], f"{r['params']:,}", f"{r['flops_per_pixel']:,}",
+        row = [r["variant"], r["architecture"], str(r["seeds"]), f"{r['params']:,}", f"{r['flops_per_pixel']:,}",
                f"{r['search_s']:.0f}", f"{r['retrain_s']:.0f}", _pm(r["psnr"], r["psnr_std"], r["seeds"], 2),
                _pm(r["ssim"], r["ssim_std"], r["seeds"], 4), _vs_best(r)]
         if with_rank:
