@@ -130,7 +130,7 @@ def test_show_errors_name_the_problem() -> None:
     msg = failure("show", BSD, "--profile", "smoke", "--set", "search.epoch=3")
     assert "unknown key search.epoch." in msg and "Did you mean search.epochs" in msg
     msg = failure("show", BSD, "--profile", "smok")
-    assert "no profile 'smok'" in msg and "Did you mean 'smoke'?" in msg and "Profiles: paper, quick, compare, smoke." in msg
+    assert "no profile 'smok'" in msg and "Did you mean 'smoke'?" in msg and "Profiles: paper, paper-released, quick, compare, smoke." in msg
     msg = failure("show", BSD, "--profile", "smoke", "--set", "search.epochs=3.5")
     assert "search.epochs expects int, got 3.5 (float)" in msg
     assert "--set expects key=value" in failure("show", BSD, "--set", "search.epochs")
