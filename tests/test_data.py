@@ -4,7 +4,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import http.server
-import os
 import threading
 import zipfile
 from pathlib import Path

@@ -10,7 +10,7 @@ import pytest
 from clearer.errors import ClearerError
 from clearer.recipe import (LoadedRecipe, Recipe, apply_overrides, derive, exec_recipe, load_recipe, parse_set,
                             parse_value)
-from clearer.registry import LOSSES, REGISTRIES, SPACES
+from clearer.registry import LOSSES, SPACES
 
 ROOT = Path(__file__).resolve().parents[1]
 BSD = ROOT / "recipes" / "bsd.py"

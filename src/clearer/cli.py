@@ -1,7 +1,6 @@
 """The `clearer` command line: list parts, show and run recipes, restore images, fetch data."""
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any, Optional

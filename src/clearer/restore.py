@@ -8,6 +8,7 @@ import torch
 
 from .data.images import read_image, save_image
 from .engine.inference import restore_image
+from .errors import ClearerError
 from .recipe import Recipe
 
 OVERLAP = 64

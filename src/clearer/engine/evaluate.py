@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections import defaultdict
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -21,7 +22,7 @@ from .strips import save_strip
 OVERLAP = 64
 # input (degraded-image) scores per test set: they depend only on the set, protocol and degradation,
 # so a process that evaluates many models (comparisons, sweeps) measures them once
-_INPUT_SCORES: dict[str, dict[str, float]] = {}
+_INPUT_SCORES: dict[str, dict[int, dict[str, float]]] = {}  # per set: image index -> input scores
 
 
 def protocol_degradation(recipe: Recipe, protocol: Protocol) -> Any:
@@ -86,7 +87,9 @@ def evaluate(recipe: Recipe, model: nn.Module, out: Path, device: torch.device, 
         t0 = time.time()
         sums: dict[str, float] = {}
         input_id = input_key(dataset, channels, protocol, degrade)
+        # the degraded inputs' per-image scores depend only on the set, protocol and degradation
         cached = _INPUT_SCORES.get(input_id) if input_id else None
+        inputs: dict[int, dict[str, float]] = cached if cached is not None else defaultdict(dict)
         with log.progress(f"evaluate {name}", len(dataset)) as bar:
             for i, (degraded, clean, image_name) in enumerate(test_pairs(dataset, channels, protocol, degrade, log)):
                 if i % D.world_size() != D.rank():  # evaluation is sharded over processes
@@ -96,10 +99,12 @@ def evaluate(recipe: Recipe, model: nn.Module, out: Path, device: torch.device, 
                 sums["count"] = sums.get("count", 0.0) + 1
                 row: dict[str, Any] = {"image": image_name}
                 for suffix, color in colors(channels).items():
-                    sides = (("", restored),) if cached else (("input_", degraded), ("", restored))
-                    for side, image in sides:
-                        measured = protocol.measure(image, clean, color=color, postprocess=side == "")
-                        row.update({f"{side}{metric}{suffix}": value for metric, value in measured.items()})
+                    measured = protocol.measure(restored, clean, color=color, postprocess=True)
+                    row.update({f"{metric}{suffix}": value for metric, value in measured.items()})
+                    if cached is None:
+                        measured = protocol.measure(degraded, clean, color=color, postprocess=False)
+                        inputs[i].update({f"input_{metric}{suffix}": value for metric, value in measured.items()})
+                row.update(inputs[i])
                 for key, value in row.items():
                     if key != "image":
                         sums[key] = sums.get(key, 0.0) + value
@@ -111,13 +116,13 @@ def evaluate(recipe: Recipe, model: nn.Module, out: Path, device: torch.device, 
                                [f"input {row['input_psnr']:.2f} dB", f"output {row['psnr']:.2f} dB", "clean"])
                 bar.advance()
         keys = [f"{side}{m}{suffix}" for suffix in colors(channels) for side in ("input_", "")
-                for m in ("psnr", "ssim") if not (cached and side)]
+                for m in ("psnr", "ssim")]
         sums = D.sum_values({k: sums.get(k, 0.0) for k in keys + ["count"]})
         count = int(sums.pop("count"))
         means = {k: v / count for k, v in sums.items()}
-        if input_id and not cached:
-            _INPUT_SCORES[input_id] = {k: v for k, v in means.items() if k.startswith("input_")}
-        results[name] = {k: round(v, 5) for k, v in {**means, **(cached or {})}.items()}
+        if input_id and cached is None:
+            _INPUT_SCORES[input_id] = dict(inputs)
+        results[name] = {k: round(v, 5) for k, v in means.items()}
         results[name].update(
             images=count, protocol=protocol.name, color="rgb" if channels == 3 else "gray",
             degradation="real pairs" if getattr(dataset, "paired", False) else degrade.describe(),

@@ -6,7 +6,7 @@ from torch import Tensor, nn
 
 from ..errors import check_min
 from ..registry import CELLS, MODULES, SPACES
-from ..nn.blocks import ResidualBlock, conv_bn
+from ..nn.blocks import ResidualBlock
 from ..nn.multiscale import Bottleneck, Fusion, Transition, Upsample
 from .choice import Choice, Supernet, check_architecture
 
