@@ -51,13 +51,13 @@ def restore_files(run_dir: Path, images: list[Path], out_dir: Path, tile: int | 
                   self_ensemble: bool = False, overwrite: bool = False) -> list[Path]:
     """Restore each image file; outputs are PNGs named after the inputs in `out_dir` (never an input)."""
     out_dir = Path(out_dir)
+    model, recipe = load_model(run_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise ClearerError(f"--out {out_dir} is a file, not a folder; give a folder for the restored images.")
     missing = [str(p) for p in images if not Path(p).is_file()]
     if missing:
         raise ClearerError(f"image file(s) {', '.join(missing[:3])} not found (or not files); check the paths.")
     targets = output_paths(images, out_dir, overwrite)
-    model, recipe = load_model(run_dir)
     written = []
     for path, target in zip(images, targets):
         image = read_image(path, recipe.data.channels)

@@ -77,7 +77,10 @@ def atomic_write(path: Path, write: Any) -> None:
         os.chmod(tmp, _file_mode())  # safetensors writes 0600; weights stay readable by the group
         _fsync(tmp)
         os.replace(tmp, path)
-        _fsync(path.parent)
+        try:
+            _fsync(path.parent)  # makes the rename durable; some systems cannot open a folder for this
+        except OSError:
+            pass
     except (OSError, SafetensorError) as err:
         raise ClearerError(
             f"cannot write {path}: {err}. Check that the folder is writable and the disk (or your file "
