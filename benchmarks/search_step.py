@@ -111,7 +111,7 @@ def build_step(config: str | dict[str, Any], phase: str, device: Any, channels_l
             params = list(space.parameters())
             strategy.w_opt = torch.optim.SGD(params, strategy.w_lr, momentum=strategy.w_momentum,
                                              weight_decay=strategy.w_weight_decay)
-            strategy.a_opt = torch.optim.Adam(strategy.alpha.parameters(), strategy.a_lr, betas=strategy.a_betas,
+            strategy.a_opt = torch.optim.Adam(strategy.alpha.parameters(), strategy.alpha_lr(), betas=strategy.a_betas,
                                               weight_decay=strategy.a_weight_decay)
         return lambda: strategy.step(batches[0], batches[1], epoch=1)["loss"], space, batches
     arch = {f"cell{i}/col{j}": ("parallel", "fusion")[j % 2] for i in range(1, c["cells"] + 1)
