@@ -48,7 +48,7 @@ def test_rain_recipe_smoke_measures_rgb_and_y_and_restores_colour_images(data_di
     assert sum(r["psnr_y"] for r in rows) / 2 == pytest.approx(metrics["psnr_y"], abs=1e-4)
     assert all(r["input_psnr_y"] > r["input_psnr"] for r in rows)  # Rain100L inputs: about 26 dB Y, 25 RGB
     strips = sorted((out / "samples").glob("rain100l-tune-*.png"))
-    assert strips and Image.open(strips[0]).size[0] == 3 * 481  # rainy | derained | clean
+    assert strips and 3 * 481 <= Image.open(strips[0]).size[0] < 3 * 481 + 40  # rainy | derained | clean (+ gaps)
     # a comparison of colour runs shows the Y channel and what the inputs scored
     tables = collect({"rain": [out]})
     rows = tables["rain100l-tune"]
