@@ -17,7 +17,7 @@ RECIPES = ROOT / "recipes"
 def data_dir() -> Path:
     value = os.environ.get("CLEARER_DATA")
     if not value or not Path(value).is_dir():
-        pytest.skip("CLEARER_DATA is not set to the benchmark data folder (CI sets it to ../shared/data)")
+        pytest.skip("CLEARER_DATA is not set to the benchmark data folder (CI sets it)")
     return Path(value).resolve()  # a relative CLEARER_DATA (as in the README) is relative to here
 
 

@@ -17,7 +17,7 @@ def data_root() -> Path:
     """The benchmark data folder named by the CLEARER_DATA environment variable, as an absolute path.
 
     Why: library code must never hard-code where the data lives; one variable points at it. A relative
-    value (`export CLEARER_DATA=../shared/data`) is resolved here, once, against the current folder, so
+    value (`export CLEARER_DATA=../data`) is resolved here, once, against the current folder, so
     paths built from it never join it twice. A relative dataset `path=` is read under this folder.
     """
     value = os.environ.get("CLEARER_DATA")
