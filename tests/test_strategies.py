@@ -106,8 +106,8 @@ def test_gumbel_computes_one_candidate_per_choice_point():
     calls: dict[str, int] = {}
     for choice in space.choices():
         for op in choice.ops.values():
-            op.register_forward_hook(
-                lambda m, i, o, label=choice.label: calls.__setitem__(label, calls.get(label, 0) + 1))
+            op.register_forward_hook(  # per choice module: DARTS normal cells share labels (and α)
+                lambda m, i, o, key=id(choice): calls.__setitem__(key, calls.get(key, 0) + 1))
     strategy.step(batch(0), batch(1), epoch=0)  # warm-up: weight step only, one forward
     assert calls and set(calls.values()) == {1} and len(calls) == len(space.choices())
     calls.clear()
