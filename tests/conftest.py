@@ -12,6 +12,11 @@ from clearer.registry import REGISTRIES
 ROOT = Path(__file__).resolve().parents[1]
 RECIPES = ROOT / "recipes"
 
+# A relative CLEARER_DATA (as the README's test command sets it) means "from where pytest started"; tests
+# that change folder (run folders, restore) must still find the data, so pin it once here.
+if os.environ.get("CLEARER_DATA"):
+    os.environ["CLEARER_DATA"] = str(Path(os.environ["CLEARER_DATA"]).resolve())
+
 
 @pytest.fixture
 def data_dir() -> Path:
