@@ -55,14 +55,13 @@ def colors(channels: int) -> dict[str, str]:
     return {"": "rgb", "_y": "y"} if channels == 3 else {"": "rgb"}
 
 
-def input_key(dataset: Any, channels: int, protocol: Protocol, degrade: Any) -> str:
+def input_key(dataset: Any, channels: int, protocol: Protocol, degradation: str) -> str:
     """What the scores of a test set's degraded inputs depend on: its files (and their modification
     times), channels, protocol, degradation; "" (never reused) for a set that is not plain data."""
     if not dataclasses.is_dataclass(dataset):
         return ""
     files = getattr(dataset, "pairs", None) or getattr(dataset, "paths", [])
     stamps = [Path(f).stat().st_mtime_ns for pair in files for f in (pair if isinstance(pair, tuple) else [pair])]
-    degradation = "real pairs" if getattr(dataset, "paired", False) else degrade.describe()
     return repr((dataset, stamps, channels, protocol, degradation, D.world_size()))
 
 
@@ -86,7 +85,8 @@ def evaluate(recipe: Recipe, model: nn.Module, out: Path, device: torch.device, 
         name, dataset = set_name(ref), build_dataset(ref)
         t0 = time.time()
         sums: dict[str, float] = {}
-        input_id = input_key(dataset, channels, protocol, degrade)
+        degradation = "real pairs" if getattr(dataset, "paired", False) else degrade.describe()
+        input_id = input_key(dataset, channels, protocol, degradation)
         # the degraded inputs' per-image scores depend only on the set, protocol and degradation
         cached = _INPUT_SCORES.get(input_id) if input_id else None
         inputs: dict[int, dict[str, float]] = cached if cached is not None else defaultdict(dict)
@@ -119,13 +119,12 @@ def evaluate(recipe: Recipe, model: nn.Module, out: Path, device: torch.device, 
                 for m in ("psnr", "ssim")]
         sums = D.sum_values({k: sums.get(k, 0.0) for k in keys + ["count"]})
         count = int(sums.pop("count"))
-        means = {k: v / count for k, v in sums.items()}
         if input_id and cached is None:
             _INPUT_SCORES[input_id] = dict(inputs)
-        results[name] = {k: round(v, 5) for k, v in means.items()}
+        results[name] = {k: round(v / count, 5) for k, v in sums.items()}
         results[name].update(
             images=count, protocol=protocol.name, color="rgb" if channels == 3 else "gray",
-            degradation="real pairs" if getattr(dataset, "paired", False) else degrade.describe(),
+            degradation=degradation,
             self_ensemble=cfg.self_ensemble, precision="bf16 autocast" if autocast else "float32",
             seconds=round(time.time() - t0, 1))
         r = results[name]
