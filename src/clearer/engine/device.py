@@ -7,8 +7,8 @@ Why these defaults (`benchmarks/search_step.py` measures each of them on the mac
   the bf16 matmul peak, a compiled quick-profile retrain step measured 1.5x slower than eager and
   compiling took minutes, more than a quick run could save. `compile="on"` forces it anywhere.
 - TF32 for float32 matmuls and convolutions on CUDA (cuDNN convolutions use it by default already).
-- fused optimisers: one kernel over all parameters (the quick network's Adam step on the CPU: 10.7 ms
-  for-each vs 1.7 ms fused, same update to float rounding).
+- fused optimisers on CUDA only: one kernel over all parameters. On the CPU the quick network's Adam
+  step was 1.7 ms fused vs 10.7 ms for-each, but a resumed run then drifted from an unbroken one.
 """
 from __future__ import annotations
 
