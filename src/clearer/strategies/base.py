@@ -157,7 +157,7 @@ class AlphaConfig:
 
 
 class Alternating(WeightSharing):
-    """Base of strategies alternating an α step (architecture split, `AlphaConfig`) with a weight step."""
+    """Base of strategies alternating an α step (on the α split, `AlphaConfig`) with a weight step."""
 
     def __init__(self, warmup_epochs: int, bn_mode: Literal["train", "eval"], weights: OptimConfig,
                  alpha: AlphaConfig) -> None:
