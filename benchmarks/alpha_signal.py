@@ -30,7 +30,9 @@ def measure(recipe_path: str, profile: str, overrides: dict, after: list[int], g
     from clearer.engine.pairs import make_stream
     from clearer.recipe import load_recipe
     from clearer.registry import LOSSES, STRATEGIES
-    from clearer.strategies.base import SearchContext, _grads, restore_forward
+    from clearer.engine.trainer import restore_forward
+    from clearer.nn.mode import train_mode
+    from clearer.strategies.base import SearchContext, grads_of
 
     recipe = load_recipe(recipe_path).resolve(profile, overrides)
     cfg, data = recipe.search, recipe.data
@@ -44,7 +46,7 @@ def measure(recipe_path: str, profile: str, overrides: dict, after: list[int], g
     degrade = build_degradation(recipe)
     train = make_stream(build_dataset(data.train), degrade, data.channels, data.patch, data.batch, 0,
                         torch.device("cpu"), True)
-    arch = make_stream(build_dataset(data.arch), degrade, data.channels, data.patch, data.batch, 7,
+    alpha = make_stream(build_dataset(data.arch), degrade, data.channels, data.patch, data.batch, 7,
                        torch.device("cpu"), True)
     space.train()
     rows, done = [], 0
@@ -57,10 +59,10 @@ def measure(recipe_path: str, profile: str, overrides: dict, after: list[int], g
         alphas = list(strategy.alpha.parameters())
         samples, t0 = [], time.perf_counter()
         for _ in range(grads):
-            space.train(strategy.bn_mode == "train")
-            space.set_weights(strategy.probabilities())
-            loss = restore_forward(space, next(arch), ctx.restore_loss, False)
-            samples.append(torch.stack([g.detach().double() for g in _grads(loss, alphas)]))
+            with train_mode(space, strategy.bn_mode == "train"):
+                space.set_weights(strategy.probabilities())
+                loss = restore_forward(space, next(alpha), ctx.restore_loss, False)
+                samples.append(torch.stack([g.detach().double() for g in grads_of(loss, alphas)]))
         alpha_s = (time.perf_counter() - t0) / grads
         g = torch.stack(samples)  # [grads, choice points, candidates]
         mean = g.mean(0)

@@ -86,8 +86,7 @@ def build_step(config: str | dict[str, Any], phase: str, device: Any, channels_l
     """(step, network, batches) for one search step (weight + α) or one retrain step, as the engine runs it."""
     import torch
     from clearer.cost import candidate_costs
-    from clearer.engine.device import adam
-    from clearer.engine.retrain import train_step
+    from clearer.engine.trainer import OptimConfig, Trainer
     from clearer.losses import binary_entropy, expected_cost
     from clearer.spaces.clearer_space import ClearerSpace
     from clearer.strategies.base import SearchContext
@@ -108,17 +107,20 @@ def build_step(config: str | dict[str, Any], phase: str, device: Any, channels_l
         strategy = Bilevel(warmup_epochs=0)
         strategy.prepare(space, space, ctx)
         if not fused:  # the optimisers as they were built before fused ones
-            params = list(space.parameters())
-            strategy.w_opt = torch.optim.SGD(params, strategy.w_lr, momentum=strategy.w_momentum,
-                                             weight_decay=strategy.w_weight_decay)
-            strategy.a_opt = torch.optim.Adam(strategy.alpha.parameters(), strategy.alpha_lr(), betas=strategy.a_betas,
-                                              weight_decay=strategy.a_weight_decay)
+            w, a = strategy.weight_config, strategy.alpha_config
+            strategy.trainer.optimizer = torch.optim.SGD(list(space.parameters()), w.lr, momentum=w.momentum,
+                                                         weight_decay=w.weight_decay)
+            strategy.alpha_optimizer = torch.optim.Adam(strategy.alpha.parameters(), strategy.alpha_lr(),
+                                                        betas=tuple(a.betas), weight_decay=a.weight_decay)
         return lambda: strategy.step(batches[0], batches[1], epoch=1)["loss"], space, batches
     arch = {f"cell{i}/col{j}": ("parallel", "fusion")[j % 2] for i in range(1, c["cells"] + 1)
             for j in range(c["columns"])}
     model = ClearerSpace(channels=1, architecture=arch, **c).to(device, memory_format=fmt)
-    optimizer = adam(model.parameters(), 1e-3) if fused else torch.optim.Adam(model.parameters(), 1e-3)
-    return lambda: train_step(model, optimizer, batches[0], mse, autocast, 5.0), model, batches
+    trainer = Trainer(model, model.parameters(), OptimConfig(optimizer="adam", lr=1e-3, min_lr=1e-3, weight_decay=0.0),
+                      100, mse, autocast)
+    if not fused:
+        trainer.optimizer = torch.optim.Adam(model.parameters(), 1e-3)
+    return lambda: trainer.step(batches[0]), model, batches
 
 
 def eval_seconds(model: Any, device: Any, autocast: bool, channels_last: bool) -> float:

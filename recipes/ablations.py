@@ -38,8 +38,7 @@ def VARIANTS(profile):
     losses = dict(resolved.search.arch_losses)
     small = profile == "smoke"
     archs = random_architectures(base, profile, VARIANT_SEEDS["random-arch"], seed=1)
-    weights = {k: v for k, v in resolved.search.strategy.items()
-               if k in ("w_optimizer", "w_lr", "w_min_lr", "w_momentum", "w_weight_decay", "grad_clip")}
+    weights = resolved.to_dict()["search"]["strategy"]["weights"]  # random search trains weights the same way
     darts = dict(name="darts_cells", width=8 if small else 16, cells=2, nodes=2 if small else 4, residual=True)
     return {
         "bilevel": {},
@@ -48,7 +47,7 @@ def VARIANTS(profile):
            for v in LAMBDA2},
         "gumbel": {"search.strategy.name": "gumbel"},
         "random-search": {"search.strategy": PerSeed(lambda seed: {"name": "random", "samples": 8, "seed": seed,
-                                                                   **weights})},
+                                                                   "weights": weights})},
         "random-arch": {"search.strategy": PerSeed(lambda seed: {"name": "fixed",
                                                                  "architecture": archs[seed % len(archs)]})},
         "darts-bilevel": {"space": darts, "data.batch": 4, "retrain.batch": resolved.data.batch,

@@ -9,7 +9,7 @@ parameters), the paper's budget, λ1 = 4.34e-3 (the code's 0.01 · binary entrop
 units), no cost term (commented out in the code), BatchNorm in eval mode for the α step; the `paper`
 profile adds the code's training noise, clipped and quantised to 8 bits as the `clearer` protocol tests
 (float noise in the base, so recipes deriving from it choose their own). One deliberate difference: α is
-learned without weight decay and with lr = a_movement / α steps, because the code's α optimiser (Adam
+learned without weight decay and with lr = alpha.movement / α steps, because the code's α optimiser (Adam
 lr 3e-4, weight decay 1e-3 added to gradients of 1e-5..1e-4) keeps every α within a few hundredths of
 0.5, so nothing is decided; `paper-released` keeps the code's α optimiser to show it.
 
@@ -30,9 +30,10 @@ RECIPE = dict(
         channels=1, patch=64, batch=32,
     ),
     search=dict(
-        strategy=dict(name="bilevel", warmup_epochs=10, bn_mode="eval", w_lr=0.025, w_min_lr=1e-3,
-                      w_momentum=0.9, w_weight_decay=3e-4, grad_clip=5.0,
-                      a_betas=[0.5, 0.999], a_weight_decay=0.0, a_movement=8.0),
+        strategy=dict(name="bilevel", warmup_epochs=10, bn_mode="eval",
+                      weights=dict(optimizer="sgd", lr=0.025, min_lr=1e-3, momentum=0.9, weight_decay=3e-4,
+                                   grad_clip=5.0),
+                      alpha=dict(betas=[0.5, 0.999], weight_decay=0.0, movement=8.0)),
         epochs=200, steps_per_epoch=50, loss="mse",
         arch_losses={"binary_entropy": 4.34e-3}, cost="params",
     ),
@@ -48,7 +49,8 @@ QUICK = {
     "space.width": 32, "space.cells": 3, "space.columns": 2, "space.residual": True, "space.official": False,
     "data.patch": 40, "data.batch": 32,
     "search.epochs": 8, "search.steps_per_epoch": 25, "search.strategy.warmup_epochs": 2,
-    "search.strategy.w_optimizer": "adam", "search.strategy.w_lr": 2e-3, "search.strategy.w_min_lr": 2e-4,
+    "search.strategy.weights.optimizer": "adam", "search.strategy.weights.lr": 2e-3,
+    "search.strategy.weights.min_lr": 2e-4,
     "retrain.epochs": 32, "retrain.steps_per_epoch": 100, "retrain.lr": 2e-3, "retrain.min_lr": 1e-5,
     "evaluate.sets": [dict(name="bsds500", split="test", limit=10), "bsd68", "set12"],
     "evaluate.protocol": "standard",
@@ -62,8 +64,8 @@ PROFILES = {
     "paper": PAPER,
     # the released code's α optimiser (Adam lr 3e-4, weight decay 1e-3 added to the gradient): α stays
     # near 0.5 and the search does not decide (README, "Searches that decide")
-    "paper-released": {**PAPER, "search.strategy.a_lr": 3e-4, "search.strategy.a_weight_decay": 1e-3,
-                       "search.strategy.a_decay": "coupled"},
+    "paper-released": {**PAPER, "search.strategy.alpha.lr": 3e-4, "search.strategy.alpha.weight_decay": 1e-3,
+                       "search.strategy.alpha.decay": "coupled"},
     "quick": QUICK,
     # For comparisons of many variants x seeds (recipes/ablations.py, recipes/ground_truth.py), a few
     # minutes per run on one CPU core (1-6 min measured on a shared, loaded 2-core machine): 2 cells x 2
@@ -85,7 +87,7 @@ PROFILES = {
         "space.official": False,
         "data.train.limit": 6, "data.arch.limit": 3, "data.patch": 32, "data.batch": 4,
         "search.epochs": 2, "search.steps_per_epoch": 3, "search.strategy.warmup_epochs": 1,
-        "search.strategy.w_optimizer": "adam", "search.strategy.w_lr": 1e-3,
+        "search.strategy.weights.optimizer": "adam", "search.strategy.weights.lr": 1e-3,
         "retrain.epochs": 2, "retrain.steps_per_epoch": 3, "retrain.lr": 1e-3,
         "evaluate.sets": [dict(name="bsd68", limit=2), dict(name="set12", limit=1)],
         "evaluate.protocol": "standard", "evaluate.samples": 1,

@@ -469,14 +469,19 @@ def test_bsd_profiles_and_overrides() -> None:
     assert paper.data.arch == {"name": "bsds500", "split": "val", "exclude": "bsd68"}
     smoke = resolve(BSD, "smoke")
     assert smoke.space["width"] == 8 and smoke.search.epochs == 2 and smoke.data.train["limit"] == 6
-    assert smoke.search.strategy["w_optimizer"] == "adam" and smoke.evaluate.protocol == "standard"
+    assert smoke.search.strategy["weights"].optimizer == "adam" and smoke.evaluate.protocol == "standard"
     quick = resolve(BSD, "quick", "search.epochs=3")
     assert quick.search.epochs == 3 and quick.space["residual"] is True
     msg = error(BSD, "smoke", "search.epoch=3")
     assert "unknown key search.epoch." in msg and "search.epochs" in msg
-    msg = error(BSD, "smoke", "search.strategy.w_lr='fast'")
-    assert "search.strategy.w_lr expects float, got 'fast' (str)" in msg
-    assert "bilevel" in error(BSD, "smoke", "search.strategy.w_lrr=0.1")
+    msg = error(BSD, "smoke", "search.strategy.weights.lr='fast'")
+    assert "search.strategy.weights.lr expects float, got 'fast' (str)" in msg
+    assert "bilevel" in error(BSD, "smoke", "search.strategy.w_lr=0.1")
+    msg = error(BSD, "smoke", "search.strategy.weights.lrr=0.1")
+    assert "unknown key search.strategy.weights.lrr. Did you mean search.strategy.weights.lr?" in msg
+    assert resolve(BSD, "smoke", "search.strategy.weights.lr=0.5").search.strategy["weights"].lr == 0.5
+    assert resolve(BSD, "smoke", "search.strategy=dict(name='gumbel')", "search.strategy.alpha.movement=4.0"
+                   ).search.strategy["alpha"].movement == 4.0  # a part's argument not given yet
 
 
 def alpha_lr(recipe: Recipe) -> float:
@@ -492,19 +497,19 @@ def alpha_lr(recipe: Recipe) -> float:
 
 def test_every_bsd_profile_resolves_to_the_settings_of_issue_10() -> None:
     """The paper profile is the paper and its released code but for the α optimiser; every profile's α
-    optimiser moves α (no coupled decay, lr = a_movement / α steps) except `paper-released`."""
+    optimiser moves α (no coupled decay, lr = alpha.movement / α steps) except `paper-released`."""
     loaded = load_recipe(BSD)
     for name in loaded.profiles:
         r = loaded.resolve(name)
-        strategy = r.search.strategy
+        strategy, alpha = r.search.strategy, r.search.strategy["alpha"]
         if name == "paper-released":
-            assert strategy["a_lr"] == 3e-4 and strategy["a_weight_decay"] == 1e-3
-            assert strategy["a_decay"] == "coupled" and strategy["a_betas"] == [0.5, 0.999]
+            assert alpha.lr == 3e-4 and alpha.weight_decay == 1e-3
+            assert alpha.decay == "coupled" and alpha.betas == [0.5, 0.999]
             continue
-        assert strategy["name"] == "bilevel" and "a_lr" not in strategy and strategy["a_weight_decay"] == 0
-        assert strategy.get("a_decay", "decoupled") == "decoupled"
+        assert strategy["name"] == "bilevel" and alpha.lr is None and alpha.weight_decay == 0
+        assert alpha.decay == "decoupled"
         alpha_steps = (r.search.epochs - strategy["warmup_epochs"]) * r.search.steps_per_epoch
-        assert alpha_steps > 0 and alpha_lr(r) == pytest.approx(strategy["a_movement"] / alpha_steps)
+        assert alpha_steps > 0 and alpha_lr(r) == pytest.approx(alpha.movement / alpha_steps)
     paper = loaded.resolve("paper")
     assert paper.search.arch_losses == {"binary_entropy": 4.34e-3}  # 0.01·log10 entropy in nats, no cost
     assert paper.search.strategy["bn_mode"] == "eval" and paper.space["official"] is True

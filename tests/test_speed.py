@@ -41,14 +41,15 @@ def _search_losses(compile_it: bool, steps: int = 3) -> list[float]:
     from clearer.engine.device import compiled
     from clearer.losses import binary_entropy
     from clearer.spaces.clearer_space import ClearerSpace
-    from clearer.strategies.base import SearchContext
+    from clearer.engine.trainer import OptimConfig
+    from clearer.strategies.base import AlphaConfig, SearchContext
     from clearer.strategies.bilevel import Bilevel
 
     torch.manual_seed(0)
     space = ClearerSpace(channels=1, width=4, cells=1, columns=1, stem_blocks=1, residual=True)
     ctx = SearchContext(torch.nn.functional.mse_loss, {"binary_entropy": (0.01, binary_entropy)},
                         candidate_costs(space, "params", 1), total_steps=10, steps_per_epoch=10)
-    strategy = Bilevel(warmup_epochs=0, w_optimizer="adam", w_lr=1e-2, a_lr=1e-1)
+    strategy = Bilevel(warmup_epochs=0, weights=OptimConfig(optimizer="adam", lr=1e-2), alpha=AlphaConfig(lr=1e-1))
     strategy.prepare(space, space, ctx)
     g = torch.Generator().manual_seed(1)
     batches = [tuple(torch.rand(4, 1, 16, 16, generator=g) for _ in range(2)) for _ in range(2 * steps)]
@@ -116,6 +117,7 @@ def test_losses_read_once_per_epoch_still_stop_at_the_first_bad_step(tmp_path):
         return {"loss": loss, "arch_loss": 1.0} if epoch else {"loss": loss}
 
     with pytest.raises(NonFiniteLoss, match=r"loss became nan at epoch 2, step 3"):
-        run_epochs(RunLog(None, verbose=False), "search", 4, 4, 0, step, lambda e, m: ends.append((e, m)),
-                   tmp_path / "state.safetensors")
+        for epoch, means in run_epochs("search", log=RunLog(None, verbose=False), epochs=4, steps_per_epoch=4,
+                                       start_epoch=0, step=step, checkpoint=tmp_path / "state.safetensors"):
+            ends.append((epoch, means))
     assert ends == [(0, {"loss": 0.5 * (1 + 2 + 3 + 4) / 4})]

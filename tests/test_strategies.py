@@ -12,17 +12,19 @@ from clearer.engine.checkpoint import load_state, save_state
 from clearer.errors import ClearerError
 from clearer.registry import LOSSES, SPACES, STRATEGIES
 from clearer.spaces.choice import Choice, Supernet
-from clearer.strategies.base import SearchContext, architecture_weights, label_key, restore_forward
+from clearer.engine.trainer import OptimConfig, restore_forward
+from clearer.strategies.base import AlphaConfig, SearchContext, architecture_weights, label_key
 
 SPACE_ARGS = {
     "clearer": dict(channels=1, width=4, cells=2, columns=1, stem_blocks=1, residual=True),
     "darts_cells": dict(channels=1, width=4, cells=2, nodes=2, residual=True),
 }
-FAST = dict(warmup_epochs=1, w_optimizer="adam", w_lr=1e-3, a_lr=3e-2)
+ADAM = OptimConfig(optimizer="adam", lr=1e-3)
+FAST = dict(warmup_epochs=1, weights=ADAM, alpha=AlphaConfig(lr=3e-2))
 STRATEGY_ARGS = {
     "bilevel": lambda space: dict(FAST),
     "gumbel": lambda space: dict(FAST, tau_max=5.0, tau_min=0.5),
-    "random": lambda space: dict(samples=3, train_fraction=0.5, seed=1, w_optimizer="adam", w_lr=1e-3),
+    "random": lambda space: dict(samples=3, train_fraction=0.5, seed=1, weights=ADAM),
     "fixed": lambda space: dict(candidate="fusion" if space == "clearer" else "sep_conv_3x3"),
 }
 
@@ -118,7 +120,7 @@ def test_gumbel_computes_one_candidate_per_choice_point():
 def test_gumbel_temperature_anneals():
     _, strategy = setup("clearer", "gumbel")
     first = strategy.step(batch(0), batch(1), 0)["tau"]
-    strategy.steps_done = strategy.ctx.total_steps
+    strategy.trainer.steps_done = strategy.ctx.total_steps
     assert first == pytest.approx(5.0) and strategy.tau() == pytest.approx(0.5)
 
 
@@ -205,7 +207,7 @@ def test_second_order_hypergradient_matches_finite_differences():
         if isinstance(module, torch.nn.BatchNorm2d):
             torch.nn.init.constant_(module.weight, 0.2)
     torch.nn.init.normal_(space.out.weight, std=0.1, generator=torch.Generator().manual_seed(2))
-    strategy = STRATEGIES.get("bilevel")(order=2, w_lr=0.5, w_min_lr=0.5, bn_mode="train")
+    strategy = STRATEGIES.get("bilevel")(order=2, weights=OptimConfig(lr=0.5, min_lr=0.5), bn_mode="train")
     ctx = make_ctx(space)
     ctx.costs = {k: v.double() for k, v in ctx.costs.items()}
     strategy.prepare(space, space, ctx)
@@ -295,7 +297,7 @@ def search_one_choice(**settings) -> float:
     """p(mean) after a 4-epoch search (1 warm-up) with the given α settings and the old λ1 = 1e-3."""
     torch.manual_seed(0)
     space = _OneChoice()
-    strategy = STRATEGIES.get("bilevel")(warmup_epochs=1, w_optimizer="adam", w_lr=1e-3, **settings)
+    strategy = STRATEGIES.get("bilevel")(warmup_epochs=1, weights=ADAM, alpha=AlphaConfig(**settings))
     ctx = SearchContext(restore_loss=F.mse_loss,
                         arch_losses={"binary_entropy": (1e-3, LOSSES.get("binary_entropy"))},
                         costs={}, total_steps=4 * 25, steps_per_epoch=25)
@@ -307,26 +309,26 @@ def search_one_choice(**settings) -> float:
 
 def test_alpha_decides_under_the_default_optimiser_and_not_under_coupled_decay():
     """Regression (issue 10): Adam's coupled weight decay on α (the released code's 1e-3) outweighs α
-    gradients of 1e-5..1e-4 and pins α near 0.5; the default (no decay, lr from a_movement) decides."""
+    gradients of 1e-5..1e-4 and pins α near 0.5; the default (no decay, lr from alpha.movement) decides."""
     assert search_one_choice() > 0.9
-    released = search_one_choice(a_lr=3e-4, a_weight_decay=1e-3, a_decay="coupled")
-    old_quick = search_one_choice(a_lr=1e-2, a_weight_decay=1e-3, a_decay="coupled")
+    released = search_one_choice(lr=3e-4, weight_decay=1e-3, decay="coupled")
+    old_quick = search_one_choice(lr=1e-2, weight_decay=1e-3, decay="coupled")
     assert abs(released - 0.5) < 0.1 and abs(old_quick - 0.5) < 0.1
 
 
 def test_alpha_lr_follows_the_movement_over_the_alpha_steps():
     space = make_space("clearer")
-    strategy = STRATEGIES.get("bilevel")(warmup_epochs=1, a_movement=6.0)
+    strategy = STRATEGIES.get("bilevel")(warmup_epochs=1, alpha=AlphaConfig(movement=6.0))
     strategy.prepare(space, space, make_ctx(space, epochs=4, steps_per_epoch=5))
     assert strategy.alpha_steps() == 15 and strategy.alpha_lr() == pytest.approx(6.0 / 15)
-    assert isinstance(strategy.a_opt, torch.optim.AdamW)
-    assert strategy.a_opt.param_groups[0]["lr"] == pytest.approx(0.4)
-    fixed = STRATEGIES.get("bilevel")(warmup_epochs=1, a_lr=3e-4, a_weight_decay=1e-3, a_decay="coupled")
+    assert isinstance(strategy.alpha_optimizer, torch.optim.AdamW)
+    assert strategy.alpha_optimizer.param_groups[0]["lr"] == pytest.approx(0.4)
+    fixed = STRATEGIES.get("bilevel")(warmup_epochs=1, alpha=AlphaConfig(lr=3e-4, weight_decay=1e-3, decay="coupled"))
     fixed.prepare(space, space, make_ctx(space, epochs=4, steps_per_epoch=5))
-    assert fixed.alpha_lr() == 3e-4 and type(fixed.a_opt) is torch.optim.Adam
-    assert fixed.a_opt.param_groups[0]["weight_decay"] == 1e-3
-    with pytest.raises(ClearerError, match="a_decay"):
-        STRATEGIES.get("bilevel")(a_decay="l2")
+    assert fixed.alpha_lr() == 3e-4 and type(fixed.alpha_optimizer) is torch.optim.Adam
+    assert fixed.alpha_optimizer.param_groups[0]["weight_decay"] == 1e-3
+    with pytest.raises(ClearerError, match="alpha.decay"):
+        STRATEGIES.get("bilevel")(alpha=AlphaConfig(decay="l2"))
 
 
 def test_alpha_signal_is_the_restoration_gradient_over_the_epoch():

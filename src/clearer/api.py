@@ -22,6 +22,7 @@ from torch import nn
 
 from .data.images import read_image, to_uint8
 from .engine import artifacts as A
+from .engine.artifacts import ArchRecord
 from .engine.build import build_space, resolve_device
 from .engine.checkpoint import atomic_write, load_weights
 from .engine.inference import pad_to_multiple, restore_image
@@ -51,7 +52,7 @@ def load(run_dir: str | Path, recipe: str | Path | None = None, device: str | to
                            f"(continue it with clearer run RECIPE --resume {run_dir}).")
     register_sources(run_dir, recipe)
     resolved = Recipe.from_dict(A.read_json(run_dir / A.RECIPE))
-    architecture = A.read_json(run_dir / A.ARCH)["architecture"]
+    architecture = ArchRecord.read(run_dir / A.ARCH).architecture
     model = build_space(resolved, architecture)
     load_weights(weights, model)
     model.multiple = getattr(model, "multiple", 1)

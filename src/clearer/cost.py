@@ -4,6 +4,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from .nn.mode import train_mode
 from .spaces.choice import Supernet, uniform_weights
 
 
@@ -21,14 +22,9 @@ def module_flops(model: nn.Module, x: Tensor) -> dict[nn.Module, int]:
     """
     from torch.utils.flop_counter import FlopCounterMode
 
-    was_training = model.training
-    model.eval()
     counter = FlopCounterMode(display=False)
-    try:
-        with counter:
-            model(x)
-    finally:
-        model.train(was_training)
+    with train_mode(model, False), counter:
+        model(x)
     counts = counter.get_flop_counts()
     root = type(model).__name__
     out: dict[nn.Module, int] = {}

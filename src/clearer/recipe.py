@@ -451,8 +451,8 @@ def apply_overrides(tree: dict[str, Any], overrides: dict[str, Any]) -> dict[str
                 node[part] = copy.deepcopy(value)
                 break
             child = node.get(part)
-            if child is None and cls is not None:
-                child = _section_default(cls, part)
+            if child is None:  # a schema section's default, or a part's argument not given yet
+                child = _section_default(cls, part) if cls is not None else {}
             if isinstance(child, str) or (callable(child) and not isinstance(child, dict)):
                 child = {"name": child}  # a bare part name gains arguments
             if not isinstance(child, dict):

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import io
 import json
 import platform
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,29 +45,55 @@ def read_json(path: Path) -> Any:
                            f"restore it from a copy of the run folder, or start the run again.") from None
 
 
-def read_arch(path: Path) -> dict[str, Any]:
-    """arch.json, checked to be an architecture record (the space checks the choices themselves)."""
-    record = read_json(path)
-    architecture = record.get("architecture") if isinstance(record, dict) else None
-    if not isinstance(architecture, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in architecture.items()):
-        raise ClearerError(f"{path} is not an architecture record: it needs \"architecture\": "
-                           "{\"cell1/col0\": \"fusion\", ...}. Restore it from a copy of the run, or delete "
-                           "it and --resume to search again.")
-    record.setdefault("hash", arch_hash(architecture))
-    record.setdefault("search_seconds", 0.0)
-    return record
-
-
 def arch_hash(architecture: dict[str, str]) -> str:
     """Short content hash of an architecture (same choices -> same hash)."""
     return hashlib.sha256(json.dumps(architecture, sort_keys=True).encode()).hexdigest()[:10]
 
 
-def arch_record(architecture: dict[str, str], probabilities: dict[str, list[float]] | None,
-                candidates: dict[str, list[str]], **extra: Any) -> dict[str, Any]:
-    return {"architecture": architecture, "probabilities": probabilities, "candidates": candidates,
-            "hash": arch_hash(architecture), **extra}
+@dataclass
+class ArchRecord:
+    """What arch.json holds: the architecture, its content hash and where it came from.
+
+    `probabilities` are the searched softmax values per choice point (None for a given architecture),
+    `search` the search's summary (how decided it ended, the discretisation gap; None when nothing was
+    learned). A given architecture's record has no `search` entry in arch.json at all.
+    """
+    architecture: dict[str, str]
+    probabilities: dict[str, list[float]] | None = None
+    candidates: dict[str, list[str]] = field(default_factory=dict)
+    hash: str = ""
+    space: dict[str, Any] | None = None
+    strategy: str | None = None
+    search_seconds: float = 0.0
+    search: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        self.hash = self.hash or arch_hash(self.architecture)  # a new record, or a hand-written file
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        if self.probabilities is None:  # a given architecture: nothing was searched
+            del data["search"]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ArchRecord":
+        return cls(**{f.name: data[f.name] for f in dataclasses.fields(cls) if f.name in data})
+
+    def write(self, path: Path) -> None:
+        write_json(path, self.to_dict())
+
+    @classmethod
+    def read(cls, path: Path) -> "ArchRecord":
+        """arch.json, checked to be an architecture record (the space checks the choices themselves)."""
+        data = read_json(path)
+        architecture = data.get("architecture") if isinstance(data, dict) else None
+        if not isinstance(architecture, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in architecture.items()):
+            raise ClearerError(f"{path} is not an architecture record: it needs \"architecture\": "
+                               "{\"cell1/col0\": \"fusion\", ...}. Restore it from a copy of the run, or delete "
+                               "it and --resume to search again.")
+        return cls.from_dict(data)
 
 
 def write_alpha_csv(path: Path, history: list[dict[str, Any]], candidates: dict[str, list[str]]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import torch
 
@@ -12,7 +12,6 @@ from ..errors import ClearerError
 from .progress import RunLog
 
 StepFn = Callable[[int], dict[str, "float | torch.Tensor"]]
-EpochEnd = Callable[[int, dict[str, float]], None]
 STATUS_EVERY_S = 0.5  # the live status line reads the loss (a host sync on a GPU) at most this often
 
 
@@ -31,14 +30,15 @@ def _read(logs: list[dict[str, float | torch.Tensor]]) -> list[dict[str, float]]
     return rows
 
 
-def run_epochs(log: RunLog, phase: str, epochs: int, steps_per_epoch: int, start_epoch: int,
-               step: StepFn, end_epoch: EpochEnd, checkpoint: Path,
-               status: Callable[[], str] = lambda: "") -> None:
-    """Run epochs [start_epoch, epochs); `end_epoch` saves the checkpoint after each complete epoch.
+def run_epochs(phase: str, *, log: RunLog, epochs: int, steps_per_epoch: int, start_epoch: int,
+               step: StepFn, checkpoint: Path, status: Callable[[], str] = lambda: ""
+               ) -> Iterator[tuple[int, dict[str, float]]]:
+    """Run epochs [start_epoch, epochs) of `step(epoch)`, yielding `(epoch, mean losses)` after each.
 
-    Steps may return losses as device tensors: they are read once per epoch, not once per step, so a
-    GPU is never made to wait for the host. A non-finite loss therefore stops the run at the end of
-    its epoch (before that epoch's checkpoint), naming the first bad step.
+    The caller's loop body is the end of the epoch (save the checkpoint, record metrics); the epoch's
+    log line follows it. Steps may return losses as device tensors: they are read once per epoch, not
+    once per step, so a GPU is never made to wait for the host. A non-finite loss therefore stops the
+    run at the end of its epoch (before that epoch's checkpoint), naming the first bad step.
     """
     total = epochs * steps_per_epoch
     with log.progress(phase, total, completed=start_epoch * steps_per_epoch) as bar:
@@ -51,17 +51,22 @@ def run_epochs(log: RunLog, phase: str, epochs: int, steps_per_epoch: int, start
                     text, shown = f"loss {float(logs[-1]['loss']):.5f} {status()}", time.monotonic()
                 bar.advance(text)
             values = _read(logs)
-            for i, row in enumerate(values):
-                bad = [k for k, v in row.items() if not math.isfinite(v)]
-                if bad:
-                    kept = f"the last good checkpoint ({checkpoint}) is kept" if checkpoint.exists() \
-                        else "no checkpoint had been written yet"
-                    raise NonFiniteLoss(
-                        f"{phase}: {', '.join(bad)} became {row[bad[0]]} at epoch {epoch + 1}, step "
-                        f"{i + 1}; {kept}. Lower the learning rate (or raise grad clipping) and rerun, or "
-                        f"resume with --resume.")
+            check_finite(values, phase, epoch, checkpoint)
             keys = dict.fromkeys(k for row in values for k in row)
             means = {k: sum(row.get(k, 0.0) for row in values) / steps_per_epoch for k in keys}
-            end_epoch(epoch, means)
+            yield epoch, means
             log(f"{phase} epoch {epoch + 1}/{epochs} " + " ".join(f"{k}={v:.5g}" for k, v in means.items())
                 + (f" {status()}" if status() else ""))
+
+
+def check_finite(values: list[dict[str, float]], phase: str, epoch: int, checkpoint: Path) -> None:
+    """NonFiniteLoss naming the first step of the epoch whose loss is NaN or infinite."""
+    for i, row in enumerate(values):
+        bad = [k for k, v in row.items() if not math.isfinite(v)]
+        if bad:
+            kept = f"the last good checkpoint ({checkpoint}) is kept" if checkpoint.exists() \
+                else "no checkpoint had been written yet"
+            raise NonFiniteLoss(
+                f"{phase}: {', '.join(bad)} became {row[bad[0]]} at epoch {epoch + 1}, step "
+                f"{i + 1}; {kept}. Lower the learning rate (or raise grad clipping) and rerun, or "
+                f"resume with --resume.")

@@ -11,6 +11,7 @@ from ..errors import ClearerError
 from ..recipe import Recipe, apply_overrides
 from . import artifacts as A
 from . import distributed as D
+from .artifacts import ArchRecord
 from .build import build_space, check_recipe, resolve_device
 from .checkpoint import load_weights, remove_orphans
 from .evaluate import evaluate
@@ -43,14 +44,14 @@ def default_out(recipe: Recipe, root: Path = Path("runs")) -> Path:
     return root / recipe.name / time.strftime("%Y%m%d-%H%M%S")
 
 
-def fixed_architecture(recipe: Recipe) -> dict[str, Any] | None:
+def fixed_architecture(recipe: Recipe) -> ArchRecord | None:
     """A recipe that gives `retrain.architecture` skips the search."""
     given = recipe.retrain.architecture
     if given is None:
         return None
     space = build_space(recipe)
     candidates = {c.label: c.candidates for c in space.choices()}
-    return A.arch_record(given, None, candidates, space=recipe.space, strategy="fixed", search_seconds=0.0)
+    return ArchRecord(given, None, candidates, space=recipe.space, strategy="fixed", search_seconds=0.0)
 
 
 def check_out(out: Path, resume: bool) -> None:
@@ -130,25 +131,25 @@ def run(recipe: Recipe, out: Path, overrides: dict[str, Any] | None = None, verb
     times: dict[str, float] = {}
 
     if (out / A.ARCH).exists():
-        arch = A.read_arch(out / A.ARCH)
-        log(f"search: already done ({arch['hash']})")
+        arch = ArchRecord.read(out / A.ARCH)
+        log(f"search: already done ({arch.hash})")
     else:
         arch = fixed_architecture(recipe)
         if arch is not None:
-            A.write_json(out / A.ARCH, arch)
-            log(f"search: skipped, fixed architecture {arch['hash']}")
+            arch.write(out / A.ARCH)
+            log(f"search: skipped, fixed architecture {arch.hash}")
         else:
             arch = search(recipe, out, device, log).record
-    times["search_s"] = arch["search_seconds"]
+    times["search_s"] = arch.search_seconds
 
     if (out / A.WEIGHTS).exists():
-        model = build_space(recipe, arch["architecture"]).to(device)
+        model = build_space(recipe, arch.architecture).to(device)
         meta = load_weights(out / A.WEIGHTS, model)
         times["retrain_s"] = meta.get("retrain_seconds", 0.0)
         log("retrain: already done")
     else:
-        model = retrain(recipe, arch, out, device, log)
-        times["retrain_s"] = model.retrain_seconds
+        outcome = retrain(recipe, arch, out, device, log)
+        model, times["retrain_s"] = outcome.model, outcome.seconds
 
     t0 = time.time()
     per_image: dict[str, list[dict[str, Any]]] = {}
@@ -160,10 +161,10 @@ def run(recipe: Recipe, out: Path, overrides: dict[str, Any] | None = None, verb
     times["evaluate_s"] = round(time.time() - t0, 1)
     metrics = {
         "recipe": recipe.name, "recipe_hash": recipe.hash(), "seed": recipe.seed,
-        "architecture": arch["architecture"], "arch_hash": arch["hash"],
+        "architecture": arch.architecture, "arch_hash": arch.hash,
         "params": sum(p.numel() for p in model.parameters()),
         "flops_per_pixel": round(flops_per_pixel(model, recipe.data.channels)),
-        "sets": sets, "times": times, "search": arch.get("search"), **A.versions()}
+        "sets": sets, "times": times, "search": arch.search, **A.versions()}
     if D.is_main():
         A.write_json(out / A.METRICS, metrics)
     return RunResult(out, metrics)

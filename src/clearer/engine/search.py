@@ -1,7 +1,6 @@
 """Search phase: train a supernet with a strategy, log α every epoch, derive the architecture."""
 from __future__ import annotations
 
-import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,24 +14,26 @@ from ..registry import LOSSES, STRATEGIES
 from ..losses import binary_entropy
 from ..metrics import psnr
 from ..report import arch_summary
-from ..strategies.base import SearchContext, architecture_weights
+from ..nn.mode import train_mode
+from ..strategies.base import SearchContext, Strategy, architecture_weights
 from . import artifacts as A
 from . import distributed as D
+from .artifacts import ArchRecord
 from .build import use_autocast, build, build_dataset, build_degradation, build_space, set_name
 from .checkpoint import load_module_state, load_state, save_state
 from .device import compiled, configure, use_compile
 from .loop import run_epochs
 from .pairs import make_stream
 from .progress import RunLog
-from .tracking import Tracker, alpha_columns, learning_rates
+from .tracking import Tracker, alpha_columns
 
 
 @dataclass
 class SearchOutcome:
     """The architecture record (as in arch.json) and the trained supernet and strategy behind it."""
-    record: dict[str, Any]
+    record: ArchRecord
     space: torch.nn.Module
-    strategy: Any
+    strategy: Strategy
 
 
 def search(recipe: Recipe, out: Path, device: torch.device, log: RunLog) -> SearchOutcome:
@@ -51,14 +52,14 @@ def search(recipe: Recipe, out: Path, device: torch.device, log: RunLog) -> Sear
         total_steps=cfg.epochs * cfg.steps_per_epoch, steps_per_epoch=cfg.steps_per_epoch,
         autocast=use_autocast(recipe, device), grad_sync=D.average_)
     # a space without choice points (a plain network) has nothing to search
-    strategy = build(STRATEGIES, cfg.strategy if space.choices() else {"name": "fixed", "architecture": {}})
+    strategy: Strategy = build(STRATEGIES, cfg.strategy if space.choices() else {"name": "fixed", "architecture": {}})
     strategy.prepare(space, network, ctx)
     degrade = build_degradation(recipe)
     seed = recipe.seed * 1000
-    train = make_stream(build_dataset(data.train), degrade, data.channels, data.patch, data.batch,
-                        seed, device, recipe.channels_last)
-    arch = make_stream(build_dataset(data.arch), degrade, data.channels, data.patch, data.batch,
-                       seed + 7, device, recipe.channels_last)
+    train_stream = make_stream(build_dataset(data.train), degrade, data.channels, data.patch, data.batch,
+                               seed, device, recipe.channels_last)
+    alpha_stream = make_stream(build_dataset(data.arch), degrade, data.channels, data.patch, data.batch,
+                               seed + 7, device, recipe.channels_last)
     candidates = {c.label: c.candidates for c in space.choices()}
     state_path = out / A.SEARCH_STATE
     history: list[dict[str, Any]] = []
@@ -67,57 +68,54 @@ def search(recipe: Recipe, out: Path, device: torch.device, log: RunLog) -> Sear
         state = load_state(state_path)
         load_module_state(space, state["space"], state_path)
         strategy.load_state_dict(state["strategy"])
-        train.load_state_dict(state["train"])
-        arch.load_state_dict(state["arch"])
+        train_stream.load_state_dict(state["train_stream"])
+        alpha_stream.load_state_dict(state["alpha_stream"])
         start, history, elapsed = state["epoch"], state["history"], state["elapsed"]
         log(f"search: resuming after epoch {start} from {state_path}")
     log(f"search: {sum(p.numel() for p in space.parameters()) / 1e6:.2f}M supernet parameters, "
-        f"{len(candidates)} choice points, strategy {cfg.strategy['name']}, "
-        f"weights on {train.describe()}, α on {arch.describe()}, {'bf16 autocast' if ctx.autocast else 'float32'}")
-    if hasattr(strategy, "describe"):
+        f"{len(candidates)} choice points, strategy {cfg.strategy['name']}, weights on "
+        f"{train_stream.describe()}, α on {alpha_stream.describe()}, {'bf16 autocast' if ctx.autocast else 'float32'}")
+    if strategy.describe():
         log(f"search: {strategy.describe()}")
     t0 = time.time() - elapsed
     tracker = Tracker(out, recipe.tracking)
-
-    def end_epoch(epoch: int, means: dict[str, float]) -> None:
-        signal = strategy.alpha_signal() if hasattr(strategy, "alpha_signal") else {}
-        if signal:
-            log(f"search epoch {epoch + 1} α-gradient signal/noise: " + ", ".join(
-                f"{label} {v['snr']:.2f} ({v['grad_mean']:.2e}/{v['grad_std']:.2e})" for label, v in signal.items()))
-        history.append({"epoch": epoch + 1, "probabilities": strategy.probability_lists(), "signal": signal,
-                        **means})
-        tracker.log("search", epoch + 1, {**means, **learning_rates(strategy),
-                                          **alpha_columns(history[-1]["probabilities"], candidates)})
-        if D.is_main():
-            save_state(state_path, {"space": space.state_dict(), "strategy": strategy.state_dict(),
-                                    "train": train.state_dict(), "arch": arch.state_dict(),
-                                    "epoch": epoch + 1, "history": history, "elapsed": time.time() - t0})
-            A.write_alpha_csv(out / A.ALPHA, history, candidates)
-
-    def status() -> str:
-        return arch_summary(strategy.derive())
+    epochs = cfg.epochs if strategy.searches else 0  # e.g. `fixed`: nothing to learn
 
     space.train()
-    if not getattr(strategy, "searches", True):  # e.g. `fixed`: nothing to learn
-        cfg = dataclasses.replace(cfg, epochs=0)
     with compiled(space, device, use_compile(recipe.compile, device), D.active()):
-        run_epochs(log, "search", cfg.epochs, cfg.steps_per_epoch, start,
-                   lambda epoch: strategy.step(next(train), next(arch), epoch), end_epoch, state_path, status)
+        for epoch, means in run_epochs(
+                "search", log=log, epochs=epochs, steps_per_epoch=cfg.steps_per_epoch, start_epoch=start,
+                step=lambda epoch: strategy.step(next(train_stream), next(alpha_stream), epoch),
+                checkpoint=state_path, status=lambda: arch_summary(strategy.derive())):
+            signal = strategy.alpha_signal()
+            if signal:
+                log(f"search epoch {epoch + 1} α-gradient signal/noise: " + ", ".join(
+                    f"{label} {v['snr']:.2f} ({v['grad_mean']:.2e}/{v['grad_std']:.2e})"
+                    for label, v in signal.items()))
+            history.append({"epoch": epoch + 1, "probabilities": strategy.probability_lists(), "signal": signal,
+                            **means})
+            tracker.log("search", epoch + 1, {**means, **strategy.learning_rates(),
+                                              **alpha_columns(history[-1]["probabilities"], candidates)})
+            if D.is_main():
+                save_state(state_path, {"space": space.state_dict(), "strategy": strategy.state_dict(),
+                                        "train_stream": train_stream.state_dict(),
+                                        "alpha_stream": alpha_stream.state_dict(),
+                                        "epoch": epoch + 1, "history": history, "elapsed": time.time() - t0})
+                A.write_alpha_csv(out / A.ALPHA, history, candidates)
     architecture = strategy.derive()
     seconds = round(time.time() - t0, 1)
     summary = None
-    if getattr(strategy, "searches", True) and candidates:
+    if strategy.searches and candidates:
         summary = search_summary(strategy.probability_lists(), log)
         summary.update(discretisation_gap(recipe, space, strategy, architecture, device))
         log(f"search: discretisation gap {summary['discretisation_gap_db']:.3f} dB (supernet "
             f"{summary['supernet_psnr']:.2f} dB, derived with inherited weights {summary['inherited_psnr']:.2f} dB "
             f"on {summary['gap_set']})")
-    record = A.arch_record(architecture, strategy.probability_lists(), candidates,
-                           space=recipe.space, strategy=cfg.strategy["name"],
-                           search_seconds=seconds, search=summary)
+    record = ArchRecord(architecture, strategy.probability_lists(), candidates, space=recipe.space,
+                        strategy=cfg.strategy["name"], search_seconds=seconds, search=summary)
     if D.is_main():
-        A.write_json(out / A.ARCH, record)
-    log(f"search: done in {record['search_seconds']:.0f}s, architecture {record['hash']}: "
+        record.write(out / A.ARCH)
+    log(f"search: done in {record.search_seconds:.0f}s, architecture {record.hash}: "
         + ", ".join(f"{k}={v}" for k, v in architecture.items()))
     return SearchOutcome(record, space, strategy)
 
@@ -131,7 +129,7 @@ def search_summary(probabilities: dict[str, list[float]], log: RunLog) -> dict[s
     if undecided:
         log("search: WARNING the search did not decide: " + ", ".join(
             f"{label} (top p={p:.3f})" for label, p in undecided.items())
-            + ". Raise search.strategy.a_movement or the search budget, or see README 'Searches that decide'.")
+            + ". Raise search.strategy.alpha.movement or the search budget, or see README 'Searches that decide'.")
     return {"final_entropy": round(entropy, 6), "min_max_prob": round(min(max(p) for p in probabilities.values()), 6),
             "decided": not undecided}
 
@@ -140,7 +138,7 @@ GAP_CROPS, GAP_SEED = 64, 99991
 
 
 @torch.no_grad()
-def discretisation_gap(recipe: Recipe, space: torch.nn.Module, strategy: Any, architecture: dict[str, str],
+def discretisation_gap(recipe: Recipe, space: torch.nn.Module, strategy: Strategy, architecture: dict[str, str],
                        device: torch.device) -> dict[str, Any]:
     """PSNR of the supernet with its α minus PSNR of the derived network with the supernet's weights
     (before retraining), BatchNorm in eval mode, on fixed seeded crops of the α split (the paper's claim:
@@ -149,18 +147,14 @@ def discretisation_gap(recipe: Recipe, space: torch.nn.Module, strategy: Any, ar
     stream = make_stream(build_dataset(data.arch), build_degradation(recipe), data.channels, data.patch,
                          data.batch, GAP_SEED, device, recipe.channels_last)
     batches = [next(stream) for _ in range(max(GAP_CROPS // data.batch, 1))]
-    was_training = space.training
-    space.eval()
-    try:
-        def score(weights: dict[str, torch.Tensor], active: dict[str, list[int]] | None) -> float:
-            space.set_weights(weights, active)
-            values = [psnr(space(x).float().clamp(0, 1), y) for x, y in batches]
-            return float(torch.cat(values).mean())
-        soft = {k: v.detach().to(device) for k, v in strategy.probabilities().items()}
-        supernet = score(soft, None)
+    def score(mixing: dict[str, torch.Tensor], active: dict[str, list[int]] | None) -> float:
+        space.set_weights(mixing, active)
+        values = [psnr(space(x).float().clamp(0, 1), y) for x, y in batches]
+        return float(torch.cat(values).mean())
+
+    with train_mode(space, False):
+        supernet = score({k: v.detach().to(device) for k, v in strategy.probabilities().items()}, None)
         inherited = score(*architecture_weights(space, architecture, device))
-    finally:
-        space.train(was_training)
     crops = sum(len(x) for x, _ in batches)
     return {"discretisation_gap_db": round(supernet - inherited, 4), "supernet_psnr": round(supernet, 4),
             "inherited_psnr": round(inherited, 4),

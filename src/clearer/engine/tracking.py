@@ -71,9 +71,3 @@ def alpha_columns(probabilities: dict[str, list[float]], candidates: dict[str, l
     """α probabilities as flat columns 'alpha/cell1/col0/fusion'."""
     return {f"alpha/{label}/{name}": probabilities[label][i]
             for label, names in candidates.items() for i, name in enumerate(names)}
-
-
-def learning_rates(strategy: Any) -> dict[str, float]:
-    """Current learning rates of a strategy's weight and α optimisers (those it has)."""
-    return {key: opt.param_groups[0]["lr"] for key, attr in (("lr", "w_opt"), ("arch_lr", "a_opt"))
-            if (opt := getattr(strategy, attr, None)) is not None}

@@ -13,6 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from ..metrics import get_protocol, psnr
+from ..nn.mode import train_mode
 from ..recipe import Recipe
 from . import artifacts as A
 from .build import build_dataset
@@ -50,17 +51,13 @@ class Validation:
         multiple = getattr(model, "multiple", 1)
         if self.pairs is None:
             self.pairs = self._load(multiple)
-        was_training = model.training
-        model.eval()
-        try:
-            scores = []
+        scores = []
+        with train_mode(model, False):
             for i, (degraded, clean) in enumerate(self.pairs):
                 out = self.protocol.postprocess(restore_image(model, degraded, multiple).float())
                 scores.append(float(psnr(out.double(), clean.double()).mean()))
                 if i == 0:
                     tracker.image("validation/input-output-clean", torch.cat([degraded[0], out[0], clean[0]], -1), epoch)
-        finally:
-            model.train(was_training)
         mean = sum(scores) / len(scores)
         improved = mean > self.best["val_psnr"]
         if improved:

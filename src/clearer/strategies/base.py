@@ -1,23 +1,21 @@
 """What every search strategy shares: α logits per choice point, probabilities, state, derivation.
 
 Also the pieces several strategies reuse, kept here so they are written once: `WeightSharing` (the
-optimiser, cosine schedule and clipped step for the supernet's shared weights) and `Alternating`
-(adds the α optimiser, warm-up and BatchNorm mode of an architecture step on the other split).
+supernet's shared weights, stepped by the engine's one `Trainer`) and `Alternating` (adds the α
+optimiser, warm-up and BatchNorm mode of an architecture step on the other split).
 """
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Literal
 
 import torch
 from torch import Tensor, nn
 
+from ..engine.trainer import Batch, OptimConfig, Trainer, restore_forward
 from ..errors import ClearerError, check_min
-from ..engine.device import adam, sgd
+from ..nn.mode import train_mode
 from ..spaces.choice import Supernet
-
-Batch = tuple[Tensor, Tensor]  # (degraded input, clean target)
 
 
 @dataclass
@@ -45,8 +43,9 @@ class Strategy:
             label_key(c.label): nn.Parameter(torch.zeros(len(c.candidates), device=device))
             for c in space.choices()})
 
-    def step(self, train: Batch, arch: Batch, epoch: int) -> dict[str, float | Tensor]:
-        """One search step; returns its losses as floats or 0-d tensors (tensors spare a GPU a host sync)."""
+    def step(self, train_batch: Batch, alpha_batch: Batch, epoch: int) -> dict[str, float | Tensor]:
+        """One search step on a batch of the weights' split and one of the α split; returns its losses as
+        floats or 0-d tensors (tensors spare a GPU a host sync)."""
         raise NotImplementedError
 
     def probabilities(self) -> dict[str, Tensor]:
@@ -57,6 +56,18 @@ class Strategy:
 
     def probability_lists(self) -> dict[str, list[float]]:
         return {k: [round(float(p), 6) for p in v.detach().cpu()] for k, v in self.probabilities().items()}
+
+    def describe(self) -> str:
+        """A line for the run log on how this strategy learns α ('' when there is nothing to say)."""
+        return ""
+
+    def alpha_signal(self) -> dict[str, dict[str, float]]:
+        """Per choice point, the α-gradient statistics since the last call ({} when α has no gradient)."""
+        return {}
+
+    def learning_rates(self) -> dict[str, float]:
+        """The current learning rates, by the column names of metrics.csv ({} when nothing is trained)."""
+        return {}
 
     def arch_penalty(self, probs: dict[str, Tensor]) -> tuple[Tensor, dict[str, float]]:
         """Σ λ·regulariser(α): the architecture terms of the loss, with each term for logging."""
@@ -81,17 +92,7 @@ def label_key(label: str) -> str:
     return label.replace("/", "__").replace(".", "_")
 
 
-def restore_forward(network: nn.Module, batch: Batch, loss: Callable[[Tensor, Tensor], Tensor],
-                    autocast: bool) -> Tensor:
-    """Loss of the network's output on a (degraded, clean) batch, optionally under bf16 autocast."""
-    degraded, clean = batch
-    device_type = degraded.device.type
-    with torch.autocast(device_type, dtype=torch.bfloat16, enabled=autocast):
-        out = network(degraded)
-    return loss(out.float(), clean)
-
-
-def _grads(loss: Tensor, wrt: list[Tensor], retain_graph: bool = False) -> list[Tensor]:
+def grads_of(loss: Tensor, wrt: list[Tensor], retain_graph: bool = False) -> list[Tensor]:
     """d loss / d wrt, zeros where `loss` does not depend on a tensor."""
     out = torch.autograd.grad(loss, wrt, allow_unused=True, retain_graph=retain_graph)
     return [torch.zeros_like(w) if g is None else g for w, g in zip(wrt, out)]
@@ -109,84 +110,69 @@ def architecture_weights(space: Supernet, architecture: dict[str, str], device: 
 
 
 class WeightSharing(Strategy):
-    """Base of strategies that train the supernet's shared weights (SGD/Adam, cosine LR, clipping)."""
+    """Base of strategies that train the supernet's shared weights (through the engine's `Trainer`:
+    SGD/Adam, cosine learning rate over the whole search, clipping)."""
 
-    def __init__(self, w_lr: float, w_min_lr: float, w_momentum: float, w_weight_decay: float,
-                 w_optimizer: Literal["sgd", "adam"], grad_clip: float) -> None:
-        check_min(type(self).__name__, 0, strict=True, w_lr=w_lr, grad_clip=grad_clip)
-        check_min(type(self).__name__, 0, w_min_lr=w_min_lr, w_momentum=w_momentum, w_weight_decay=w_weight_decay)
-        self.w_lr, self.w_min_lr, self.w_momentum = w_lr, w_min_lr, w_momentum
-        self.w_weight_decay, self.w_optimizer, self.grad_clip = w_weight_decay, w_optimizer, grad_clip
-        self.steps_done = 0
+    def __init__(self, weights: OptimConfig) -> None:
+        self.weight_config = weights
 
     def prepare(self, space: Supernet, network: nn.Module, ctx: SearchContext) -> None:
         super().prepare(space, network, ctx)
-        params = list(space.parameters())
-        if self.w_optimizer == "sgd":
-            self.w_opt: torch.optim.Optimizer = sgd(
-                params, self.w_lr, momentum=self.w_momentum, weight_decay=self.w_weight_decay)
-        else:
-            self.w_opt = adam(params, self.w_lr, weight_decay=self.w_weight_decay)
+        self.trainer = Trainer(network, space.parameters(), self.weight_config, ctx.total_steps,
+                               ctx.restore_loss, ctx.autocast)
 
-    def _lr(self) -> float:
-        """Cosine decay of the weight learning rate from w_lr to w_min_lr over the whole search."""
-        t = min(self.steps_done / max(self.ctx.total_steps, 1), 1.0)
-        return self.w_min_lr + (self.w_lr - self.w_min_lr) * 0.5 * (1 + math.cos(math.pi * t))
-
-    def weight_step(self, train: Batch, weights: dict[str, Tensor],
+    def weight_step(self, train_batch: Batch, mixing: dict[str, Tensor],
                     active: dict[str, list[int]] | None = None) -> Tensor:
-        """One clipped optimiser step of the shared weights on L_restore with fixed mixing weights."""
-        self.space.set_weights(weights, active)
-        for group in self.w_opt.param_groups:
-            group["lr"] = self._lr()
-        loss = restore_forward(self.network, train, self.ctx.restore_loss, self.ctx.autocast)
-        self.w_opt.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(self.space.parameters(), self.grad_clip)
-        self.w_opt.step()
-        self.steps_done += 1
-        return loss.detach()
+        """One trainer step of the shared weights on L_restore with fixed mixing weights."""
+        self.space.set_weights(mixing, active)
+        return self.trainer.step(train_batch)
+
+    def learning_rates(self) -> dict[str, float]:
+        return {"lr": self.trainer.last_lr()}
 
     def state_dict(self) -> dict[str, Any]:
-        return {**super().state_dict(), "w_opt": self.w_opt.state_dict(), "steps_done": self.steps_done}
+        return {**super().state_dict(), "trainer": self.trainer.state_dict()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
-        self.w_opt.load_state_dict(state["w_opt"])
-        self.steps_done = state["steps_done"]
+        self.trainer.load_state_dict(state["trainer"])
+
+
+@dataclass(frozen=True)
+class AlphaConfig:
+    """The α optimiser (Adam); a recipe writes it as a dict, e.g. `alpha=dict(movement=8.0)`.
+
+    Its learning rate is `lr` when given, else `movement / α steps`: Adam moves a logit by about its
+    learning rate per step when the gradient keeps its sign, so `movement` is the total logit movement
+    the search can make, the same at any budget (a gap of ln 9 = 2.2 between two logits is p = 0.9).
+    Weight decay on α is decoupled (AdamW) by default and 0; `decay="coupled"` adds it to the gradient
+    as the released CLEARER code does (Adam, 1e-3), which pins α near uniform because α gradients of an
+    MSE loss are 1e-5..1e-4 (README, "Searches that decide").
+    """
+    lr: float | None = field(default=None, metadata={"above": 0})
+    movement: float = 8.0
+    betas: list[float] = field(default_factory=lambda: [0.5, 0.999])
+    weight_decay: float = field(default=0.0, metadata={"low": 0})
+    decay: Literal["decoupled", "coupled"] = "decoupled"
 
 
 class Alternating(WeightSharing):
-    """Base of strategies alternating an α step (architecture split, Adam) with a weight step.
+    """Base of strategies alternating an α step (on the α split, `AlphaConfig`) with a weight step."""
 
-    The α optimiser is Adam. Its learning rate is `a_lr` when given, else `a_movement / α steps`: Adam
-    moves a logit by about its learning rate per step when the gradient keeps its sign, so `a_movement`
-    is the total logit movement the search can make, the same at any budget (a gap of ln 9 = 2.2 between
-    two logits is p = 0.9). Weight decay on α is decoupled (AdamW) by default and 0; `a_decay="coupled"`
-    adds it to the gradient as the released CLEARER code does (Adam, 1e-3), which pins α near uniform
-    because α gradients of an MSE loss are 1e-5..1e-4 (README, "Searches that decide").
-    """
-
-    def __init__(self, warmup_epochs: int, bn_mode: Literal["train", "eval"], w_lr: float,
-                 w_min_lr: float, w_momentum: float, w_weight_decay: float,
-                 w_optimizer: Literal["sgd", "adam"], grad_clip: float, a_lr: float | None,
-                 a_betas: list[float], a_weight_decay: float, a_movement: float = 8.0,
-                 a_decay: Literal["decoupled", "coupled"] = "decoupled") -> None:
-        super().__init__(w_lr, w_min_lr, w_momentum, w_weight_decay, w_optimizer, grad_clip)
-        check_min(type(self).__name__, 0, warmup_epochs=warmup_epochs, a_weight_decay=a_weight_decay)
-        if a_lr is not None:
-            check_min(type(self).__name__, 0, strict=True, a_lr=a_lr)
-        if len(a_betas) != 2 or not all(0 <= b < 1 for b in a_betas):
-            raise ClearerError(f"{type(self).__name__}: a_betas must be two numbers in [0, 1), got {list(a_betas)!r}.")
-        if a_decay not in ("decoupled", "coupled"):
-            raise ClearerError(f"a_decay must be 'decoupled' (AdamW) or 'coupled' (Adam, as the released "
-                               f"CLEARER code), got {a_decay!r}.")
-        if a_lr is None and not a_movement > 0:
-            raise ClearerError(f"a_movement must be > 0 (total logit movement of the search), got "
-                               f"{a_movement!r}; or give an explicit a_lr.")
-        self.warmup_epochs, self.bn_mode = warmup_epochs, bn_mode
-        self.a_lr, self.a_betas, self.a_weight_decay = a_lr, tuple(a_betas), a_weight_decay
-        self.a_movement, self.a_decay = a_movement, a_decay
+    def __init__(self, warmup_epochs: int, bn_mode: Literal["train", "eval"], weights: OptimConfig,
+                 alpha: AlphaConfig) -> None:
+        super().__init__(weights)
+        owner = type(self).__name__
+        check_min(owner, 0, warmup_epochs=warmup_epochs)
+        if len(alpha.betas) != 2 or not all(0 <= b < 1 for b in alpha.betas):
+            raise ClearerError(f"{owner}: alpha.betas must be two numbers in [0, 1), got {list(alpha.betas)!r}.")
+        if alpha.decay not in ("decoupled", "coupled"):
+            raise ClearerError(f"alpha.decay must be 'decoupled' (AdamW) or 'coupled' (Adam, as the released "
+                               f"CLEARER code), got {alpha.decay!r}.")
+        if alpha.lr is None and not alpha.movement > 0:
+            raise ClearerError(f"alpha.movement must be > 0 (total logit movement of the search), got "
+                               f"{alpha.movement!r}; or give an explicit alpha.lr.")
+        self.warmup_epochs, self.bn_mode, self.alpha_config = warmup_epochs, bn_mode, alpha
         self.grad_trace: dict[str, list[Tensor]] = {}
 
     def alpha_steps(self) -> int:
@@ -195,50 +181,49 @@ class Alternating(WeightSharing):
         return max(epochs - self.warmup_epochs, 0) * self.ctx.steps_per_epoch
 
     def alpha_lr(self) -> float:
-        """`a_lr` if given, else `a_movement` spread over the search's α steps."""
-        return self.a_lr if self.a_lr is not None else self.a_movement / max(self.alpha_steps(), 1)
+        """`alpha.lr` if given, else `alpha.movement` spread over the search's α steps."""
+        cfg = self.alpha_config
+        return cfg.lr if cfg.lr is not None else cfg.movement / max(self.alpha_steps(), 1)
 
     def describe(self) -> str:
-        how = "" if self.a_lr is not None else f" (movement {self.a_movement:g} over {self.alpha_steps()} α steps)"
-        decay = f", {self.a_decay} weight decay {self.a_weight_decay:g}" if self.a_weight_decay else ", no weight decay"
-        return f"α: Adam lr {self.alpha_lr():.3g}{how}{decay}, betas {list(self.a_betas)}, BatchNorm {self.bn_mode}"
+        cfg = self.alpha_config
+        how = "" if cfg.lr is not None else f" (movement {cfg.movement:g} over {self.alpha_steps()} α steps)"
+        decay = f", {cfg.decay} weight decay {cfg.weight_decay:g}" if cfg.weight_decay else ", no weight decay"
+        return f"α: Adam lr {self.alpha_lr():.3g}{how}{decay}, betas {list(cfg.betas)}, BatchNorm {self.bn_mode}"
 
     def prepare(self, space: Supernet, network: nn.Module, ctx: SearchContext) -> None:
         super().prepare(space, network, ctx)
-        params, lr = self.alpha.parameters(), self.alpha_lr()
-        if self.a_decay == "coupled":
-            self.a_opt: torch.optim.Optimizer = torch.optim.Adam(
-                params, lr, betas=self.a_betas, weight_decay=self.a_weight_decay)
-        else:
-            self.a_opt = torch.optim.AdamW(params, lr, betas=self.a_betas, weight_decay=self.a_weight_decay)
+        cfg, params, lr = self.alpha_config, self.alpha.parameters(), self.alpha_lr()
+        adam = torch.optim.Adam if cfg.decay == "coupled" else torch.optim.AdamW
+        self.alpha_optimizer: torch.optim.Optimizer = adam(params, lr, betas=tuple(cfg.betas),
+                                                           weight_decay=cfg.weight_decay)
 
-    def arch_update(self, arch: Batch, weights: dict[str, Tensor], active: dict[str, list[int]] | None,
+    def learning_rates(self) -> dict[str, float]:
+        return {**super().learning_rates(), "arch_lr": self.alpha_optimizer.param_groups[0]["lr"]}
+
+    def arch_update(self, alpha_batch: Batch, mixing: dict[str, Tensor], active: dict[str, list[int]] | None,
                     probs: dict[str, Tensor]) -> dict[str, float]:
-        """One first-order α step: L_restore(weights) + Σ λ·L_arch(probs) on the architecture split;
-        `weights` must depend on α (softmax, or a straight-through sample)."""
-        was_training = self.space.training
-        self.space.train(self.bn_mode == "train")
-        try:
-            self.space.set_weights(weights, active)
+        """One first-order α step: L_restore(mixing) + Σ λ·L_arch(probs) on the α split's batch;
+        `mixing` must depend on α (softmax, or a straight-through sample)."""
+        with train_mode(self.space, self.bn_mode == "train"):
+            self.space.set_weights(mixing, active)
             # the bare space, not a DDP wrapper: only α gradients are wanted, averaged by grad_sync
-            restore = restore_forward(self.space, arch, self.ctx.restore_loss, self.ctx.autocast)
+            restore = restore_forward(self.space, alpha_batch, self.ctx.restore_loss, self.ctx.autocast)
             penalty, parts = self.arch_penalty(probs)
             alphas = list(self.alpha.parameters())
             # α gradients only: skips the weight gradients a first-order architecture step never uses;
             # the restoration part apart, for the signal-to-noise trace
-            signal = _grads(restore, alphas, retain_graph=True)
+            signal = grads_of(restore, alphas, retain_graph=True)
             self.ctx.grad_sync(signal)
-            extra = _grads(penalty, alphas) if penalty.requires_grad else [torch.zeros_like(a) for a in alphas]
+            extra = grads_of(penalty, alphas) if penalty.requires_grad else [torch.zeros_like(a) for a in alphas]
             self.apply_alpha_grads([g + e for g, e in zip(signal, extra)], signal)
-        finally:
-            self.space.train(was_training)
         return {"arch_loss": restore.detach(), **parts}
 
     def apply_alpha_grads(self, grads: list[Tensor], signal: list[Tensor]) -> None:
         """One optimiser step on α with `grads`; `signal` (the restoration part) joins the epoch's trace."""
         for alpha, grad in zip(self.alpha.parameters(), grads):
             alpha.grad = grad
-        self.a_opt.step()
+        self.alpha_optimizer.step()
         for key, g in zip(self.alpha.keys(), signal):
             self.grad_trace.setdefault(key, []).append(g.detach().float().cpu())
 
@@ -260,8 +245,8 @@ class Alternating(WeightSharing):
         return out
 
     def state_dict(self) -> dict[str, Any]:
-        return {**super().state_dict(), "a_opt": self.a_opt.state_dict()}
+        return {**super().state_dict(), "alpha_optimizer": self.alpha_optimizer.state_dict()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
-        self.a_opt.load_state_dict(state["a_opt"])
+        self.alpha_optimizer.load_state_dict(state["alpha_optimizer"])

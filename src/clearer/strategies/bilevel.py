@@ -12,93 +12,84 @@ from typing import Literal
 import torch
 from torch import Tensor
 
+from ..engine.trainer import Batch, OptimConfig, restore_forward
+from ..nn.mode import train_mode
 from ..registry import STRATEGIES
-from .base import Alternating, Batch, _grads, restore_forward
+from .base import AlphaConfig, Alternating, grads_of
 
 
 @STRATEGIES.register("bilevel")
 class Bilevel(Alternating):
     """Weights on the train split with L_restore; α on a disjoint split with the full loss, after warm-up."""
 
-    def __init__(self, warmup_epochs: int = 10, bn_mode: Literal["train", "eval"] = "train",
-                 w_lr: float = 0.025, w_min_lr: float = 1e-3, w_momentum: float = 0.9,
-                 w_weight_decay: float = 3e-4, w_optimizer: Literal["sgd", "adam"] = "sgd",
-                 grad_clip: float = 5.0, a_lr: float | None = None, a_betas: list[float] = (0.5, 0.999),
-                 a_weight_decay: float = 0.0, order: Literal[1, 2] = 1, a_movement: float = 8.0,
-                 a_decay: Literal["decoupled", "coupled"] = "decoupled") -> None:
-        super().__init__(warmup_epochs, bn_mode, w_lr, w_min_lr, w_momentum, w_weight_decay,
-                         w_optimizer, grad_clip, a_lr, a_betas, a_weight_decay, a_movement, a_decay)
+    def __init__(self, *, warmup_epochs: int = 10, bn_mode: Literal["train", "eval"] = "train",
+                 order: Literal[1, 2] = 1, weights: OptimConfig = OptimConfig(),
+                 alpha: AlphaConfig = AlphaConfig()) -> None:
+        super().__init__(warmup_epochs, bn_mode, weights, alpha)
         if order not in (1, 2):
             raise ValueError(f"bilevel order must be 1 or 2, got {order!r}")
         self.order = order
 
     fd_radius: float = 0.01  # ‖w⁺ − w‖ of the finite-difference Hessian-vector product (as DARTS)
 
-    def step(self, train: Batch, arch: Batch, epoch: int) -> dict[str, float]:
+    def step(self, train_batch: Batch, alpha_batch: Batch, epoch: int) -> dict[str, float]:
         logs: dict[str, float] = {}
         if epoch >= self.warmup_epochs:
-            logs.update(self.arch_step(arch) if self.order == 1 else self.unrolled_arch_step(train, arch))
+            logs.update(self.arch_step(alpha_batch) if self.order == 1
+                        else self.unrolled_arch_step(train_batch, alpha_batch))
         probs = self.probabilities()
-        logs["loss"] = self.weight_step(train, {k: v.detach() for k, v in probs.items()})
+        logs["loss"] = self.weight_step(train_batch, {k: v.detach() for k, v in probs.items()})
         return logs
 
-    def arch_step(self, arch: Batch) -> dict[str, float]:
-        """One first-order step on α with L_restore + Σ λ·L_arch on the architecture split."""
+    def arch_step(self, alpha_batch: Batch) -> dict[str, float]:
+        """One first-order step on α with L_restore + Σ λ·L_arch on the α split's batch."""
         probs = self.probabilities()
-        return self.arch_update(arch, probs, None, probs)
+        return self.arch_update(alpha_batch, probs, None, probs)
 
-    def unrolled_arch_step(self, train: Batch, arch: Batch) -> dict[str, float]:
+    def unrolled_arch_step(self, train_batch: Batch, alpha_batch: Batch) -> dict[str, float]:
         """One second-order (unrolled) step on α."""
-        was_training = self.space.training
-        self.space.train(self.bn_mode == "train")
-        try:
-            grads, logs = self.hypergradient(train, arch)
-        finally:
-            self.space.train(was_training)
+        with train_mode(self.space, self.bn_mode == "train"):
+            grads, logs = self.hypergradient(train_batch, alpha_batch)
         self.ctx.grad_sync(grads)
         penalty, _ = self.arch_penalty(self.probabilities())
         alphas = list(self.alpha.parameters())
-        extra = _grads(penalty, alphas) if penalty.requires_grad else [torch.zeros_like(a) for a in alphas]
+        extra = grads_of(penalty, alphas) if penalty.requires_grad else [torch.zeros_like(a) for a in alphas]
         self.apply_alpha_grads(grads, [g - e for g, e in zip(grads, extra)])
         return logs
 
-    def hypergradient(self, train: Batch, arch: Batch) -> tuple[list[Tensor], dict[str, float]]:
+    def hypergradient(self, train_batch: Batch, alpha_batch: Batch) -> tuple[list[Tensor], dict[str, float]]:
         """∇_α L_val(w', α) − ξ·[∇_α L_train(w⁺, α) − ∇_α L_train(w⁻, α)] / 2ε, with w' = w − ξ∇_w L_train,
         w± = w ± ε·∇_w' L_val(w', α); weights are restored afterwards. Calls the space itself (not a DDP
         wrapper): α gradients are averaged by the engine's grad_sync, weight gradients stay per rank."""
         params = [p for p in self.space.parameters() if p.requires_grad]
         alphas = list(self.alpha.parameters())
-        xi = self._lr()
-
-        def grads(loss: Tensor, wrt: list[Tensor]) -> list[Tensor]:
-            out = torch.autograd.grad(loss, wrt, allow_unused=True)
-            return [torch.zeros_like(w) if g is None else g for w, g in zip(wrt, out)]
+        xi = self.trainer.lr()
 
         def train_loss() -> Tensor:
             self.space.set_weights(self.probabilities())
-            return restore_forward(self.space, train, self.ctx.restore_loss, self.ctx.autocast)
+            return restore_forward(self.space, train_batch, self.ctx.restore_loss, self.ctx.autocast)
 
         backup = [p.detach().clone() for p in params]
         try:
-            g_train = grads(train_loss(), params)
+            g_train = grads_of(train_loss(), params)
             with torch.no_grad():
                 for p, g in zip(params, g_train):
                     p.sub_(xi * g)
             probs = self.probabilities()
             self.space.set_weights(probs)
-            restore = restore_forward(self.space, arch, self.ctx.restore_loss, self.ctx.autocast)
+            restore = restore_forward(self.space, alpha_batch, self.ctx.restore_loss, self.ctx.autocast)
             penalty, parts = self.arch_penalty(probs)
-            g_val = grads(restore + penalty, alphas + params)
+            g_val = grads_of(restore + penalty, alphas + params)
             d_alpha, d_w = g_val[:len(alphas)], g_val[len(alphas):]
             eps = self.fd_radius / (torch.sqrt(sum((g.float() ** 2).sum() for g in d_w)) + 1e-12)
             with torch.no_grad():
                 for p, b, v in zip(params, backup, d_w):
                     p.copy_(b + eps * v)
-            g_plus = grads(train_loss(), alphas)
+            g_plus = grads_of(train_loss(), alphas)
             with torch.no_grad():
                 for p, b, v in zip(params, backup, d_w):
                     p.copy_(b - eps * v)
-            g_minus = grads(train_loss(), alphas)
+            g_minus = grads_of(train_loss(), alphas)
         finally:
             with torch.no_grad():
                 for p, b in zip(params, backup):

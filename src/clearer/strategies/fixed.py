@@ -4,10 +4,11 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from ..engine.trainer import Batch, restore_forward
 from ..errors import ClearerError
 from ..registry import STRATEGIES
 from ..spaces.choice import Supernet, check_architecture
-from .base import Batch, SearchContext, Strategy, architecture_weights, restore_forward
+from .base import SearchContext, Strategy, architecture_weights
 
 
 @STRATEGIES.register("fixed")
@@ -16,7 +17,7 @@ class Fixed(Strategy):
 
     searches = False
 
-    def __init__(self, candidate: str | None = None, architecture: dict[str, str] | None = None,
+    def __init__(self, *, candidate: str | None = None, architecture: dict[str, str] | None = None,
                  seed: int | None = None) -> None:
         if sum(x is not None for x in (candidate, architecture, seed)) != 1:
             raise ClearerError("fixed needs exactly one of `candidate` (e.g. 'fusion'), `architecture` "
@@ -41,11 +42,11 @@ class Fixed(Strategy):
                                + (f" and {len(bad) - 5} more" if len(bad) > 5 else ""))
         self.device = next(space.parameters()).device
 
-    def step(self, train: Batch, arch: Batch, epoch: int) -> dict[str, float]:
+    def step(self, train_batch: Batch, alpha_batch: Batch, epoch: int) -> dict[str, float]:
         """Nothing to learn: reports L_restore of the fixed architecture on the batch."""
         self.space.set_weights(*architecture_weights(self.space, self.architecture, self.device))
         with torch.no_grad():
-            loss = restore_forward(self.network, train, self.ctx.restore_loss, self.ctx.autocast)
+            loss = restore_forward(self.network, train_batch, self.ctx.restore_loss, self.ctx.autocast)
         return {"loss": loss.item()}
 
     def probabilities(self) -> dict[str, Tensor]:

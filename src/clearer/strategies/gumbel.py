@@ -12,29 +12,26 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..engine.trainer import Batch, OptimConfig
 from ..registry import STRATEGIES
-from .base import Alternating, Batch, label_key
+from .base import AlphaConfig, Alternating, label_key
 
 
 @STRATEGIES.register("gumbel")
 class Gumbel(Alternating):
     """Samples one candidate per choice point (Gumbel-softmax, hard, annealed τ): cheap steps, GDAS-style."""
 
-    def __init__(self, tau_max: float = 10.0, tau_min: float = 0.1, warmup_epochs: int = 10,
-                 bn_mode: Literal["train", "eval"] = "train", w_lr: float = 0.025, w_min_lr: float = 1e-3,
-                 w_momentum: float = 0.9, w_weight_decay: float = 3e-4,
-                 w_optimizer: Literal["sgd", "adam"] = "sgd", grad_clip: float = 5.0,
-                 a_lr: float | None = None, a_betas: list[float] = (0.5, 0.999), a_weight_decay: float = 0.0,
-                 a_movement: float = 8.0, a_decay: Literal["decoupled", "coupled"] = "decoupled") -> None:
-        super().__init__(warmup_epochs, bn_mode, w_lr, w_min_lr, w_momentum, w_weight_decay,
-                         w_optimizer, grad_clip, a_lr, a_betas, a_weight_decay, a_movement, a_decay)
+    def __init__(self, *, tau_max: float = 10.0, tau_min: float = 0.1, warmup_epochs: int = 10,
+                 bn_mode: Literal["train", "eval"] = "train", weights: OptimConfig = OptimConfig(),
+                 alpha: AlphaConfig = AlphaConfig()) -> None:
+        super().__init__(warmup_epochs, bn_mode, weights, alpha)
         if not 0 < tau_min <= tau_max:
             raise ValueError(f"gumbel needs 0 < tau_min <= tau_max, got {tau_min} and {tau_max}")
         self.tau_max, self.tau_min = tau_max, tau_min
 
     def tau(self) -> float:
         """Temperature, linear from tau_max to tau_min over the whole search."""
-        t = min(self.steps_done / max(self.ctx.total_steps - 1, 1), 1.0)
+        t = min(self.trainer.steps_done / max(self.ctx.total_steps - 1, 1), 1.0)
         return self.tau_max + (self.tau_min - self.tau_max) * t
 
     def sample(self) -> tuple[dict[str, Tensor], dict[str, list[int]]]:
@@ -47,12 +44,12 @@ class Gumbel(Alternating):
             active[c.label] = [int(hard.detach().argmax())]
         return weights, active
 
-    def step(self, train: Batch, arch: Batch, epoch: int) -> dict[str, float]:
+    def step(self, train_batch: Batch, alpha_batch: Batch, epoch: int) -> dict[str, float]:
         logs: dict[str, float] = {"tau": self.tau()}
         if epoch >= self.warmup_epochs:
-            weights, active = self.sample()
-            logs.update(self.arch_update(arch, weights, active, self.probabilities()))
+            mixing, active = self.sample()
+            logs.update(self.arch_update(alpha_batch, mixing, active, self.probabilities()))
         with torch.no_grad():
-            weights, active = self.sample()
-        logs["loss"] = self.weight_step(train, weights, active)
+            mixing, active = self.sample()
+        logs["loss"] = self.weight_step(train_batch, mixing, active)
         return logs

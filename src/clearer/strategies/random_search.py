@@ -12,20 +12,20 @@ from typing import Any, Literal
 import torch
 from torch import Tensor
 
+from ..engine.trainer import Batch, OptimConfig, restore_forward
+from ..nn.mode import train_mode
 from ..registry import STRATEGIES
 from ..spaces.choice import Supernet
-from .base import Batch, SearchContext, WeightSharing, architecture_weights, restore_forward
+from .base import SearchContext, WeightSharing, architecture_weights
 
 
 @STRATEGIES.register("random")
 class RandomSearch(WeightSharing):
-    """K seeded random architectures share weights, trained in turn, then scored on the arch split."""
+    """K seeded random architectures share weights, trained in turn, then scored on the α split."""
 
-    def __init__(self, samples: int = 10, train_fraction: float = 0.5, seed: int = 0,
-                 bn_mode: Literal["train", "eval"] = "train", w_lr: float = 0.025, w_min_lr: float = 1e-3,
-                 w_momentum: float = 0.9, w_weight_decay: float = 3e-4,
-                 w_optimizer: Literal["sgd", "adam"] = "sgd", grad_clip: float = 5.0) -> None:
-        super().__init__(w_lr, w_min_lr, w_momentum, w_weight_decay, w_optimizer, grad_clip)
+    def __init__(self, *, samples: int = 10, train_fraction: float = 0.5, seed: int = 0,
+                 bn_mode: Literal["train", "eval"] = "train", weights: OptimConfig = OptimConfig()) -> None:
+        super().__init__(weights)
         if samples < 1 or not 0.0 <= train_fraction <= 1.0:
             raise ValueError(f"random needs samples >= 1 and 0 <= train_fraction <= 1, "
                              f"got {samples} and {train_fraction}")
@@ -43,29 +43,27 @@ class RandomSearch(WeightSharing):
     def train_steps(self) -> int:
         return round(self.train_fraction * self.ctx.total_steps)
 
-    def step(self, train: Batch, arch: Batch, epoch: int) -> dict[str, float]:
-        if self.steps_done < self.train_steps:
+    def step(self, train_batch: Batch, alpha_batch: Batch, epoch: int) -> dict[str, float]:
+        """A weight step on one of the samples while in the training part of the budget (the trainer's
+        steps), afterwards a scoring step of every sample."""
+        if self.trainer.steps_done < self.train_steps:
             i = int(torch.randint(len(self.samples), (1,), generator=self.picker))
-            return {"loss": self.weight_step(train, *architecture_weights(self.space, self.samples[i], self.device))}
-        losses = self.score(arch)
-        self.steps_done += 1
+            mixing, active = architecture_weights(self.space, self.samples[i], self.device)
+            return {"loss": self.weight_step(train_batch, mixing, active)}
+        losses = self.score(alpha_batch)
         return {"loss": sum(losses) / len(losses)}
 
     @torch.no_grad()
-    def score(self, arch: Batch) -> list[float]:
-        """L_restore of every sample on one architecture batch, added to its running score."""
-        was_training = self.space.training
-        self.space.train(self.bn_mode == "train")
-        try:
-            losses = []
+    def score(self, alpha_batch: Batch) -> list[float]:
+        """L_restore of every sample on one α-split batch, added to its running score."""
+        losses = []
+        with train_mode(self.space, self.bn_mode == "train"):
             for k, architecture in enumerate(self.samples):
                 self.space.set_weights(*architecture_weights(self.space, architecture, self.device))
-                loss = restore_forward(self.network, arch, self.ctx.restore_loss, self.ctx.autocast).item()
+                loss = restore_forward(self.network, alpha_batch, self.ctx.restore_loss, self.ctx.autocast).item()
                 self.score_sum[k] += loss
                 self.score_count[k] += 1
                 losses.append(loss)
-        finally:
-            self.space.train(was_training)
         return losses
 
     def best(self) -> int | None:
