@@ -7,11 +7,11 @@ the list of branch widths, it maps a list of branch tensors to a list of the sam
 from torch import nn
 
 from bsd import PROFILES, RECIPE
-from clearer import MODULES
+from clearer import CANDIDATES
 from clearer.recipe import derive
 
 
-@MODULES.register("dilated_parallel")
+@CANDIDATES.register("dilated_parallel")
 class DilatedParallel(nn.Module):
     """Each branch refines itself with a residual block of dilated (rate 2) 3x3 convolutions."""
 

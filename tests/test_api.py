@@ -22,7 +22,7 @@ from safetensors import safe_open
 import clearer
 from clearer.errors import ClearerError
 from clearer.metrics import psnr
-from clearer.registry import MODULES
+from clearer.registry import CANDIDATES
 
 from conftest import RECIPES
 
@@ -50,7 +50,7 @@ def run(tmp_path_factory) -> Path:
 @pytest.fixture
 def fresh_registry(restore_registries):
     """As in a new Python process: the recipe's own module is not registered yet."""
-    MODULES._entries.pop("dilated_parallel", None)
+    CANDIDATES._entries.pop("dilated_parallel", None)
 
 
 def test_load_and_restore_a_bsd68_image(run, data_dir, fresh_registry, one_thread):

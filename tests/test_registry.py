@@ -10,9 +10,10 @@ import pytest
 
 import clearer
 from clearer.errors import ClearerError
-from clearer.registry import REGISTRIES, Registry, _where, close_matches, summary
+from clearer.errors import did_you_mean
+from clearer.registry import REGISTRIES, Registry, _where, summary
 
-KINDS = ["modules", "cells", "spaces", "losses", "strategies", "datasets", "degradations", "metrics"]
+KINDS = ["candidates", "ops", "spaces", "losses", "strategies", "datasets", "degradations"]
 
 
 @pytest.fixture
@@ -196,9 +197,8 @@ def test_get_accepts_the_class_itself_but_not_other_values(widgets: Registry) ->
 def test_global_registries_cover_every_kind_with_builtin_parts() -> None:
     assert list(REGISTRIES) == KINDS
     assert clearer.REGISTRIES is REGISTRIES
-    for kind, name in [("modules", "fusion"), ("cells", "columns"), ("spaces", "clearer"), ("losses", "mse"),
-                       ("strategies", "bilevel"), ("datasets", "bsd68"), ("degradations", "gaussian"),
-                       ("metrics", "psnr")]:
+    for kind, name in [("candidates", "fusion"), ("ops", "sep_conv_3x3"), ("spaces", "clearer"), ("losses", "mse"),
+                       ("strategies", "bilevel"), ("datasets", "bsd68"), ("degradations", "gaussian")]:
         assert name in REGISTRIES[kind], (kind, name)
         assert summary(REGISTRIES[kind].get(name)), f"{kind}/{name} needs a one-line docstring for `clearer list`"
 
@@ -215,7 +215,7 @@ def test_global_registration_with_cleanup(restore_registries) -> None:
         losses.register("mse")(half_l1)
 
 
-def test_summary_and_close_matches() -> None:
+def test_summary_and_did_you_mean() -> None:
     def documented() -> None:
         """First line.
 
@@ -227,5 +227,6 @@ def test_summary_and_close_matches() -> None:
 
     assert summary(documented) == "First line."
     assert summary(bare) == ""
-    assert close_matches("epoch", ["epochs", "steps_per_epoch", "seed"]) [0] == "epochs"
-    assert close_matches("zzz", ["epochs"]) == []
+    assert did_you_mean("epoch", ["epochs", "steps_per_epoch", "seed"]).startswith(" Did you mean 'epochs'")
+    assert did_you_mean("epoch", ["epochs"], show=lambda n: f"search.{n}") == " Did you mean search.epochs?"
+    assert did_you_mean("zzz", ["epochs"]) == ""

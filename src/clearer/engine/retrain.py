@@ -10,11 +10,11 @@ import torch
 from torch import nn
 
 from ..recipe import Recipe
-from ..registry import LOSSES
+from ..registry import DATASETS, LOSSES
 from ..strategies.base import restore_forward
 from . import artifacts as A
 from . import distributed as D
-from .build import use_autocast, build, build_dataset, build_degradation, build_space
+from .build import use_autocast, build_degradation, build_space
 from .checkpoint import load_module_state, load_state, save_state, save_weights
 from .device import adam, compiled, configure, use_compile
 from .loop import run_epochs
@@ -50,8 +50,8 @@ def retrain(recipe: Recipe, arch: dict[str, Any], out: Path, device: torch.devic
         model = model.to(memory_format=torch.channels_last)
     network = D.wrap(model, device)
     optimizer = adam(model.parameters(), cfg.lr, weight_decay=cfg.weight_decay)
-    loss_fn = build(LOSSES, cfg.loss)
-    stream = make_stream(build_dataset(data.train), build_degradation(recipe), data.channels,
+    loss_fn = LOSSES.build(cfg.loss)
+    stream = make_stream(DATASETS.build(data.train), build_degradation(recipe), data.channels,
                          cfg.patch or data.patch, cfg.batch or data.batch,
                          recipe.seed * 1000 + 500, device, recipe.channels_last)
     total = cfg.epochs * cfg.steps_per_epoch
