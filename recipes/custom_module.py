@@ -1,8 +1,9 @@
 """Register your own candidate module in a recipe and search over it beside CLEARER's two.
 
 `dilated_parallel` is a parallel module whose residual blocks use dilated 3x3 convolutions (a larger
-receptive field at the same cost). It follows the module protocol of the `clearer` space: built from
-the list of branch widths, it maps a list of branch tensors to a list of the same shapes.
+receptive field at the same cost). It follows `clearer.contracts.Candidate`, the contract of the
+`clearer` space: built from the list of branch widths, it maps a list of branch tensors to a list of the
+same shapes.
 """
 from torch import nn
 

@@ -30,7 +30,7 @@ def test_custom_module_recipe_searches_over_its_own_candidate(data_dir, tmp_path
     for candidates in arch["candidates"].values():
         assert candidates == ["parallel", "fusion", "dilated_parallel"]
     assert all(len(p) == 3 for p in arch["probabilities"].values())
-    listing = clearer("list", "modules", "--recipe", str(RECIPES / "custom_module.py"))
+    listing = clearer("list", "candidates", "--recipe", str(RECIPES / "custom_module.py"))
     assert "dilated_parallel" in listing.stdout
 
 

@@ -7,10 +7,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import torch
 
 import clearer
-from clearer.errors import ClearerError
-from clearer.errors import did_you_mean
+from clearer.errors import ClearerError, did_you_mean
 from clearer.registry import REGISTRIES, Registry, _where, summary
 
 KINDS = ["candidates", "ops", "spaces", "losses", "strategies", "datasets", "degradations"]
@@ -230,3 +230,55 @@ def test_summary_and_did_you_mean() -> None:
     assert did_you_mean("epoch", ["epochs", "steps_per_epoch", "seed"]).startswith(" Did you mean 'epochs'")
     assert did_you_mean("epoch", ["epochs"], show=lambda n: f"search.{n}") == " Did you mean search.epochs?"
     assert did_you_mean("zzz", ["epochs"]) == ""
+
+
+def test_build_calls_the_named_part_with_its_arguments_and_the_callers(widgets: Registry) -> None:
+    @widgets.register("knob")
+    def knob(size: int, turns: int = 1) -> tuple[int, int]:
+        return size, turns
+
+    assert widgets.build("knob", size=2) == (2, 1)
+    assert widgets.build({"name": "knob", "turns": 3}, size=2) == (2, 3)
+    assert widgets.build({"name": knob, "turns": 3}, size=2) == (2, 3)  # the function itself
+
+
+@pytest.mark.parametrize("ref, extra, said", [
+    ({"name": "knob", "colour": "red"}, {"size": 2}, "got an unexpected keyword argument 'colour'"),
+    ("knob", {}, "missing a required argument: 'size'"),
+])
+def test_build_with_arguments_the_part_does_not_take_names_kind_name_and_parameters(
+        widgets: Registry, ref, extra, said) -> None:
+    @widgets.register("knob")
+    class Knob:
+        def __init__(self, size: int, turns: int = 1) -> None:
+            raise AssertionError("never constructed with wrong arguments")
+
+    with pytest.raises(ClearerError) as info:
+        widgets.build(ref, **extra)
+    msg = str(info.value)
+    assert "widgets 'knob' cannot be built" in msg and said in msg and "It takes size, turns." in msg
+
+
+def test_build_refuses_a_recipe_argument_the_caller_sets(widgets: Registry) -> None:
+    widgets.register("knob")(lambda size: size)
+    with pytest.raises(ClearerError, match=r"widgets 'knob': size is set by clearer itself"):
+        widgets.build({"name": "knob", "size": 3}, size=2)
+
+
+def test_a_candidate_with_another_constructor_is_a_clearer_error(restore_registries) -> None:
+    """A user module registered as a multi-scale candidate but built like a DARTS op (`width`)."""
+    from clearer.registry import CANDIDATES
+    from clearer.spaces.clearer_space import ClearerSpace
+
+    @CANDIDATES.register("test_registry_single_width")
+    class SingleWidth(torch.nn.Module):
+        def __init__(self, width: int) -> None:
+            super().__init__()
+
+    with pytest.raises(ClearerError) as info:
+        ClearerSpace(width=4, cells=1, columns=1, stem_blocks=0,
+                     candidates=["parallel", "test_registry_single_width"])
+    msg = str(info.value)
+    assert "candidates 'test_registry_single_width' cannot be built" in msg and "It takes width." in msg
+    with pytest.raises(ClearerError, match="unknown candidates 'sep_conv_3x3'"):  # a DARTS op is no candidate
+        ClearerSpace(width=4, cells=1, columns=1, candidates=["parallel", "sep_conv_3x3"])

@@ -6,7 +6,7 @@ __version__ = "0.1.0"
 from .registry import (CANDIDATES, DATASETS, DEGRADATIONS, LOSSES, OPS,  # noqa: E402
                        REGISTRIES, SPACES, STRATEGIES, Registry)
 from .recipe import Recipe, derive, load_recipe  # noqa: E402
-from . import losses, metrics  # noqa: E402,F401  (registration)
+from . import losses, metrics  # noqa: E402,F401  (losses register; metrics for clearer.metrics)
 from .nn import multiscale  # noqa: E402,F401
 from .nn import darts_ops  # noqa: E402,F401
 from .spaces import clearer_space  # noqa: E402,F401
