@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 from torch import Generator, Tensor
 
 if TYPE_CHECKING:
+    from torch import nn
+
     from .spaces.choice import Supernet
     from .strategies.base import SearchContext
-    from torch import nn
 
 
 class Candidate(Protocol):

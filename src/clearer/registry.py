@@ -4,7 +4,8 @@ from __future__ import annotations
 import inspect
 import linecache
 import types
-from typing import Any, Callable, Generic, Iterator, TypeVar
+from collections.abc import Callable, Iterator
+from typing import Any, Generic, TypeVar
 
 from .contracts import CandidateFactory, Degradation, ImageSource, OpFactory, Strategy
 from .errors import ClearerError, did_you_mean
@@ -120,8 +121,8 @@ class Registry(Generic[F]):
             return self._entries[name_or_obj]
         except KeyError:
             raise ClearerError(
-                f"unknown {self.kind} {name_or_obj!r}.{did_you_mean(name_or_obj, self._entries)} Registered {self.kind}: "
-                f"{', '.join(sorted(self._entries)) or '(none)'}."
+                f"unknown {self.kind} {name_or_obj!r}.{did_you_mean(name_or_obj, self._entries)} "
+                f"Registered {self.kind}: {', '.join(sorted(self._entries)) or '(none)'}."
             ) from None
 
     def build(self, ref: str | dict[str, Any] | Callable[..., Any], **extra: Any) -> Any:
@@ -137,8 +138,8 @@ class Registry(Generic[F]):
         label = ref["name"] if isinstance(ref["name"], str) else getattr(factory, "__qualname__", repr(factory))
         clash = sorted(set(given) & set(extra))
         if clash:
-            raise ClearerError(f"{self.kind} {label!r}: {', '.join(clash)} is set by clearer itself when it "
-                               f"builds the part; remove it from the recipe's {self.kind} entry.")
+            raise ClearerError(f"{self.kind} {label!r}: {', '.join(clash)} {'is' if len(clash) == 1 else 'are'} "
+                               f"set by clearer itself when it builds the part; remove it from the recipe.")
         kwargs = {**given, **extra}
         try:
             inspect.signature(factory).bind(**kwargs)

@@ -1,9 +1,10 @@
 """Turn resolved recipe refs ({"name": ..., **kwargs}) into objects."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 

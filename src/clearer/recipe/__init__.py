@@ -5,11 +5,41 @@ Loading applies a profile, then ``--set`` overrides, checks every key and type a
 """
 from .loading import BUNDLED, LoadedRecipe, exec_recipe, load_recipe, read_recipe_json
 from .overrides import apply_overrides, derive, parse_set, parse_value
-from .schema import (DataConfig, DatasetRef, DegradationRef, EvalConfig, LossName, LossRef, Recipe,
-                     RetrainConfig, SearchConfig, SpaceRef, StrategyRef)
+from .schema import (
+    DataConfig,
+    DatasetRef,
+    DegradationRef,
+    EvalConfig,
+    LossName,
+    LossRef,
+    Recipe,
+    RetrainConfig,
+    SearchConfig,
+    SpaceRef,
+    StrategyRef,
+)
 from .validation import resolve_callable
 
-__all__ = ["BUNDLED", "LoadedRecipe", "exec_recipe", "load_recipe", "read_recipe_json", "apply_overrides",
-           "derive", "parse_set", "parse_value", "DataConfig", "DatasetRef", "DegradationRef", "EvalConfig",
-           "LossName", "LossRef", "Recipe", "RetrainConfig", "SearchConfig", "SpaceRef", "StrategyRef",
-           "resolve_callable"]
+__all__ = [
+    "BUNDLED",
+    "DataConfig",
+    "DatasetRef",
+    "DegradationRef",
+    "EvalConfig",
+    "LoadedRecipe",
+    "LossName",
+    "LossRef",
+    "Recipe",
+    "RetrainConfig",
+    "SearchConfig",
+    "SpaceRef",
+    "StrategyRef",
+    "apply_overrides",
+    "derive",
+    "exec_recipe",
+    "load_recipe",
+    "parse_set",
+    "parse_value",
+    "read_recipe_json",
+    "resolve_callable",
+]

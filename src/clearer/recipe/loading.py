@@ -10,9 +10,10 @@ import json
 import runpy
 import sys
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import ClearerError, did_you_mean
 from .overrides import apply_overrides

@@ -118,7 +118,8 @@ class Recipe:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Recipe:
         """Check every key, type and range of a recipe dict (ClearerError naming the key) and build it."""
-        from .validation import check_section  # validation reads this schema, so it is imported late
+        # imported here: validation reads this schema
+        from .validation import check_section
         return check_section(cls, data, "")
 
     def hash(self) -> str:
