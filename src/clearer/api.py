@@ -191,10 +191,10 @@ def _check_image(model: nn.Module, image: str | Path | None) -> tuple[torch.Tens
     """A real test input, padded to the model's multiple: the given file, else the first image of the
     run's first test set degraded as evaluation degrades it."""
     from .engine.build import set_name
-    from .registry import DATASETS
     from .engine.evaluate import protocol_degradation, test_pairs
     from .engine.progress import RunLog
     from .metrics import get_protocol
+    from .registry import DATASETS
 
     if image is not None:
         x, where = read_image(image, model.channels)[None], str(image)
