@@ -22,14 +22,12 @@ import torch
 def measure(recipe_path: str, profile: str, overrides: dict, after: list[int], grads: int) -> list[dict]:
     from clearer.cost import candidate_costs
     from clearer.engine.build import (
-        build,
-        build_dataset,
         build_degradation,
         build_space,
     )
     from clearer.engine.pairs import make_stream
     from clearer.recipe import load_recipe
-    from clearer.registry import LOSSES, STRATEGIES
+    from clearer.registry import DATASETS, LOSSES, STRATEGIES
     from clearer.engine.trainer import restore_forward
     from clearer.nn.mode import train_mode
     from clearer.strategies.base import SearchContext, grads_of
@@ -38,15 +36,15 @@ def measure(recipe_path: str, profile: str, overrides: dict, after: list[int], g
     cfg, data = recipe.search, recipe.data
     torch.manual_seed(recipe.seed)
     space = build_space(recipe).to(memory_format=torch.channels_last)
-    ctx = SearchContext(restore_loss=build(LOSSES, cfg.loss), arch_losses={},
+    ctx = SearchContext(restore_loss=LOSSES.build(cfg.loss), arch_losses={},
                         costs=candidate_costs(space, cfg.cost, data.channels),
                         total_steps=cfg.epochs * cfg.steps_per_epoch, steps_per_epoch=cfg.steps_per_epoch)
-    strategy = build(STRATEGIES, cfg.strategy)
+    strategy = STRATEGIES.build(cfg.strategy)
     strategy.prepare(space, space, ctx)
     degrade = build_degradation(recipe)
-    train = make_stream(build_dataset(data.train), degrade, data.channels, data.patch, data.batch, 0,
+    train = make_stream(DATASETS.build(data.train), degrade, data.channels, data.patch, data.batch, 0,
                         torch.device("cpu"), True)
-    alpha = make_stream(build_dataset(data.arch), degrade, data.channels, data.patch, data.batch, 7,
+    alpha = make_stream(DATASETS.build(data.alpha), degrade, data.channels, data.patch, data.batch, 7,
                        torch.device("cpu"), True)
     space.train()
     rows, done = [], 0

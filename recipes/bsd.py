@@ -25,7 +25,7 @@ RECIPE = dict(
                candidates=["parallel", "fusion"], residual=False, official=True),
     data=dict(
         train=dict(name="bsds500", split="train"),
-        arch=dict(name="bsds500", split="val", exclude="bsd68"),
+        alpha=dict(name="bsds500", split="val", exclude="bsd68"),
         degradation=dict(name="gaussian", sigma=50.0),
         channels=1, patch=64, batch=32,
     ),
@@ -85,7 +85,7 @@ PROFILES = {
     "smoke": {
         "space.width": 8, "space.cells": 2, "space.columns": 1, "space.stem_blocks": 1, "space.residual": True,
         "space.official": False,
-        "data.train.limit": 6, "data.arch.limit": 3, "data.patch": 32, "data.batch": 4,
+        "data.train.limit": 6, "data.alpha.limit": 3, "data.patch": 32, "data.batch": 4,
         "search.epochs": 2, "search.steps_per_epoch": 3, "search.strategy.warmup_epochs": 1,
         "search.strategy.weights.optimizer": "adam", "search.strategy.weights.lr": 1e-3,
         "retrain.epochs": 2, "retrain.steps_per_epoch": 3, "retrain.lr": 1e-3,

@@ -1,17 +1,18 @@
 """Register your own candidate module in a recipe and search over it beside CLEARER's two.
 
 `dilated_parallel` is a parallel module whose residual blocks use dilated 3x3 convolutions (a larger
-receptive field at the same cost). It follows the module protocol of the `clearer` space: built from
-the list of branch widths, it maps a list of branch tensors to a list of the same shapes.
+receptive field at the same cost). It follows `clearer.contracts.Candidate`, the contract of the
+`clearer` space: built from the list of branch widths, it maps a list of branch tensors to a list of the
+same shapes.
 """
 from torch import nn
 
 from bsd import PROFILES, RECIPE
-from clearer import MODULES
+from clearer import CANDIDATES
 from clearer.recipe import derive
 
 
-@MODULES.register("dilated_parallel")
+@CANDIDATES.register("dilated_parallel")
 class DilatedParallel(nn.Module):
     """Each branch refines itself with a residual block of dilated (rate 2) 3x3 convolutions."""
 

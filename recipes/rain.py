@@ -13,9 +13,9 @@ is then unused), e.g. RainTrainL (`rain-N.png`/`norain-N.png`) or Rain800 (clean
 one file), α on a disjoint part of the same folder:
 
     --set "data.train=dict(name='rain_pairs', path='/my/RainTrainL', skip=20)" \\
-    --set "data.arch=dict(name='rain_pairs', path='/my/RainTrainL', limit=20)"
+    --set "data.alpha=dict(name='rain_pairs', path='/my/RainTrainL', limit=20)"
     --set "data.train=dict(name='side_by_side', path='/my/rain800/training', skip=100)" \\
-    --set "data.arch=dict(name='side_by_side', path='/my/rain800/training', limit=100)"
+    --set "data.alpha=dict(name='side_by_side', path='/my/rain800/training', limit=100)"
 
 Profiles: `paper` follows the released CLEARER deraining code (RGB, the paper's space predicting the
 image, α steps with BatchNorm in eval mode, binary entropy 0.01·log10 = 4.34e-3 and no cost term,
@@ -40,7 +40,7 @@ RECIPE = derive(BSD, {
     "name": "rain",
     "data.channels": 3,
     "data.train": dict(name="bsds500", split="train+test", exclude=NOT_RAIN100L),
-    "data.arch": dict(name="bsds500", split="val", exclude=NOT_RAIN100L),
+    "data.alpha": dict(name="bsds500", split="val", exclude=NOT_RAIN100L),
     "data.degradation": RAIN,
     # the released deraining code: α step with BatchNorm in eval mode, binary entropy only
     "search.strategy.bn_mode": "eval",

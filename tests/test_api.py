@@ -22,7 +22,7 @@ from safetensors import safe_open
 import clearer
 from clearer.errors import ClearerError
 from clearer.metrics import psnr
-from clearer.registry import MODULES
+from clearer.registry import CANDIDATES
 
 from conftest import RECIPES
 
@@ -50,7 +50,7 @@ def run(tmp_path_factory) -> Path:
 @pytest.fixture
 def fresh_registry(restore_registries):
     """As in a new Python process: the recipe's own module is not registered yet."""
-    MODULES._entries.pop("dilated_parallel", None)
+    CANDIDATES._entries.pop("dilated_parallel", None)
 
 
 def test_load_and_restore_a_bsd68_image(run, data_dir, fresh_registry, one_thread):
@@ -82,7 +82,7 @@ def test_load_names_a_moved_or_changed_recipe_file_and_takes_one(run, tmp_path, 
     shutil.copy(CUSTOM, recipe)
     sources = json.loads((copy / "sources.json").read_text())
     assert [Path(s["path"]) for s in sources] == [CUSTOM.resolve()]
-    assert sources[0]["registers"] == {"modules": ["dilated_parallel"]}
+    assert sources[0]["registers"] == {"candidates": ["dilated_parallel"]}
     sources[0]["path"] = str(recipe)
     (copy / "sources.json").write_text(json.dumps(sources))
     recipe.write_text(recipe.read_text() + "\n# edited\n")
@@ -91,7 +91,7 @@ def test_load_names_a_moved_or_changed_recipe_file_and_takes_one(run, tmp_path, 
     recipe.unlink()
     with pytest.raises(ClearerError, match=rf"{re.escape(str(recipe))}, which no longer exists"):
         clearer.load(copy)
-    with pytest.raises(ClearerError, match="does not register modules 'dilated_parallel'"):
+    with pytest.raises(ClearerError, match="does not register candidates 'dilated_parallel'"):
         clearer.load(copy, recipe=RECIPES / "bsd.py")
     assert clearer.load(copy, recipe=CUSTOM).architecture  # the file given by hand
 

@@ -19,7 +19,7 @@ from clearer.registry import REGISTRIES
 
 ROOT = Path(__file__).resolve().parents[1]
 BSD = str(ROOT / "recipes" / "bsd.py")
-KINDS = ["modules", "cells", "spaces", "losses", "strategies", "datasets", "degradations", "metrics"]
+KINDS = ["candidates", "ops", "spaces", "losses", "strategies", "datasets", "degradations"]
 CLEARER = Path(sys.executable).with_name("clearer")  # the installed console script
 
 

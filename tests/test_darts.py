@@ -6,7 +6,7 @@ import torch
 
 from clearer.errors import ClearerError
 from clearer.nn.darts_ops import DARTS_OPS
-from clearer.registry import CELLS, MODULES, SPACES, summary
+from clearer.registry import OPS, SPACES, summary
 from clearer.spaces.choice import uniform_weights
 from clearer.spaces.darts_space import DartsSpace, labels
 from clearer.strategies.base import architecture_weights
@@ -24,11 +24,11 @@ def random_probs(space: DartsSpace, seed: int = 0) -> dict[str, list[float]]:
 
 @pytest.mark.parametrize("name", DARTS_OPS)
 def test_every_op_keeps_shape(name):
-    op = MODULES.get(name)(6)
+    op = OPS.build(name, width=6)
     x = torch.randn(2, 6, 11, 13)
     y = op(x)
     assert y.shape == x.shape
-    assert summary(MODULES.get(name))  # shown by `clearer list`
+    assert summary(OPS.get(name))  # shown by `clearer list`
     if name == "none":
         assert torch.count_nonzero(y) == 0
     if name == "skip":
@@ -39,12 +39,12 @@ def test_ops_do_not_modify_their_shared_input():
     x = torch.randn(1, 4, 8, 8)
     before = x.clone()
     for name in DARTS_OPS:
-        MODULES.get(name)(4)(x)
+        OPS.build(name, width=4)(x)
     assert torch.equal(x, before)
 
 
 def test_space_registered_and_choice_points():
-    assert SPACES.get("darts_cells") is DartsSpace and "darts_normal" in CELLS
+    assert SPACES.get("darts_cells") is DartsSpace
     space = DartsSpace(**SMALL)
     assert [c.label for c in space.choices()] == labels(2, 3, shared=False)
     assert len(space.choices()) == 2 * (2 + 3 + 4)

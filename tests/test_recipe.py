@@ -466,7 +466,7 @@ def test_bsd_profiles_and_overrides() -> None:
     paper = resolve(BSD, "paper")
     assert paper.search == resolve(BSD).search and paper.search.epochs == 200 and paper.space["width"] == 32
     assert paper.evaluate.sets == [{"name": "bsds500", "split": "test"}, {"name": "bsd68"}, {"name": "set12"}]
-    assert paper.data.arch == {"name": "bsds500", "split": "val", "exclude": "bsd68"}
+    assert paper.data.alpha == {"name": "bsds500", "split": "val", "exclude": "bsd68"}
     smoke = resolve(BSD, "smoke")
     assert smoke.space["width"] == 8 and smoke.search.epochs == 2 and smoke.data.train["limit"] == 6
     assert smoke.search.strategy["weights"].optimizer == "adam" and smoke.evaluate.protocol == "standard"

@@ -30,7 +30,7 @@ def test_custom_module_recipe_searches_over_its_own_candidate(data_dir, tmp_path
     for candidates in arch["candidates"].values():
         assert candidates == ["parallel", "fusion", "dilated_parallel"]
     assert all(len(p) == 3 for p in arch["probabilities"].values())
-    listing = clearer("list", "modules", "--recipe", str(RECIPES / "custom_module.py"))
+    listing = clearer("list", "candidates", "--recipe", str(RECIPES / "custom_module.py"))
     assert "dilated_parallel" in listing.stdout
 
 
@@ -104,7 +104,7 @@ def test_rain_recipe_trains_on_real_pairs_when_given_them(data_dir, tmp_path):
     out = tmp_path / "run"
     proc = clearer("run", str(RECIPES / "rain.py"), "--profile", "smoke", "--out", str(out), "--quiet",
                    "--set", f"data.train=dict(name='rain_pairs', path='{folder}', skip=2)",
-                   "--set", f"data.arch=dict(name='rain_pairs', path='{folder}', limit=2)")
+                   "--set", f"data.alpha=dict(name='rain_pairs', path='{folder}', limit=2)")
     assert proc.returncode == 0, proc.stderr[-3000:]
     log = (out / "log.txt").read_text()
     assert "weights on real pairs, α on real pairs" in log and "on real pairs" in log.split("retrain:")[1]

@@ -7,12 +7,13 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import torch
 
 import clearer
-from clearer.errors import ClearerError
-from clearer.registry import REGISTRIES, Registry, _where, close_matches, summary
+from clearer.errors import ClearerError, did_you_mean
+from clearer.registry import REGISTRIES, Registry, _where, summary
 
-KINDS = ["modules", "cells", "spaces", "losses", "strategies", "datasets", "degradations", "metrics"]
+KINDS = ["candidates", "ops", "spaces", "losses", "strategies", "datasets", "degradations"]
 
 
 @pytest.fixture
@@ -196,9 +197,8 @@ def test_get_accepts_the_class_itself_but_not_other_values(widgets: Registry) ->
 def test_global_registries_cover_every_kind_with_builtin_parts() -> None:
     assert list(REGISTRIES) == KINDS
     assert clearer.REGISTRIES is REGISTRIES
-    for kind, name in [("modules", "fusion"), ("cells", "columns"), ("spaces", "clearer"), ("losses", "mse"),
-                       ("strategies", "bilevel"), ("datasets", "bsd68"), ("degradations", "gaussian"),
-                       ("metrics", "psnr")]:
+    for kind, name in [("candidates", "fusion"), ("ops", "sep_conv_3x3"), ("spaces", "clearer"), ("losses", "mse"),
+                       ("strategies", "bilevel"), ("datasets", "bsd68"), ("degradations", "gaussian")]:
         assert name in REGISTRIES[kind], (kind, name)
         assert summary(REGISTRIES[kind].get(name)), f"{kind}/{name} needs a one-line docstring for `clearer list`"
 
@@ -215,7 +215,7 @@ def test_global_registration_with_cleanup(restore_registries) -> None:
         losses.register("mse")(half_l1)
 
 
-def test_summary_and_close_matches() -> None:
+def test_summary_and_did_you_mean() -> None:
     def documented() -> None:
         """First line.
 
@@ -227,5 +227,58 @@ def test_summary_and_close_matches() -> None:
 
     assert summary(documented) == "First line."
     assert summary(bare) == ""
-    assert close_matches("epoch", ["epochs", "steps_per_epoch", "seed"]) [0] == "epochs"
-    assert close_matches("zzz", ["epochs"]) == []
+    assert did_you_mean("epoch", ["epochs", "steps_per_epoch", "seed"]).startswith(" Did you mean 'epochs'")
+    assert did_you_mean("epoch", ["epochs"], show=lambda n: f"search.{n}") == " Did you mean search.epochs?"
+    assert did_you_mean("zzz", ["epochs"]) == ""
+
+
+def test_build_calls_the_named_part_with_its_arguments_and_the_callers(widgets: Registry) -> None:
+    @widgets.register("knob")
+    def knob(size: int, turns: int = 1) -> tuple[int, int]:
+        return size, turns
+
+    assert widgets.build("knob", size=2) == (2, 1)
+    assert widgets.build({"name": "knob", "turns": 3}, size=2) == (2, 3)
+    assert widgets.build({"name": knob, "turns": 3}, size=2) == (2, 3)  # the function itself
+
+
+@pytest.mark.parametrize("ref, extra, said", [
+    ({"name": "knob", "colour": "red"}, {"size": 2}, "got an unexpected keyword argument 'colour'"),
+    ("knob", {}, "missing a required argument: 'size'"),
+])
+def test_build_with_arguments_the_part_does_not_take_names_kind_name_and_parameters(
+        widgets: Registry, ref, extra, said) -> None:
+    @widgets.register("knob")
+    class Knob:
+        def __init__(self, size: int, turns: int = 1) -> None:
+            raise AssertionError("never constructed with wrong arguments")
+
+    with pytest.raises(ClearerError) as info:
+        widgets.build(ref, **extra)
+    msg = str(info.value)
+    assert "widgets 'knob' cannot be built" in msg and said in msg and "It takes size, turns." in msg
+
+
+def test_build_refuses_a_recipe_argument_the_caller_sets(widgets: Registry) -> None:
+    widgets.register("knob")(lambda size: size)
+    with pytest.raises(ClearerError, match=r"widgets 'knob': size is set by clearer itself"):
+        widgets.build({"name": "knob", "size": 3}, size=2)
+
+
+def test_a_candidate_with_another_constructor_is_a_clearer_error(restore_registries) -> None:
+    """A user module registered as a multi-scale candidate but built like a DARTS op (`width`)."""
+    from clearer.registry import CANDIDATES
+    from clearer.spaces.clearer_space import ClearerSpace
+
+    @CANDIDATES.register("test_registry_single_width")
+    class SingleWidth(torch.nn.Module):
+        def __init__(self, width: int) -> None:
+            super().__init__()
+
+    with pytest.raises(ClearerError) as info:
+        ClearerSpace(width=4, cells=1, columns=1, stem_blocks=0,
+                     candidates=["parallel", "test_registry_single_width"])
+    msg = str(info.value)
+    assert "candidates 'test_registry_single_width' cannot be built" in msg and "It takes width." in msg
+    with pytest.raises(ClearerError, match="unknown candidates 'sep_conv_3x3'"):  # a DARTS op is no candidate
+        ClearerSpace(width=4, cells=1, columns=1, candidates=["parallel", "sep_conv_3x3"])

@@ -14,8 +14,8 @@ import pytest
 from safetensors import safe_open
 
 from clearer.data.datasets import overlapping
-from clearer.engine.build import build_dataset
 from clearer.recipe import load_recipe
+from clearer.registry import DATASETS
 
 from conftest import RECIPES
 
@@ -95,7 +95,7 @@ def test_sigkill_mid_search_then_resume_completes_like_an_unbroken_run(data_dir,
 
 NAN_RECIPE = '''
 import torch
-from clearer.registry import LOSSES
+from clearer.registry import DATASETS, LOSSES
 from bsd import RECIPE, PROFILES
 from clearer.recipe import derive
 
@@ -134,9 +134,9 @@ def test_nan_loss_stops_with_message_and_keeps_last_good_checkpoint(data_dir, tm
                                            ("rain.py", "smoke")])
 def test_no_evaluation_image_reaches_training_or_search(data_dir, name, profile):
     recipe = load_recipe(RECIPES / name).resolve(profile)
-    learned = [build_dataset(recipe.data.train), build_dataset(recipe.data.arch)]
+    learned = [DATASETS.build(recipe.data.train), DATASETS.build(recipe.data.alpha)]
     for ref in recipe.evaluate.sets:
-        test_set = build_dataset(ref)
+        test_set = DATASETS.build(ref)
         for used in learned:
             assert overlapping(used, test_set) == [], (used.name, test_set.name)
     assert overlapping(learned[0], learned[1]) == []  # weights and α on disjoint images

@@ -18,7 +18,7 @@ from clearer.data.paired import paired_folder
 from clearer.engine.strips import GAP, GAP_GRAY, strip_image
 from clearer.engine.tracking import Tracker
 from clearer.recipe import load_recipe
-from clearer.registry import MODULES
+from clearer.registry import CANDIDATES
 from clearer.registry import summary
 
 from conftest import RECIPES
@@ -109,6 +109,6 @@ def test_a_recipe_copied_elsewhere_still_imports_bsd(tmp_path, restore_registrie
     copy = tmp_path / "elsewhere" / "custom_module.py"
     copy.parent.mkdir()
     shutil.copy(RECIPES / "custom_module.py", copy)
-    MODULES._entries.pop("dilated_parallel", None)  # another test may have loaded the original already
+    CANDIDATES._entries.pop("dilated_parallel", None)  # another test may have loaded the original already
     resolved = load_recipe(copy).resolve("smoke")
     assert resolved.name == "custom_module" and "dilated_parallel" in resolved.space["candidates"]

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .registry import (CELLS, DATASETS, DEGRADATIONS, LOSSES, METRICS, MODULES,  # noqa: E402
+from .registry import (CANDIDATES, DATASETS, DEGRADATIONS, LOSSES, OPS,  # noqa: E402
                        REGISTRIES, SPACES, STRATEGIES, Registry)
 from .recipe import Recipe, derive, load_recipe  # noqa: E402
-from . import losses, metrics  # noqa: E402,F401  (registration)
+from . import losses, metrics  # noqa: E402,F401  (losses register; metrics for clearer.metrics)
 from .nn import multiscale  # noqa: E402,F401
 from .nn import darts_ops  # noqa: E402,F401
 from .spaces import clearer_space  # noqa: E402,F401
@@ -17,6 +17,6 @@ from .data import datasets, degradations  # noqa: E402,F401
 from .data import paired, rain  # noqa: E402,F401
 from .api import evaluate, export, load, restore  # noqa: E402
 
-__all__ = ["Registry", "Recipe", "load_recipe", "derive", "REGISTRIES", "MODULES", "CELLS", "SPACES",
-           "LOSSES", "STRATEGIES", "DATASETS", "DEGRADATIONS", "METRICS", "load", "restore", "evaluate", "export",
+__all__ = ["Registry", "Recipe", "load_recipe", "derive", "REGISTRIES", "CANDIDATES", "OPS", "SPACES",
+           "LOSSES", "STRATEGIES", "DATASETS", "DEGRADATIONS", "load", "restore", "evaluate", "export",
            "__version__"]

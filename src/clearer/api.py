@@ -191,10 +191,11 @@ class Export:
 def _check_image(model: nn.Module, image: str | Path | None) -> tuple[torch.Tensor, str]:
     """A real test input, padded to the model's multiple: the given file, else the first image of the
     run's first test set degraded as evaluation degrades it."""
-    from .engine.build import build_dataset, set_name
+    from .engine.build import set_name
     from .engine.evaluate import protocol_degradation, test_pairs
     from .engine.progress import RunLog
     from .metrics import get_protocol
+    from .registry import DATASETS
 
     if image is not None:
         x, where = read_image(image, model.channels)[None], str(image)
@@ -204,7 +205,7 @@ def _check_image(model: nn.Module, image: str | Path | None) -> tuple[torch.Tens
             raise ClearerError("the run has no test set to check the export on; pass --image FILE.")
         ref = recipe.evaluate.sets[0]
         protocol = get_protocol(recipe.evaluate.protocol)
-        pairs = test_pairs(build_dataset(ref), model.channels, protocol, protocol_degradation(recipe, protocol),
+        pairs = test_pairs(DATASETS.build(ref), model.channels, protocol, protocol_degradation(recipe, protocol),
                            RunLog(None, verbose=False))
         x, _, stem = next(iter(pairs))
         where = f"{set_name(ref)}/{stem} (degraded as in evaluation)"

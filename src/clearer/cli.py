@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from . import __version__
-from .errors import ClearerError
+from .errors import ClearerError, did_you_mean
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Neural architecture search for image restoration (CLEARER and friends).")
@@ -71,16 +71,15 @@ def resolve(recipe: Path, profile: str | None, sets: list[str]) -> tuple[Any, di
 
 
 @app.command("list")
-def list_parts(kind: Optional[str] = typer.Argument(None, help="One kind (modules, losses, ...); all when omitted."),
+def list_parts(kind: Optional[str] = typer.Argument(None, help="One kind (candidates, ops, losses, ...); all when omitted."),
                recipe: Optional[Path] = typer.Option(None, help="Also load this recipe's own registrations.")) -> None:
     """Table of registered parts per kind, with a one-line description."""
     from .recipe import exec_recipe
-    from .registry import REGISTRIES, close_matches, summary
+    from .registry import REGISTRIES, summary
     if recipe is not None:
         exec_recipe(recipe)
     if kind is not None and kind not in REGISTRIES:
-        near = close_matches(kind, list(REGISTRIES))
-        raise ClearerError(f"unknown kind {kind!r}.{' Did you mean ' + repr(near[0]) + '?' if near else ''} "
+        raise ClearerError(f"unknown kind {kind!r}.{did_you_mean(kind, REGISTRIES, n=1)} "
                            f"Kinds: {', '.join(REGISTRIES)}.")
     table = Table(title="registered parts")
     for col in ("kind", "name", "description"):

@@ -76,7 +76,7 @@ def ground_truth_key(recipe: Recipe) -> str:
     The architecture, the search and the seed are left out: the ground truth retrains every
     architecture of the space with this key, so a searched architecture's rank is read off it.
     """
-    data = {k: v for k, v in recipe.to_dict()["data"].items() if k != "arch"}  # α split: search only
+    data = {k: v for k, v in recipe.to_dict()["data"].items() if k != "alpha"}  # α split: search only
     retrain = {k: v for k, v in recipe.to_dict()["retrain"].items() if k != "architecture"}
     return _digest({"space": space_as_built(recipe), "data": data, "retrain": retrain,
                     "evaluate": recipe.to_dict()["evaluate"], "autocast": recipe.autocast,

@@ -7,8 +7,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from .errors import ClearerError
-from .registry import METRICS, close_matches
+from .errors import ClearerError, did_you_mean
 
 SSIM_WINDOWS = ("gaussian", "matlab")
 COLORS = ("rgb", "y")
@@ -25,7 +24,6 @@ def _as_batch(x: torch.Tensor, y: torch.Tensor, what: str) -> tuple[torch.Tensor
     return x.detach().double(), y.detach().double(), single
 
 
-@METRICS.register("psnr")
 def psnr(x: torch.Tensor, y: torch.Tensor, data_range: float = 1.0) -> torch.Tensor:
     """Peak signal-to-noise ratio in dB, per image (a scalar for [C,H,W], shape [B] for [B,C,H,W]).
 
@@ -77,7 +75,6 @@ def _ssim_map(x: torch.Tensor, y: torch.Tensor, c1: float, c2: float, padding: i
     return ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2))
 
 
-@METRICS.register("ssim")
 def ssim(x: torch.Tensor, y: torch.Tensor, window: str = "gaussian") -> torch.Tensor:
     """Structural similarity of images in [0,1], per image (scalar for [C,H,W], shape [B] otherwise).
 
@@ -197,6 +194,5 @@ def get_protocol(name: str | Protocol) -> Protocol:
         return name
     if name in PROTOCOLS:
         return PROTOCOLS[name]
-    near = close_matches(str(name), list(PROTOCOLS))
-    hint = f" Did you mean {', '.join(map(repr, near))}?" if near else ""
-    raise ClearerError(f"unknown metric protocol {name!r}.{hint} Valid: {', '.join(PROTOCOLS)}.")
+    raise ClearerError(f"unknown metric protocol {name!r}.{did_you_mean(str(name), PROTOCOLS)} "
+                       f"Valid: {', '.join(PROTOCOLS)}.")

@@ -1,18 +1,20 @@
 """Name -> object registries, one per kind of swappable part, so recipes can refer to parts by name."""
 from __future__ import annotations
 
-import difflib
 import inspect
 import linecache
 import types
-from typing import Any, Callable, Iterator, TypeVar
+from collections.abc import Callable, Iterator
+from typing import Any, Generic, TypeVar
 
-from .errors import ClearerError
+from .contracts import CandidateFactory, Degradation, ImageSource, OpFactory, Strategy
+from .errors import ClearerError, did_you_mean
 
 T = TypeVar("T")
+F = TypeVar("F")  # what a registry holds: a factory of one constructor signature
 
 
-def _code_of(obj: Any) -> Any:
+def code_of(obj: Any) -> Any:
     """The code object that locates a definition: a function's own, or a class's first method's."""
     if isinstance(obj, type):
         codes = [getattr(inspect.unwrap(m), "__code__", None) for m in vars(obj).values()
@@ -28,7 +30,7 @@ def _where(obj: Any) -> str:
     Why code objects first: `inspect` finds a class through its module, which for recipe files run by
     runpy is missing or (same run name) another file; a method's code always knows its own file.
     """
-    code = _code_of(obj)
+    code = code_of(obj)
     if code is not None:
         line = code.co_firstlineno
         if isinstance(obj, type):  # the `class` line above the first method (its decorator, as inspect)
@@ -51,7 +53,7 @@ def _same_definition(a: Any, b: Any) -> bool:
     """
     if a is b:
         return True
-    ca, cb = _code_of(a), _code_of(b)
+    ca, cb = code_of(a), code_of(b)
     return (ca is not None and cb is not None and getattr(a, "__qualname__", None) == getattr(b, "__qualname__", 0)
             and (ca.co_filename, ca.co_firstlineno) == (cb.co_filename, cb.co_firstlineno))
 
@@ -66,13 +68,23 @@ def summary(obj: Any) -> str:
     return " ".join(doc.split("\n\n")[0].split())
 
 
-def close_matches(word: str, options: list[str], n: int = 3) -> list[str]:
-    """Spelling suggestions for an unknown key or name."""
-    return difflib.get_close_matches(word, options, n=n, cutoff=0.5)
+def parameters(factory: Any) -> list[str] | None:
+    """The arguments a part can be called with by name, required ones included (None: it takes **kwargs)."""
+    try:
+        sig = inspect.signature(factory)
+    except (TypeError, ValueError):
+        return None
+    names = []
+    for p in sig.parameters.values():
+        if p.kind is p.VAR_KEYWORD:
+            return None
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
+            names.append(p.name)
+    return names
 
 
-class Registry:
-    """Holds the registered parts of one kind (modules, losses, ...) under explicit names."""
+class Registry(Generic[F]):
+    """Holds the registered parts of one kind (candidates, losses, ...) under explicit names."""
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
@@ -99,7 +111,7 @@ class Registry:
 
         return add
 
-    def get(self, name_or_obj: Any) -> Any:
+    def get(self, name_or_obj: Any) -> F:
         """The registered object for a name; a class or function given directly is returned as is."""
         if not isinstance(name_or_obj, str):
             if callable(name_or_obj):
@@ -108,12 +120,37 @@ class Registry:
         try:
             return self._entries[name_or_obj]
         except KeyError:
-            near = close_matches(name_or_obj, list(self._entries))
-            hint = f" Did you mean {', '.join(map(repr, near))}?" if near else ""
             raise ClearerError(
-                f"unknown {self.kind} {name_or_obj!r}.{hint} Registered {self.kind}: "
-                f"{', '.join(sorted(self._entries)) or '(none)'}."
+                f"unknown {self.kind} {name_or_obj!r}.{did_you_mean(name_or_obj, self._entries)} "
+                f"Registered {self.kind}: {', '.join(sorted(self._entries)) or '(none)'}."
             ) from None
+
+    def build(self, ref: str | dict[str, Any] | Callable[..., Any], **extra: Any) -> Any:
+        """Call the part `ref` names with the ref's own arguments plus `extra` (what the calling code
+        supplies, e.g. a candidate's widths). A ref is a name, a class/function, or {"name": ..., **kwargs}.
+
+        Why the signature check here: arguments a factory does not take must fail as a ClearerError that
+        names the part and what it accepts, not as a TypeError from deep inside its construction.
+        """
+        ref = ref if isinstance(ref, dict) else {"name": ref}
+        factory = self.get(ref["name"])
+        given = {k: v for k, v in ref.items() if k != "name"}
+        label = ref["name"] if isinstance(ref["name"], str) else getattr(factory, "__qualname__", repr(factory))
+        clash = sorted(set(given) & set(extra))
+        if clash:
+            raise ClearerError(f"{self.kind} {label!r}: {', '.join(clash)} {'is' if len(clash) == 1 else 'are'} "
+                               f"set by clearer itself when it builds the part; remove it from the recipe.")
+        kwargs = {**given, **extra}
+        try:
+            inspect.signature(factory).bind(**kwargs)
+        except ValueError:  # no signature to check (some builtins): let the call decide
+            pass
+        except TypeError as err:
+            accepted = parameters(factory)
+            takes = "any keyword arguments" if accepted is None else ", ".join(accepted) or "no arguments"
+            raise ClearerError(f"{self.kind} {label!r} cannot be built with arguments "
+                               f"({', '.join(kwargs) or 'none'}): {err}. It takes {takes}.") from None
+        return factory(**kwargs)
 
     def name_of(self, obj: Any) -> str | None:
         """The name an object is registered under, if any."""
@@ -132,15 +169,14 @@ class Registry:
         return f"Registry({self.kind!r}, {self.names()})"
 
 
-MODULES = Registry("modules")
-CELLS = Registry("cells")
-SPACES = Registry("spaces")
-LOSSES = Registry("losses")
-STRATEGIES = Registry("strategies")
-DATASETS = Registry("datasets")
-DEGRADATIONS = Registry("degradations")
-METRICS = Registry("metrics")
+CANDIDATES: Registry[CandidateFactory] = Registry("candidates")  # multi-scale modules of the clearer space
+OPS: Registry[OpFactory] = Registry("ops")  # single-resolution ops of the DARTS cell space
+SPACES: Registry[Callable[..., Any]] = Registry("spaces")
+LOSSES: Registry[Callable[..., Any]] = Registry("losses")
+STRATEGIES: Registry[Callable[..., Strategy]] = Registry("strategies")
+DATASETS: Registry[Callable[..., ImageSource]] = Registry("datasets")
+DEGRADATIONS: Registry[Callable[..., Degradation]] = Registry("degradations")
 
-REGISTRIES: dict[str, Registry] = {
-    r.kind: r for r in (MODULES, CELLS, SPACES, LOSSES, STRATEGIES, DATASETS, DEGRADATIONS, METRICS)
+REGISTRIES: dict[str, Registry[Any]] = {
+    r.kind: r for r in (CANDIDATES, OPS, SPACES, LOSSES, STRATEGIES, DATASETS, DEGRADATIONS)
 }

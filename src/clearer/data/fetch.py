@@ -12,8 +12,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple
 
-from ..errors import ClearerError
-from ..registry import close_matches
+from ..errors import ClearerError, did_you_mean
 
 CHUNK = 1 << 20
 
@@ -82,9 +81,8 @@ def get_source(name: str) -> Source:
     """The Source registered under `name`, or a ClearerError listing close matches."""
     if name in SOURCES:
         return SOURCES[name]
-    near = close_matches(name, list(SOURCES))
-    hint = f" Did you mean {', '.join(map(repr, near))}?" if near else ""
-    raise ClearerError(f"unknown dataset {name!r} to fetch.{hint} Known: {', '.join(sorted(SOURCES))}.")
+    raise ClearerError(f"unknown dataset {name!r} to fetch.{did_you_mean(name, SOURCES)} "
+                       f"Known: {', '.join(sorted(SOURCES))}.")
 
 
 def download(url: str, target: Path) -> str:

@@ -1,38 +1,27 @@
 """Turn resolved recipe refs ({"name": ..., **kwargs}) into objects."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
+from ..contracts import Degradation
 from ..errors import ClearerError
-from ..recipe import Recipe, _lookup
-from ..registry import DATASETS, DEGRADATIONS, LOSSES, SPACES, STRATEGIES, Registry
-
-
-def build(registry: Registry, ref: dict[str, Any] | str, **extra: Any) -> Any:
-    """Call the registered factory named in `ref` with its recipe arguments plus `extra`."""
-    ref = {"name": ref} if isinstance(ref, str) else ref
-    kwargs = {k: v for k, v in ref.items() if k != "name"}
-    return _lookup(registry, ref["name"])(**kwargs, **extra)
+from ..recipe import Recipe
+from ..registry import DATASETS, DEGRADATIONS, LOSSES, SPACES, STRATEGIES
 
 
 def build_space(recipe: Recipe, architecture: dict[str, str] | None = None) -> torch.nn.Module:
-    return build(SPACES, recipe.space, channels=recipe.data.channels, architecture=architecture)
+    """The recipe's network: the supernet, or only `architecture`'s choices when one is given."""
+    return SPACES.build(recipe.space, channels=recipe.data.channels, architecture=architecture)
 
 
-def build_dataset(ref: dict[str, Any]) -> Any:
-    return build(DATASETS, ref)
-
-
-def build_degradation(recipe: Recipe, **extra: Any) -> Any:
-    return build(DEGRADATIONS, {**recipe.data.degradation, **extra})
-
-
-def build_loss(ref: dict[str, Any]) -> Any:
-    return build(LOSSES, ref)
+def build_degradation(recipe: Recipe, **extra: Any) -> Degradation:
+    """The recipe's degradation; `extra` replaces its arguments (an evaluation protocol's clip/quantize)."""
+    return DEGRADATIONS.build({**recipe.data.degradation, **extra})
 
 
 def parse_device(name: str) -> torch.device | None:
@@ -86,17 +75,17 @@ def check_recipe(recipe: Recipe, run: bool = False) -> None:
                            f"so a tile needs at least {OVERLAP + multiple} (a multiple of {multiple}); "
                            "use e.g. --set evaluate.tile=512, or evaluate.tile=None for whole images.")
     _part("data.degradation", lambda: build_degradation(recipe))
-    _part("search.loss", lambda: build_loss(recipe.search.loss))
-    _part("retrain.loss", lambda: build_loss(recipe.retrain.loss))
+    _part("search.loss", lambda: LOSSES.build(recipe.search.loss))
+    _part("retrain.loss", lambda: LOSSES.build(recipe.retrain.loss))
     if recipe.retrain.architecture is None:
-        _part("search.strategy", lambda: build(STRATEGIES, recipe.search.strategy))
+        _part("search.strategy", lambda: STRATEGIES.build(recipe.search.strategy))
     parse_device(recipe.device)
     get_protocol(cfg.protocol)
     if run:
         resolve_device(recipe.device)
-        for key, ref in [("data.train", data.train), ("data.arch", data.arch)] + [
+        for key, ref in [("data.train", data.train), ("data.alpha", data.alpha)] + [
                 (f"evaluate.sets[{i}]", ref) for i, ref in enumerate(cfg.sets)]:
-            _part(key, partial(build_dataset, ref))
+            _part(key, partial(DATASETS.build, ref))
 
 
 def _part(key: str, make: Callable[[], Any]) -> Any:

@@ -12,9 +12,10 @@ from torch import Tensor, nn
 
 from ..metrics import Protocol, get_protocol
 from ..recipe import Recipe
+from ..registry import DATASETS
 from . import artifacts as A
 from . import distributed as D
-from .build import build_dataset, build_degradation, set_name, use_autocast
+from .build import build_degradation, set_name, use_autocast
 from .inference import restore_image
 from .progress import RunLog
 from .strips import save_strip
@@ -82,7 +83,7 @@ def evaluate(recipe: Recipe, model: nn.Module, out: Path, device: torch.device, 
             return model(x.contiguous(memory_format=memory)).float()
     results: dict[str, Any] = {}
     for ref in cfg.sets:
-        name, dataset = set_name(ref), build_dataset(ref)
+        name, dataset = set_name(ref), DATASETS.build(ref)
         t0 = time.time()
         sums: dict[str, float] = {}
         degradation = "real pairs" if getattr(dataset, "paired", False) else degrade.describe()

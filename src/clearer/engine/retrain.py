@@ -11,11 +11,11 @@ import torch
 from torch import nn
 
 from ..recipe import Recipe
-from ..registry import LOSSES
+from ..registry import DATASETS, LOSSES
 from . import artifacts as A
 from . import distributed as D
 from .artifacts import ArchRecord
-from .build import use_autocast, build, build_dataset, build_degradation, build_space
+from .build import use_autocast, build_degradation, build_space
 from .checkpoint import load_module_state, load_state, save_state, save_weights
 from .device import compiled, configure, use_compile
 from .loop import run_epochs
@@ -44,8 +44,8 @@ def retrain(recipe: Recipe, arch: ArchRecord, out: Path, device: torch.device, l
     optim = OptimConfig(optimizer="adam", lr=cfg.lr, min_lr=cfg.min_lr, weight_decay=cfg.weight_decay,
                         grad_clip=cfg.grad_clip)
     trainer = Trainer(D.wrap(model, device), model.parameters(), optim, cfg.epochs * cfg.steps_per_epoch,
-                      build(LOSSES, cfg.loss), use_autocast(recipe, device))
-    stream = make_stream(build_dataset(data.train), build_degradation(recipe), data.channels,
+                      LOSSES.build(cfg.loss), use_autocast(recipe, device))
+    stream = make_stream(DATASETS.build(data.train), build_degradation(recipe), data.channels,
                          cfg.patch or data.patch, cfg.batch or data.batch,
                          recipe.seed * 1000 + 500, device, recipe.channels_last)
     state_path = out / A.RETRAIN_STATE

@@ -10,7 +10,7 @@ import torch
 
 from ..cost import candidate_costs
 from ..recipe import Recipe
-from ..registry import LOSSES, STRATEGIES
+from ..registry import DATASETS, LOSSES, STRATEGIES
 from ..losses import binary_entropy
 from ..metrics import psnr
 from ..report import arch_summary
@@ -19,7 +19,7 @@ from ..strategies.base import SearchContext, Strategy, architecture_weights
 from . import artifacts as A
 from . import distributed as D
 from .artifacts import ArchRecord
-from .build import use_autocast, build, build_dataset, build_degradation, build_space, set_name
+from .build import use_autocast, build_degradation, build_space, set_name
 from .checkpoint import load_module_state, load_state, save_state
 from .device import compiled, configure, use_compile
 from .loop import run_epochs
@@ -48,17 +48,17 @@ def search(recipe: Recipe, out: Path, device: torch.device, log: RunLog) -> Sear
     costs = candidate_costs(space, cfg.cost, data.channels)
     arch_losses = {name: (weight, LOSSES.get(name)) for name, weight in cfg.arch_losses.items()}
     ctx = SearchContext(
-        restore_loss=build(LOSSES, cfg.loss), arch_losses=arch_losses, costs=costs,
+        restore_loss=LOSSES.build(cfg.loss), arch_losses=arch_losses, costs=costs,
         total_steps=cfg.epochs * cfg.steps_per_epoch, steps_per_epoch=cfg.steps_per_epoch,
         autocast=use_autocast(recipe, device), grad_sync=D.average_)
     # a space without choice points (a plain network) has nothing to search
-    strategy: Strategy = build(STRATEGIES, cfg.strategy if space.choices() else {"name": "fixed", "architecture": {}})
+    strategy: Strategy = STRATEGIES.build(cfg.strategy if space.choices() else {"name": "fixed", "architecture": {}})
     strategy.prepare(space, network, ctx)
     degrade = build_degradation(recipe)
     seed = recipe.seed * 1000
-    train_stream = make_stream(build_dataset(data.train), degrade, data.channels, data.patch, data.batch,
+    train_stream = make_stream(DATASETS.build(data.train), degrade, data.channels, data.patch, data.batch,
                                seed, device, recipe.channels_last)
-    alpha_stream = make_stream(build_dataset(data.arch), degrade, data.channels, data.patch, data.batch,
+    alpha_stream = make_stream(DATASETS.build(data.alpha), degrade, data.channels, data.patch, data.batch,
                                seed + 7, device, recipe.channels_last)
     candidates = {c.label: c.candidates for c in space.choices()}
     state_path = out / A.SEARCH_STATE
@@ -144,7 +144,7 @@ def discretisation_gap(recipe: Recipe, space: torch.nn.Module, strategy: Strateg
     (before retraining), BatchNorm in eval mode, on fixed seeded crops of the α split (the paper's claim:
     the binarisation loss makes this gap small)."""
     data = recipe.data
-    stream = make_stream(build_dataset(data.arch), build_degradation(recipe), data.channels, data.patch,
+    stream = make_stream(DATASETS.build(data.alpha), build_degradation(recipe), data.channels, data.patch,
                          data.batch, GAP_SEED, device, recipe.channels_last)
     batches = [next(stream) for _ in range(max(GAP_CROPS // data.batch, 1))]
     def score(mixing: dict[str, torch.Tensor], active: dict[str, list[int]] | None) -> float:
@@ -159,4 +159,4 @@ def discretisation_gap(recipe: Recipe, space: torch.nn.Module, strategy: Strateg
     return {"discretisation_gap_db": round(supernet - inherited, 4), "supernet_psnr": round(supernet, 4),
             "inherited_psnr": round(inherited, 4),
             "gap_set": f"{crops} {data.patch}x{data.patch} crops of the α split "
-                       f"({set_name(data.arch)}, {stream.describe()}, seed {GAP_SEED})"}
+                       f"({set_name(data.alpha)}, {stream.describe()}, seed {GAP_SEED})"}

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..errors import ClearerError
 from ..recipe import Recipe, exec_recipe
-from ..registry import REGISTRIES, _code_of
+from ..registry import REGISTRIES, code_of
 from . import artifacts as A
 
 SOURCES = "sources.json"
@@ -33,7 +33,7 @@ def _strings(tree: Any) -> set[str]:
 
 def defining_file(obj: Any) -> Path | None:
     """The file outside the clearer package that defines a registered part (None for built-in parts)."""
-    code = _code_of(obj)
+    code = code_of(obj)
     if code is None or code.co_filename.startswith("<"):
         return None
     path = Path(code.co_filename).resolve()

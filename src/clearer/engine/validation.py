@@ -15,8 +15,8 @@ from torch import Tensor, nn
 from ..metrics import get_protocol, psnr
 from ..nn.mode import train_mode
 from ..recipe import Recipe
+from ..registry import DATASETS
 from . import artifacts as A
-from .build import build_dataset
 from .evaluate import protocol_degradation, test_pairs
 from .inference import restore_image
 from .progress import RunLog
@@ -26,7 +26,7 @@ VAL_CROP = 192  # centre crop of each validation image: cheap enough to run ever
 
 
 class Validation:
-    """The first `retrain.val_images` images of `data.arch`, degraded once (seeded) and centre-cropped."""
+    """The first `retrain.val_images` images of `data.alpha`, degraded once (seeded) and centre-cropped."""
 
     def __init__(self, recipe: Recipe, device: torch.device) -> None:
         self.recipe, self.device = recipe, device
@@ -37,7 +37,7 @@ class Validation:
 
     def _load(self, multiple: int) -> list[tuple[Tensor, Tensor]]:
         recipe = self.recipe
-        pairs = test_pairs(build_dataset(recipe.data.arch), recipe.data.channels, self.protocol,
+        pairs = test_pairs(DATASETS.build(recipe.data.alpha), recipe.data.channels, self.protocol,
                            protocol_degradation(recipe, self.protocol), RunLog(None, verbose=False))
         crop = VAL_CROP - VAL_CROP % multiple
         return [(_centre(x, crop, multiple).to(self.device), _centre(y, crop, multiple).to(self.device))

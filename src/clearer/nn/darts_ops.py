@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from ..registry import MODULES
+from ..registry import OPS
 
 
 def _relu_conv_bn(width: int, kernel: int, dilation: int = 1, groups: int = 1,
@@ -39,37 +39,37 @@ class DilConv(nn.Sequential):
         super().__init__(*_relu_conv_bn(width, kernel, dilation=2, groups=width, pointwise=True))
 
 
-@MODULES.register("sep_conv_3x3")
+@OPS.register("sep_conv_3x3")
 def sep_conv_3x3(width: int) -> nn.Module:
     """Separable 3x3 conv, applied twice (ReLU-dw-pw-BN x2): DARTS' most used op."""
     return SepConv(width, 3)
 
 
-@MODULES.register("sep_conv_5x5")
+@OPS.register("sep_conv_5x5")
 def sep_conv_5x5(width: int) -> nn.Module:
     """Separable 5x5 conv, applied twice (ReLU-dw-pw-BN x2): a larger receptive field."""
     return SepConv(width, 5)
 
 
-@MODULES.register("dil_conv_3x3")
+@OPS.register("dil_conv_3x3")
 def dil_conv_3x3(width: int) -> nn.Module:
     """Dilated (2) separable 3x3 conv (ReLU-dw-pw-BN): 5x5 view for the price of 3x3."""
     return DilConv(width, 3)
 
 
-@MODULES.register("dil_conv_5x5")
+@OPS.register("dil_conv_5x5")
 def dil_conv_5x5(width: int) -> nn.Module:
     """Dilated (2) separable 5x5 conv (ReLU-dw-pw-BN): 9x9 view for the price of 5x5."""
     return DilConv(width, 5)
 
 
-@MODULES.register("conv_3x3")
+@OPS.register("conv_3x3")
 def conv_3x3(width: int) -> nn.Module:
     """Plain ReLU - 3x3 conv - BN: the dense baseline among the ops."""
     return nn.Sequential(*_relu_conv_bn(width, 3))
 
 
-@MODULES.register("skip")
+@OPS.register("skip")
 class Skip(nn.Module):
     """Identity (stride 1): lets a cell pass features through unchanged."""
 
@@ -80,7 +80,7 @@ class Skip(nn.Module):
         return x
 
 
-@MODULES.register("none")
+@OPS.register("none")
 class Zero(nn.Module):
     """Zeros: the 'no edge' op, so a search can learn to drop an edge."""
 

@@ -8,11 +8,10 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..registry import MODULES
+from ..registry import CANDIDATES
 from .blocks import ResidualBlock, conv_bn, zero_last_bn
 
 
-@MODULES.register("transition")
 class Transition(nn.Module):
     """Adds a branch at half the lowest resolution (stride-2 3x3 conv); adapts widths that change."""
 
@@ -28,7 +27,7 @@ class Transition(nn.Module):
         return [f(x) for f, x in zip(self.keep, xs)] + [self.new(xs[-1])]
 
 
-@MODULES.register("parallel")
+@CANDIDATES.register("parallel")
 class Parallel(nn.Module):
     """Each branch refines itself with a residual block; branches do not exchange information."""
 
@@ -84,7 +83,7 @@ def resize(c_in: int, c_out: int, levels: int) -> nn.Module:
     return Upsample(c_in, c_out, levels) if levels > 0 else downsample(c_in, c_out, -levels)
 
 
-@MODULES.register("fusion")
+@CANDIDATES.register("fusion")
 class Fusion(nn.Module):
     """Every branch receives every other branch, resized: out_i = ReLU(Σ_j resize_j→i(x_j))."""
 

@@ -5,13 +5,12 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import check_min
-from ..registry import CELLS, MODULES, SPACES
+from ..registry import CANDIDATES, SPACES
 from ..nn.blocks import ResidualBlock
 from ..nn.multiscale import Bottleneck, Fusion, Transition, Upsample
 from .choice import Choice, Supernet, check_architecture
 
 
-@CELLS.register("columns")
 class ColumnCell(nn.Module):
     """A transition that adds a branch, then N columns, each a choice among multi-scale candidates."""
 
@@ -19,7 +18,7 @@ class ColumnCell(nn.Module):
                  candidates: list[str], architecture: dict[str, str] | None = None) -> None:
         super().__init__()
         self.transition = Transition(widths_in, widths)
-        build = lambda name: MODULES.get(name)(widths)  # noqa: E731
+        build = lambda name: CANDIDATES.build(name, widths=widths)  # noqa: E731
         self.columns = nn.ModuleList(
             Choice(f"cell{index}/col{j}", candidates, build,
                    None if architecture is None else architecture[f"cell{index}/col{j}"])

@@ -18,7 +18,7 @@ from torch import Tensor, nn
 from ..errors import ClearerError
 from ..nn.blocks import conv_bn
 from ..nn.darts_ops import DARTS_OPS
-from ..registry import CELLS, MODULES, SPACES
+from ..registry import OPS, SPACES
 from .choice import Choice, Supernet, check_architecture
 
 NONE = "none"
@@ -35,7 +35,6 @@ def labels(cells: int, nodes: int, shared: bool = True) -> list[str]:
     return [edge_label(k, i, j) for k in per_cell for i in range(nodes) for j in range(2 + i)]
 
 
-@CELLS.register("darts_normal")
 class DartsCell(nn.Module):
     """A DARTS normal cell: two inputs, `nodes` nodes summing chosen ops on their incoming edges."""
 
@@ -45,7 +44,7 @@ class DartsCell(nn.Module):
         self.nodes = nodes
         self.pre0 = nn.Identity() if c_prev_prev == width else conv_bn(c_prev_prev, width, 1)
         self.pre1 = nn.Identity() if c_prev == width else conv_bn(c_prev, width, 1)
-        build = lambda name: MODULES.get(name)(width)  # noqa: E731
+        build = lambda name: OPS.build(name, width=width)  # noqa: E731
         self.edges = nn.ModuleDict()
         self.incoming: list[list[int]] = []  # per node: indices of the states that have an edge built
         for i in range(nodes):
