@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,16 +12,12 @@ from clearer.recipe import Recipe
 from clearer.report import (add_ranks, arch_summary, cells, ground_truth_table, mark_ties, pareto,
                             sweep_monotone)
 
-from conftest import RECIPES
+from conftest import RECIPES, clearer
 
 ABLATIONS = RECIPES / "ablations.py"
 GROUND_TRUTH = RECIPES / "ground_truth.py"
 VARIANTS = ["bilevel", "no-binary-entropy", "lambda2=0.0001", "lambda2=0.0002", "lambda2=0.0003", "lambda2=0.0004",
             "lambda2=0.0005", "gumbel", "random-search", "random-arch", "darts-bilevel"]
-
-
-def clearer(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "clearer", *args], capture_output=True, text=True, timeout=900)
 
 
 def test_ablation_grid_resolves_every_variant_with_the_same_data_and_budget(data_dir, tmp_path):

@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 import torch
 from PIL import Image
 
-from conftest import RECIPES
+from conftest import RECIPES, clearer
 
 from clearer.compare import load_comparison
 from clearer.data.datasets import bsds500
@@ -18,11 +16,7 @@ from clearer.data.rain import rain_streaks
 from clearer.report import cells, collect, markdown, title
 
 
-def clearer(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "clearer", *args], capture_output=True, text=True, timeout=600)
-
-
-def test_custom_module_recipe_searches_over_its_own_candidate(data_dir, tmp_path):
+def test_custom_module_recipe_searches_over_its_own_candidate(synthetic_data, tmp_path):
     out = tmp_path / "run"
     proc = clearer("run", str(RECIPES / "custom_module.py"), "--profile", "smoke", "--out", str(out))
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -64,7 +58,7 @@ def test_rain_recipe_smoke_measures_rgb_and_y_and_restores_colour_images(data_di
     assert result.mode == "RGB" and result.size == Image.open(rainy).size
 
 
-def test_show_arch_draws_a_png(data_dir, tmp_path):
+def test_show_arch_draws_a_png(synthetic_data, tmp_path):
     out = tmp_path / "run"
     assert clearer("run", str(RECIPES / "bsd.py"), "--profile", "smoke", "--out", str(out), "--quiet").returncode == 0
     proc = clearer("show-arch", str(out))
