@@ -79,11 +79,6 @@ def bsds500_map(benchmark: str, root: Path | None = None) -> dict[str, str]:
     return _read_map(map_file.resolve())
 
 
-def bsd68_map(root: Path | None = None) -> dict[str, str]:
-    """Which BSDS500 val image each BSD68 file is (read from bsd68_in_bsds500_val.txt in the data root)."""
-    return bsds500_map("bsd68", root)
-
-
 def _exclusions(exclude: str | list[str] | None) -> list[str]:
     """exclude=None / "bsd68" / ["bsd68", "rain100l"] -> a checked list of benchmark names."""
     names = [] if exclude is None else [exclude] if isinstance(exclude, str) else list(exclude)
