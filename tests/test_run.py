@@ -48,8 +48,10 @@ def test_smoke_run_leaves_every_artefact(synthetic_data, tmp_path):
     assert str(out / "arch.json") in proc.stdout and str(out / "metrics.json") in proc.stdout
     rows = alpha_rows(out)
     assert len(rows) == 2
-    # α-gradient signal per choice point: empty in the warm-up epoch, measured after it
-    assert rows[0]["cell1/col0:snr"] == "" and float(rows[1]["cell1/col0:snr"]) >= 0
+    # α-gradient signal per choice point: empty in the warm-up epoch, measured after it (nan where the few
+    # smoke steps left every α gradient of a choice point at exactly 0)
+    snr = [float(rows[1][f"{label}:snr"]) for label in arch["architecture"]]
+    assert all(rows[0][f"{label}:snr"] == "" for label in arch["architecture"]) and any(s >= 0 for s in snr)
     assert "α-gradient signal/noise: cell1/col0" in (out / "log.txt").read_text()
     search = metrics["search"]
     assert set(search) == {"discretisation_gap_db", "supernet_psnr", "inherited_psnr", "gap_set",
