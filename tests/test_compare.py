@@ -9,8 +9,7 @@ import pytest
 from clearer.compare import PerSeed, job_identity, load_comparison, shard
 from clearer.figures import alpha_over_epochs, figures
 from clearer.recipe import Recipe
-from clearer.report import (add_ranks, arch_summary, cells, ground_truth_table, mark_ties, pareto,
-                            sweep_monotone)
+from clearer.report import add_ranks, arch_summary, cells, ground_truth_table, mark_ties, pareto, sweep_monotone
 
 from conftest import RECIPES, clearer
 
@@ -285,7 +284,7 @@ def test_alpha_figure_draws_every_candidate_of_every_choice_point(tmp_path):
     run.mkdir(parents=True)
     candidates = {"node0/edge0": ["conv", "skip", "none"], "node0/edge1": ["conv", "skip", "none"]}
     (run / "arch.json").write_text(json.dumps({"candidates": candidates}))
-    header = ["epoch"] + [f"{l}:{n}" for l, ns in candidates.items() for n in ns] + ["node0/edge0:snr"]
+    header = ["epoch"] + [f"{label}:{n}" for label, ns in candidates.items() for n in ns] + ["node0/edge0:snr"]
     lines = [",".join(header)] + [",".join([str(e), "0.2", str(0.3 + 0.1 * e), str(0.5 - 0.1 * e)] * 1
                                            + ["0.3", "0.4", "0.3", ""]) for e in (1, 2, 3)]
     (run / "alpha.csv").write_text("\n".join(lines) + "\n")
@@ -305,4 +304,4 @@ def test_alpha_figure_draws_every_candidate_of_every_choice_point(tmp_path):
     finally:
         plt.Axes.plot = original
     assert path == tmp_path / "alpha_over_epochs.png" and path.stat().st_size > 1000
-    assert sorted(drawn) == sorted((l, n) for l, ns in candidates.items() for n in ns)
+    assert sorted(drawn) == sorted((label, n) for label, ns in candidates.items() for n in ns)

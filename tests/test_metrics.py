@@ -12,9 +12,6 @@ from clearer.metrics import PROTOCOLS, center_crop, get_protocol, psnr, rgb_to_y
 from clearer.registry import METRICS
 
 
-
-
-
 def _numpy_ssim_valid(a: np.ndarray, b: np.ndarray) -> float:
     """Wang et al.'s ssim_index.m for one 2-D image in [0,255], written with explicit windows."""
     g = np.exp(-((np.arange(11) - 5) ** 2) / (2 * 1.5**2))

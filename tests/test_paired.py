@@ -11,7 +11,16 @@ from PIL import Image
 from clearer.data.datasets import ImageSet
 from clearer.data.degradations import gaussian
 from clearer.data.images import read_image
-from clearer.data.paired import Degraded, PairedSet, PairSource, as_pairs, paired_folder, rain100l, rain_pairs, side_by_side
+from clearer.data.paired import (
+    Degraded,
+    PairedSet,
+    PairSource,
+    as_pairs,
+    paired_folder,
+    rain100l,
+    rain_pairs,
+    side_by_side,
+)
 from clearer.data.patches import PatchSampler
 from clearer.engine.evaluate import test_pairs as evaluation_pairs
 from clearer.engine.pairs import make_stream

@@ -7,13 +7,13 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import RECIPES, clearer
-
 from clearer.compare import load_comparison
 from clearer.data.datasets import bsds500
 from clearer.data.images import read_image, save_image
 from clearer.data.rain import rain_streaks
 from clearer.report import cells, collect, markdown, title
+
+from conftest import RECIPES, clearer
 
 
 def test_custom_module_recipe_searches_over_its_own_candidate(synthetic_data, tmp_path):

@@ -6,8 +6,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ..data.degradations import Degradation
 from ..data.datasets import ImageSet
+from ..data.degradations import Degradation
 from ..data.paired import PairSource, as_pairs
 from ..data.patches import PatchSampler
 from . import distributed
