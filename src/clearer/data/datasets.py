@@ -36,13 +36,13 @@ class ImageSet:
         return len(self.paths)
 
 
-def _check_limit(limit: int | None) -> None:
+def check_limit(limit: int | None) -> None:
     if limit is not None and (not isinstance(limit, int) or limit < 1):
         raise ClearerError(f"limit must be a positive integer or None, got {limit!r}")
 
 
 def _take(name: str, paths: list[Path], limit: int | None) -> ImageSet:
-    _check_limit(limit)
+    check_limit(limit)
     return ImageSet(name, list(paths if limit is None else paths[:limit]))
 
 

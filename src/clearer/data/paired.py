@@ -26,7 +26,7 @@ from torch import Tensor
 
 from ..errors import ClearerError
 from ..registry import DATASETS
-from .datasets import ImageSet, _check_limit
+from .datasets import ImageSet, check_limit
 from .degradations import Degradation
 from .images import IMAGE_SUFFIXES, data_root, list_images, read_image
 
@@ -212,7 +212,7 @@ def _any_suffix(stem: str) -> str:
 
 def _take(name: str, pairs: list[tuple[Path, Path]], limit: int | None, skip: int = 0,
           clean_side: str | None = None) -> PairedSet:
-    _check_limit(limit)
+    check_limit(limit)
     if not isinstance(skip, int) or isinstance(skip, bool) or not 0 <= skip < len(pairs):
         raise ClearerError(
             f"{name}: skip={skip!r} must be an integer in [0, {len(pairs)}) (it has {len(pairs)} pairs).")
