@@ -27,6 +27,8 @@ from conftest import clearer as cli  # `clearer` here is the package whose API t
 
 CUSTOM = RECIPES / "custom_module.py"
 
+pytestmark = pytest.mark.slow  # one smoke run shared by every test, then evaluations and exports
+
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory) -> Path:

@@ -488,6 +488,7 @@ def test_orphan_temp_files_are_removed_on_resume(run_copy):
     assert not orphan.exists() and not other.exists()
 
 
+@pytest.mark.slow
 @needs_data
 def test_full_disk_is_a_clear_error(run_copy, tmp_path):
     """A file size limit (ulimit -f) while the weights are written: one paragraph, nothing half-written."""

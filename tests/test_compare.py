@@ -56,6 +56,7 @@ def test_darts_baseline_is_within_2x_of_clearer_in_flops():
         assert min(clearer_flops) / 2 <= darts <= max(clearer_flops) * 2, (op, darts, clearer_flops)
 
 
+@pytest.mark.slow
 def test_compare_smoke_prints_every_variant_and_writes_tables_and_figures(data_dir, tmp_path):
     out = tmp_path / "cmp"
     proc = clearer("compare", str(ABLATIONS), "--profile", "smoke", "--out", str(out), "--seeds", "1")
@@ -81,6 +82,7 @@ def test_compare_smoke_prints_every_variant_and_writes_tables_and_figures(data_d
     assert again.returncode == 0 and len(skipped) == len(VARIANTS) - 1 + 5
 
 
+@pytest.mark.slow
 def test_ground_truth_ranks_every_architecture_and_searches_land_in_it(data_dir, tmp_path):
     """Smoke profile: all 4 architectures of the space, ranked; a sibling comparison gets its rank column."""
     truth_dir, cmp_dir = tmp_path / "ground_truth", tmp_path / "cmp"
@@ -117,6 +119,7 @@ SEEDS = 2
 '''
 
 
+@pytest.mark.slow
 def test_two_shards_and_a_report_give_the_table_of_one_unsharded_run(data_dir, tmp_path):
     mini = tmp_path / "mini.py"
     mini.write_text(MINI.format(base=str(RECIPES / "bsd.py")))
@@ -235,6 +238,7 @@ VARIANTS = {{"fusion": {{"search.strategy": {{"name": "fixed", "candidate": "fus
 '''
 
 
+@pytest.mark.slow
 def test_runs_of_another_recipe_are_never_resumed_overwritten_or_reported(data_dir, tmp_path):
     """Regression: σ=50 runs were reported as σ=15, and a partial run's recipe.json was overwritten."""
     mini = tmp_path / "sigma.py"
@@ -257,6 +261,7 @@ def test_runs_of_another_recipe_are_never_resumed_overwritten_or_reported(data_d
     assert load_comparison(mini, "smoke", {"data.degradation.sigma": 15.0}, None, None).out != default
 
 
+@pytest.mark.slow
 def test_report_with_nothing_finished_fails_and_writes_nothing(data_dir, tmp_path):
     mini = tmp_path / "sigma.py"
     mini.write_text(SIGMA.format(base=str(RECIPES / "bsd.py")))

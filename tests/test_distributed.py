@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 
+import pytest
 import torch
 
 from clearer.engine.checkpoint import load_state
@@ -14,6 +15,8 @@ from clearer.engine.checkpoint import load_state
 from conftest import RECIPES, ROOT
 
 WORKER = ROOT / "tests" / "ddp_search_worker.py"
+
+pytestmark = pytest.mark.slow  # torchrun starts process groups that search and train
 
 
 def free_port() -> int:

@@ -85,6 +85,7 @@ def _conv2d_ssim(x: torch.Tensor, y: torch.Tensor, window: str) -> float:
     return float(value.mean())
 
 
+@pytest.mark.slow
 def test_ssim_matches_former_float64_conv2d_on_real_images(data_dir):
     """The separable float32 SSIM gives the former float64 2-D values to 1e-4 (it took 77 % of evaluation)."""
     from clearer.data.datasets import bsd68, set12

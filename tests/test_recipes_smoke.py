@@ -16,6 +16,7 @@ from clearer.report import cells, collect, markdown, title
 from conftest import RECIPES, clearer
 
 
+@pytest.mark.slow
 def test_custom_module_recipe_searches_over_its_own_candidate(synthetic_data, tmp_path):
     out = tmp_path / "run"
     proc = clearer("run", str(RECIPES / "custom_module.py"), "--profile", "smoke", "--out", str(out))
@@ -28,6 +29,7 @@ def test_custom_module_recipe_searches_over_its_own_candidate(synthetic_data, tm
     assert "dilated_parallel" in listing.stdout
 
 
+@pytest.mark.slow
 def test_rain_recipe_smoke_measures_rgb_and_y_and_restores_colour_images(data_dir, tmp_path):
     out = tmp_path / "run"
     proc = clearer("run", str(RECIPES / "rain.py"), "--profile", "smoke", "--out", str(out))
@@ -58,6 +60,7 @@ def test_rain_recipe_smoke_measures_rgb_and_y_and_restores_colour_images(data_di
     assert result.mode == "RGB" and result.size == Image.open(rainy).size
 
 
+@pytest.mark.slow
 def test_show_arch_draws_a_png(synthetic_data, tmp_path):
     out = tmp_path / "run"
     assert clearer("run", str(RECIPES / "bsd.py"), "--profile", "smoke", "--out", str(out), "--quiet").returncode == 0
@@ -67,6 +70,7 @@ def test_show_arch_draws_a_png(synthetic_data, tmp_path):
     assert image.size[0] > 300
 
 
+@pytest.mark.slow
 def test_restore_errors_on_an_unfinished_run(tmp_path):
     proc = clearer("restore", "--run", str(tmp_path), "--out", str(tmp_path / "o"), "x.png")
     assert proc.returncode == 2 and "model.safetensors" in proc.stderr
@@ -83,6 +87,7 @@ def test_rain_model_comparison_changes_only_the_rain(tmp_path):
     assert len({json.dumps(r["data"]["degradation"], sort_keys=True) for r in recipes.values()}) == len(recipes)
 
 
+@pytest.mark.slow
 def test_rain_recipe_trains_on_real_pairs_when_given_them(data_dir, tmp_path):
     """With a paired dataset as training data the degradation is not used: crops of the pairs train.
 

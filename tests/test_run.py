@@ -27,6 +27,7 @@ def alpha_rows(run: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
+@pytest.mark.slow
 def test_smoke_run_leaves_every_artefact(synthetic_data, tmp_path):
     out = tmp_path / "run"
     proc = clearer("run", str(BSD), "--profile", "smoke", "--out", str(out))
@@ -62,6 +63,7 @@ def test_smoke_run_leaves_every_artefact(synthetic_data, tmp_path):
     assert 0 <= search["final_entropy"] <= 0.6932 and 0.5 <= search["min_max_prob"] <= 1
 
 
+@pytest.mark.slow
 def test_sigkill_mid_search_then_resume_completes_like_an_unbroken_run(synthetic_data, tmp_path):
     sets = ["--set", "search.epochs=8", "--set", "search.steps_per_epoch=4"]
     killed = tmp_path / "killed"
@@ -110,6 +112,7 @@ RECIPE = derive(RECIPE, {"search.loss": {"name": "mse_then_nan", "after": 8}})
 '''
 
 
+@pytest.mark.slow
 def test_nan_loss_stops_with_message_and_keeps_last_good_checkpoint(synthetic_data, tmp_path):
     # the recipe and the bsd.py it imports live in tmp_path: tests never write into the repository
     shutil.copy(RECIPES / "bsd.py", tmp_path / "bsd.py")
