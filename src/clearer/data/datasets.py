@@ -37,6 +37,7 @@ class ImageSet:
 
 
 def check_limit(limit: int | None) -> None:
+    """A dataset's `limit`: None (every image) or a positive integer."""
     if limit is not None and (not isinstance(limit, int) or limit < 1):
         raise ClearerError(f"limit must be a positive integer or None, got {limit!r}")
 
