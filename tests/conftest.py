@@ -1,11 +1,16 @@
-"""Shared fixtures: the real benchmark data folder (skips cleanly when CLEARER_DATA is unset)."""
+"""Shared helpers and fixtures: the `clearer` command, the real benchmark data folder (skips cleanly when
+CLEARER_DATA is unset) and a small synthetic one laid out the same way (for end-to-end runs without it)."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from clearer.registry import REGISTRIES
 
@@ -18,12 +23,67 @@ if os.environ.get("CLEARER_DATA"):
     os.environ["CLEARER_DATA"] = str(Path(os.environ["CLEARER_DATA"]).resolve())
 
 
+def clearer(*args: object, timeout: float = 900, **kw) -> subprocess.CompletedProcess:
+    """`clearer ARGS` in a new process, as a user runs it; stdout and stderr captured as text."""
+    return subprocess.run([sys.executable, "-m", "clearer", *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, **kw)
+
+
 @pytest.fixture
 def data_dir() -> Path:
     value = os.environ.get("CLEARER_DATA")
     if not value or not Path(value).is_dir():
         pytest.skip("CLEARER_DATA is not set to the benchmark data folder (CI sets it)")
     return Path(value).resolve()  # a relative CLEARER_DATA (as in the README) is relative to here
+
+
+def _picture(rng: np.random.Generator, height: int, width: int, channels: int) -> np.ndarray:
+    """A smooth random picture with some texture, uint8 [H,W] or [H,W,3]."""
+    coarse = torch.from_numpy(rng.random((1, channels, 4, 5), dtype=np.float32))
+    smooth = torch.nn.functional.interpolate(coarse, size=(height, width), mode="bicubic", align_corners=False)[0]
+    texture = torch.from_numpy(rng.normal(0, 0.05, (channels, height, width)).astype(np.float32))
+    pixels = (smooth + texture).clamp(0, 1).mul(255).round().to(torch.uint8).permute(1, 2, 0).numpy()
+    return pixels[:, :, 0] if channels == 1 else pixels
+
+
+# BSDS500 split -> pictures; BSD68 is the gray version of the first val pictures, as in the real data
+SYNTHETIC_SPLITS = {"train": 8, "val": 7, "test": 4}
+SYNTHETIC_BSD68 = 3
+
+
+def make_synthetic_data(root: Path) -> Path:
+    """A folder laid out like CLEARER_DATA with small seeded pictures (64x80, some portrait): BSDS500
+    train/val/test (jpg, RGB), BSD68 (gray copies of val pictures, with the map file), Set12, Train400."""
+    rng = np.random.default_rng(0)
+    lines = []
+    for split, count in SYNTHETIC_SPLITS.items():
+        (root / "BSDS500" / split).mkdir(parents=True)
+        for n in range(count):
+            size = (80, 64) if n % 3 == 2 else (64, 80)
+            picture = Image.fromarray(_picture(rng, *size, 3))
+            picture.save(root / "BSDS500" / split / f"{split}{n:03d}.jpg", quality=95)
+            if split == "val" and n < SYNTHETIC_BSD68:
+                (root / "BSD68").mkdir(exist_ok=True)
+                picture.convert("L").save(root / "BSD68" / f"test{n + 1:03d}.png")
+                lines.append(f"test{n + 1:03d}.png val/{split}{n:03d}.jpg")
+    (root / "bsd68_in_bsds500_val.txt").write_text("\n".join(lines) + "\n")
+    for folder, count, size in (("Set12", 2, (64, 64)), ("Train400", 6, (48, 48))):
+        (root / folder).mkdir()
+        for n in range(count):
+            Image.fromarray(_picture(rng, *size, 1)).save(root / folder / f"{n + 1:02d}.png")
+    return root
+
+
+@pytest.fixture(scope="session")
+def synthetic_root(tmp_path_factory) -> Path:
+    return make_synthetic_data(tmp_path_factory.mktemp("synthetic-data"))
+
+
+@pytest.fixture
+def synthetic_data(synthetic_root: Path, monkeypatch) -> Path:
+    """CLEARER_DATA pointed at the synthetic folder for this test (and the processes it starts)."""
+    monkeypatch.setenv("CLEARER_DATA", str(synthetic_root))
+    return synthetic_root
 
 
 @pytest.fixture

@@ -9,8 +9,6 @@ import os
 import re
 import shutil
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -25,13 +23,11 @@ from clearer.metrics import psnr
 from clearer.registry import CANDIDATES
 
 from conftest import RECIPES
+from conftest import clearer as cli  # `clearer` here is the package whose API these tests use
 
 CUSTOM = RECIPES / "custom_module.py"
 
-
-def cli(*args: str, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "clearer", *args], capture_output=True, text=True,
-                          timeout=600, **kw)
+pytestmark = pytest.mark.slow  # one smoke run shared by every test, then evaluations and exports
 
 
 @pytest.fixture(scope="module")

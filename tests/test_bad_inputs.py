@@ -489,13 +489,14 @@ def test_orphan_temp_files_are_removed_on_resume(run_copy):
     assert not orphan.exists() and not other.exists()
 
 
+@pytest.mark.slow
 @needs_data
 def test_full_disk_is_a_clear_error(run_copy, tmp_path):
     """A file size limit (ulimit -f) while the weights are written: one paragraph, nothing half-written."""
     (run_copy / "model.safetensors").unlink()  # retraining resumes after its last epoch and saves weights
     limit = 20_000
-    code = ("import resource, sys; resource.setrlimit(resource.RLIMIT_FSIZE, ({0}, {0})); "
-            "from clearer.cli import main; sys.argv[0] = 'clearer'; main()").format(limit)
+    code = (f"import resource, sys; resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit})); "
+            "from clearer.cli import main; sys.argv[0] = 'clearer'; main()")
     proc = subprocess.run([sys.executable, "-c", code, "run", BSD, *SMOKE, "--resume", str(run_copy), "--quiet"],
                           capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
     err = " ".join(proc.stderr.split())

@@ -159,6 +159,7 @@ def test_main_with_debug_raises(tmp_path: Path, monkeypatch) -> None:
 
 # ------------------------------------------------------------------------------------------ real process
 
+@pytest.mark.slow
 def test_console_script_show_and_error() -> None:
     ok = run_script("show", "recipes/bsd.py", "--profile", "smoke", "--set", "search.epochs=3")
     assert ok.returncode == 0, ok.stderr
@@ -170,6 +171,7 @@ def test_console_script_show_and_error() -> None:
     assert len(bad.stderr.strip().splitlines()) == 1  # one paragraph, not wrapped into pieces
 
 
+@pytest.mark.slow
 def test_console_script_debug_shows_traceback(tmp_path: Path) -> None:
     recipe = tmp_path / "syntax.py"
     recipe.write_text("RECIPE = dict(\n    name='x',,\n)\n")

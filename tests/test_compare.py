@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -11,19 +9,14 @@ import pytest
 from clearer.compare import PerSeed, job_identity, load_comparison, shard
 from clearer.figures import alpha_over_epochs, figures
 from clearer.recipe import Recipe
-from clearer.report import (add_ranks, arch_summary, cells, ground_truth_table, mark_ties, pareto,
-                            sweep_monotone)
+from clearer.report import add_ranks, arch_summary, cells, ground_truth_table, mark_ties, pareto, sweep_monotone
 
-from conftest import RECIPES
+from conftest import RECIPES, clearer
 
 ABLATIONS = RECIPES / "ablations.py"
 GROUND_TRUTH = RECIPES / "ground_truth.py"
 VARIANTS = ["bilevel", "no-binary-entropy", "lambda2=0.0001", "lambda2=0.0002", "lambda2=0.0003", "lambda2=0.0004",
             "lambda2=0.0005", "gumbel", "random-search", "random-arch", "darts-bilevel"]
-
-
-def clearer(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "clearer", *args], capture_output=True, text=True, timeout=900)
 
 
 def test_ablation_grid_resolves_every_variant_with_the_same_data_and_budget(data_dir, tmp_path):
@@ -63,6 +56,7 @@ def test_darts_baseline_is_within_2x_of_clearer_in_flops():
         assert min(clearer_flops) / 2 <= darts <= max(clearer_flops) * 2, (op, darts, clearer_flops)
 
 
+@pytest.mark.slow
 def test_compare_smoke_prints_every_variant_and_writes_tables_and_figures(data_dir, tmp_path):
     out = tmp_path / "cmp"
     proc = clearer("compare", str(ABLATIONS), "--profile", "smoke", "--out", str(out), "--seeds", "1")
@@ -88,6 +82,7 @@ def test_compare_smoke_prints_every_variant_and_writes_tables_and_figures(data_d
     assert again.returncode == 0 and len(skipped) == len(VARIANTS) - 1 + 5
 
 
+@pytest.mark.slow
 def test_ground_truth_ranks_every_architecture_and_searches_land_in_it(data_dir, tmp_path):
     """Smoke profile: all 4 architectures of the space, ranked; a sibling comparison gets its rank column."""
     truth_dir, cmp_dir = tmp_path / "ground_truth", tmp_path / "cmp"
@@ -124,6 +119,7 @@ SEEDS = 2
 '''
 
 
+@pytest.mark.slow
 def test_two_shards_and_a_report_give_the_table_of_one_unsharded_run(data_dir, tmp_path):
     mini = tmp_path / "mini.py"
     mini.write_text(MINI.format(base=str(RECIPES / "bsd.py")))
@@ -242,6 +238,7 @@ VARIANTS = {{"fusion": {{"search.strategy": {{"name": "fixed", "candidate": "fus
 '''
 
 
+@pytest.mark.slow
 def test_runs_of_another_recipe_are_never_resumed_overwritten_or_reported(data_dir, tmp_path):
     """Regression: σ=50 runs were reported as σ=15, and a partial run's recipe.json was overwritten."""
     mini = tmp_path / "sigma.py"
@@ -264,6 +261,7 @@ def test_runs_of_another_recipe_are_never_resumed_overwritten_or_reported(data_d
     assert load_comparison(mini, "smoke", {"data.degradation.sigma": 15.0}, None, None).out != default
 
 
+@pytest.mark.slow
 def test_report_with_nothing_finished_fails_and_writes_nothing(data_dir, tmp_path):
     mini = tmp_path / "sigma.py"
     mini.write_text(SIGMA.format(base=str(RECIPES / "bsd.py")))
@@ -291,7 +289,7 @@ def test_alpha_figure_draws_every_candidate_of_every_choice_point(tmp_path):
     run.mkdir(parents=True)
     candidates = {"node0/edge0": ["conv", "skip", "none"], "node0/edge1": ["conv", "skip", "none"]}
     (run / "arch.json").write_text(json.dumps({"candidates": candidates}))
-    header = ["epoch"] + [f"{l}:{n}" for l, ns in candidates.items() for n in ns] + ["node0/edge0:snr"]
+    header = ["epoch"] + [f"{label}:{n}" for label, ns in candidates.items() for n in ns] + ["node0/edge0:snr"]
     lines = [",".join(header)] + [",".join([str(e), "0.2", str(0.3 + 0.1 * e), str(0.5 - 0.1 * e)] * 1
                                            + ["0.3", "0.4", "0.3", ""]) for e in (1, 2, 3)]
     (run / "alpha.csv").write_text("\n".join(lines) + "\n")
@@ -311,4 +309,4 @@ def test_alpha_figure_draws_every_candidate_of_every_choice_point(tmp_path):
     finally:
         plt.Axes.plot = original
     assert path == tmp_path / "alpha_over_epochs.png" and path.stat().st_size > 1000
-    assert sorted(drawn) == sorted((l, n) for l, ns in candidates.items() for n in ns)
+    assert sorted(drawn) == sorted((label, n) for label, ns in candidates.items() for n in ns)

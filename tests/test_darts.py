@@ -67,22 +67,20 @@ def test_residual_output_convention():
 
 def test_derive_keeps_top2_non_none_edges_per_node():
     space = DartsSpace(**SMALL)
+    none_at = DARTS_OPS.index("none")
     for seed in range(5):
         probs = random_probs(space, seed)
         arch = space.derive(probs)
         assert set(arch) == set(labels(2, 3, shared=False))
+        # an edge's strength: its best op other than "none"
+        strength = {label: max(p for n, p in enumerate(ps) if n != none_at) for label, ps in probs.items()}
         for k in (1, 2):
             for i in range(3):
                 edges = [f"cell{k}/node{i}/edge{j}" for j in range(2 + i)]
                 kept = [e for e in edges if arch[e] != "none"]
                 assert len(kept) == 2
-                none_at = DARTS_OPS.index("none")
-
-                def strength(label: str) -> float:
-                    return max(p for n, p in enumerate(probs[label]) if n != none_at)
-
-                assert min(strength(e) for e in kept) >= max(
-                    (strength(e) for e in edges if e not in kept), default=0.0)
+                assert min(strength[e] for e in kept) >= max(
+                    (strength[e] for e in edges if e not in kept), default=0.0)
                 for e in kept:  # the best non-none op of a kept edge
                     best = max((p, n) for n, p in enumerate(probs[e]) if n != none_at)[1]
                     assert arch[e] == DARTS_OPS[best]

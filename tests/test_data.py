@@ -22,9 +22,6 @@ from clearer.errors import ClearerError
 from clearer.registry import DATASETS, DEGRADATIONS
 
 
-
-
-
 def _png(path: Path, array: np.ndarray) -> Path:
     Image.fromarray(array).save(path)
     return path

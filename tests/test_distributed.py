@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 
+import pytest
 import torch
 
 from clearer.engine.checkpoint import load_state
@@ -14,6 +15,8 @@ from clearer.engine.checkpoint import load_state
 from conftest import RECIPES, ROOT
 
 WORKER = ROOT / "tests" / "ddp_search_worker.py"
+
+pytestmark = pytest.mark.slow  # torchrun starts process groups that search and train
 
 
 def free_port() -> int:
@@ -29,7 +32,7 @@ def torchrun(*args: str, nproc: int = 2) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=600, env=env)
 
 
-def test_two_processes_match_each_other_and_one_process_with_the_global_batch(data_dir, tmp_path):
+def test_two_processes_match_each_other_and_one_process_with_the_global_batch(synthetic_data, tmp_path):
     ddp, single = tmp_path / "ddp", tmp_path / "single"
     proc = torchrun(str(WORKER), str(RECIPES / "bsd.py"), str(tmp_path / "run-ddp"), "2", str(ddp))
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -51,7 +54,7 @@ def test_two_processes_match_each_other_and_one_process_with_the_global_batch(da
     assert (tmp_path / "run-ddp" / "alpha.csv").is_file()
 
 
-def test_torchrun_cli_run_completes_with_sharded_evaluation(data_dir, tmp_path):
+def test_torchrun_cli_run_completes_with_sharded_evaluation(synthetic_data, tmp_path):
     out = tmp_path / "run"
     proc = torchrun("-m", "clearer", "run", str(RECIPES / "bsd.py"), "--profile", "smoke", "--out", str(out),
                     "--quiet", "--set", "channels_last=False", "--set", "autocast='none'")
@@ -62,7 +65,7 @@ def test_torchrun_cli_run_completes_with_sharded_evaluation(data_dir, tmp_path):
     assert proc.stdout.count("weights:") == 1  # only rank 0 reports
 
 
-def test_torchrun_into_a_fresh_folder_never_sees_its_own_rank0_files_as_an_old_run(data_dir, tmp_path):
+def test_torchrun_into_a_fresh_folder_never_sees_its_own_rank0_files_as_an_old_run(synthetic_data, tmp_path):
     """Regression: rank 1 used to check --out after rank 0 had written recipe.json, and refused to run."""
     for attempt in range(2):
         out = tmp_path / f"run{attempt}"

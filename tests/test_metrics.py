@@ -11,9 +11,6 @@ from clearer.errors import ClearerError
 from clearer.metrics import PROTOCOLS, center_crop, get_protocol, psnr, rgb_to_y, ssim
 
 
-
-
-
 def _numpy_ssim_valid(a: np.ndarray, b: np.ndarray) -> float:
     """Wang et al.'s ssim_index.m for one 2-D image in [0,255], written with explicit windows."""
     g = np.exp(-((np.arange(11) - 5) ** 2) / (2 * 1.5**2))
@@ -87,6 +84,7 @@ def _conv2d_ssim(x: torch.Tensor, y: torch.Tensor, window: str) -> float:
     return float(value.mean())
 
 
+@pytest.mark.slow
 def test_ssim_matches_former_float64_conv2d_on_real_images(data_dir):
     """The separable float32 SSIM gives the former float64 2-D values to 1e-4 (it took 77 % of evaluation)."""
     from clearer.data.datasets import bsd68, set12

@@ -9,8 +9,23 @@ import torch
 from PIL import Image
 
 from clearer.data.datasets import ImageSet
-from clearer.data.paired import PairedSet, paired_folder, rain100l, rain_pairs, side_by_side
+from clearer.data.degradations import gaussian
+from clearer.data.images import read_image
+from clearer.data.paired import (
+    Degraded,
+    PairedSet,
+    PairSource,
+    as_pairs,
+    paired_folder,
+    rain100l,
+    rain_pairs,
+    side_by_side,
+)
+from clearer.data.patches import PatchSampler
+from clearer.engine.evaluate import test_pairs as evaluation_pairs
+from clearer.engine.pairs import make_stream
 from clearer.errors import ClearerError
+from clearer.metrics import get_protocol
 from clearer.registry import DATASETS
 
 
@@ -30,7 +45,7 @@ def _png(path: Path, height: int, width: int, value: int = 0, rgb: bool = True) 
 
 def test_rain_pairs_on_rain100l(rain100l_dir):
     s = rain_pairs("Rain100L-val")  # relative to CLEARER_DATA
-    assert isinstance(s, PairedSet) and s.paired and len(s) == 20
+    assert isinstance(s, PairedSet) and isinstance(s, PairSource) and len(s) == 20
     assert s.name == "rain_pairs:Rain100L-val"
     # numeric order, rain-NNN paired with norain-NNN
     assert [p.name for p in s.inputs] == [f"rain-{n:03d}.png" for n in range(1, 21)]
@@ -108,7 +123,7 @@ def test_side_by_side_splits_halves(tmp_path):
     Image.fromarray(img).save(tmp_path / "2.png")
     Image.fromarray(img).save(tmp_path / "10.png")
     s = side_by_side(str(tmp_path))
-    assert s.paired and [p.name for p in s.inputs] == ["2.png", "10.png"]
+    assert [p.name for p in s.inputs] == ["2.png", "10.png"]
     inp, tgt = s.load(3)[0]
     assert inp.shape == tgt.shape == (3, 4, 5)
     assert abs(float(inp.mean()) - 220 / 255) < 1e-6 and abs(float(tgt.mean()) - 30 / 255) < 1e-6
@@ -119,10 +134,89 @@ def test_side_by_side_splits_halves(tmp_path):
         side_by_side(str(tmp_path), clean="middle")
 
 
-def test_paired_set_is_not_an_image_set():
-    s = PairedSet("x", [("a.png", "b.png")])
-    assert s.paired is True and isinstance(s.pairs[0][0], Path) and len(s) == 1
-    assert not getattr(ImageSet("y", []), "paired", False)
+# ---------------------------------------------------------------- one interface: (input, target) pairs
+
+def _noise_pngs(folder: Path, count: int, seed: int = 0, size: tuple[int, int] = (40, 56)) -> list[Path]:
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / f"{n}.png" for n in range(count)]
+    for path in paths:
+        Image.fromarray(rng.integers(0, 256, size, dtype=np.uint8)).save(path)
+    return paths
+
+
+def _inverted_pairs(tmp_path: Path, count: int = 3, size: tuple[int, int] = (40, 56)) -> PairedSet:
+    """Pairs whose input is the negative of the target: input + target == 1 wherever both are cut."""
+    targets = _noise_pngs(tmp_path / "target", count, size=size)
+    (tmp_path / "input").mkdir()
+    for t in targets:
+        Image.fromarray(255 - np.asarray(Image.open(t))).save(tmp_path / "input" / t.name)
+    return paired_folder(str(tmp_path))
+
+
+def test_real_pairs_are_their_own_source_and_clean_images_are_wrapped_with_the_degradation(tmp_path):
+    noise = gaussian(25)
+    pairs = PairedSet("x", [("a.png", "b.png")])
+    assert isinstance(pairs.pairs[0][0], Path) and len(pairs) == 1
+    assert as_pairs(pairs, noise) is pairs and pairs.describe() == "real pairs"
+    clean = ImageSet("y", _noise_pngs(tmp_path, 2))
+    assert not isinstance(clean, PairSource)
+    wrapped = as_pairs(clean, noise)
+    assert wrapped == Degraded(clean, noise) and isinstance(wrapped, PairSource)
+    assert wrapped.describe() == noise.describe() and wrapped.name == "y" and len(wrapped) == 2
+    assert wrapped.inputs == clean.paths
+    image = wrapped.images(1)[0][None]
+    degraded, target = wrapped.split(image, torch.Generator().manual_seed(3))
+    assert target is image and torch.equal(degraded, noise(image, torch.Generator().manual_seed(3)))
+
+
+def test_stacked_real_pairs_split_back_into_input_and_target(tmp_path):
+    s = _inverted_pairs(tmp_path)
+    for stacked, (inp, target) in zip(s.images(1), s.load(1)):
+        assert stacked.shape == (2, 40, 56)
+        got = s.split(stacked[None])
+        assert torch.equal(got[0][0], inp) and torch.equal(got[1][0], target)
+
+
+def test_training_stream_cuts_input_and_target_at_the_same_place(tmp_path):
+    stream = make_stream(_inverted_pairs(tmp_path), gaussian(25), 1, 16, 8, 0, torch.device("cpu"), False)
+    assert stream.describe() == "real pairs"
+    for _ in range(3):
+        inp, target = next(stream)
+        assert inp.shape == target.shape == (8, 1, 16, 16)
+        assert torch.allclose(inp + target, torch.ones_like(inp), atol=1e-6)
+
+
+def test_training_stream_of_clean_images_degrades_the_crops_with_its_own_generator(tmp_path):
+    """Crops from the sampler seeded `seed`, noise from a generator seeded `seed + 1`."""
+    clean, noise = ImageSet("c", _noise_pngs(tmp_path, 3)), gaussian([10, 50])
+    stream = make_stream(clean, noise, 1, 16, 4, 7, torch.device("cpu"), False)
+    sampler, generator = PatchSampler(clean.load(1), 16, 4, 7), torch.Generator().manual_seed(8)
+    for _ in range(2):
+        crops = sampler.sample()
+        inp, target = next(stream)
+        assert torch.equal(target, crops) and torch.equal(inp, noise(crops, generator))
+    assert stream.describe() == noise.describe()
+
+
+def test_evaluation_pairs_seed_each_image_by_its_index_and_skip_pairs_that_measure_nothing(tmp_path):
+    protocol, logged = get_protocol("clearer"), []  # centre crop to multiples of 64
+    noise = protocol.noise(25)
+    clean = ImageSet("c", _noise_pngs(tmp_path / "c", 2, size=(70, 130)))
+    got = list(evaluation_pairs(clean, 1, protocol, noise, logged.append))
+    assert [name for *_, name in got] == ["0", "1"]
+    for i, (inp, target, _) in enumerate(got):
+        want = protocol.prepare(read_image(clean.paths[i], 1))[None]
+        assert target.shape == (1, 1, 64, 128) and torch.equal(target, want)
+        assert torch.equal(inp, noise(want, torch.Generator().manual_seed(i)))
+    pairs = _inverted_pairs(tmp_path / "p", 2, size=(70, 130))
+    same = pairs.pairs[0][1]
+    pairs.pairs.insert(1, (same, same))  # a pair whose input equals its target
+    got = list(evaluation_pairs(pairs, 1, protocol, noise, logged.append))
+    assert [name for *_, name in got] == ["0", "1"] and logged == [f"skipping {same}: input and target are identical"]
+    inp, target, _ = got[1]
+    assert torch.equal(target, protocol.prepare(read_image(pairs.pairs[2][1], 1))[None])
+    assert torch.equal(inp, protocol.prepare(read_image(pairs.pairs[2][0], 1))[None])
 
 
 # ---------------------------------------------------------------- errors

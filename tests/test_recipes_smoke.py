@@ -2,14 +2,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 import torch
 from PIL import Image
-
-from conftest import RECIPES
 
 from clearer.compare import load_comparison
 from clearer.data.datasets import bsds500
@@ -17,12 +13,11 @@ from clearer.data.images import read_image, save_image
 from clearer.data.rain import rain_streaks
 from clearer.report import cells, collect, markdown, title
 
-
-def clearer(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "clearer", *args], capture_output=True, text=True, timeout=600)
+from conftest import RECIPES, clearer
 
 
-def test_custom_module_recipe_searches_over_its_own_candidate(data_dir, tmp_path):
+@pytest.mark.slow
+def test_custom_module_recipe_searches_over_its_own_candidate(synthetic_data, tmp_path):
     out = tmp_path / "run"
     proc = clearer("run", str(RECIPES / "custom_module.py"), "--profile", "smoke", "--out", str(out))
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -34,6 +29,7 @@ def test_custom_module_recipe_searches_over_its_own_candidate(data_dir, tmp_path
     assert "dilated_parallel" in listing.stdout
 
 
+@pytest.mark.slow
 def test_rain_recipe_smoke_measures_rgb_and_y_and_restores_colour_images(data_dir, tmp_path):
     out = tmp_path / "run"
     proc = clearer("run", str(RECIPES / "rain.py"), "--profile", "smoke", "--out", str(out))
@@ -64,7 +60,8 @@ def test_rain_recipe_smoke_measures_rgb_and_y_and_restores_colour_images(data_di
     assert result.mode == "RGB" and result.size == Image.open(rainy).size
 
 
-def test_show_arch_draws_a_png(data_dir, tmp_path):
+@pytest.mark.slow
+def test_show_arch_draws_a_png(synthetic_data, tmp_path):
     out = tmp_path / "run"
     assert clearer("run", str(RECIPES / "bsd.py"), "--profile", "smoke", "--out", str(out), "--quiet").returncode == 0
     proc = clearer("show-arch", str(out))
@@ -73,6 +70,7 @@ def test_show_arch_draws_a_png(data_dir, tmp_path):
     assert image.size[0] > 300
 
 
+@pytest.mark.slow
 def test_restore_errors_on_an_unfinished_run(tmp_path):
     proc = clearer("restore", "--run", str(tmp_path), "--out", str(tmp_path / "o"), "x.png")
     assert proc.returncode == 2 and "model.safetensors" in proc.stderr
@@ -89,6 +87,7 @@ def test_rain_model_comparison_changes_only_the_rain(tmp_path):
     assert len({json.dumps(r["data"]["degradation"], sort_keys=True) for r in recipes.values()}) == len(recipes)
 
 
+@pytest.mark.slow
 def test_rain_recipe_trains_on_real_pairs_when_given_them(data_dir, tmp_path):
     """With a paired dataset as training data the degradation is not used: crops of the pairs train.
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import csv
 import json
-import signal
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -17,14 +17,9 @@ from clearer.data.datasets import overlapping
 from clearer.recipe import load_recipe
 from clearer.registry import DATASETS
 
-from conftest import RECIPES
+from conftest import RECIPES, clearer
 
 BSD = RECIPES / "bsd.py"
-
-
-def clearer(*args: str, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "clearer", *args], capture_output=True, text=True,
-                          timeout=300, **kw)
 
 
 def alpha_rows(run: Path) -> list[dict[str, str]]:
@@ -32,7 +27,8 @@ def alpha_rows(run: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def test_smoke_run_leaves_every_artefact(data_dir, tmp_path):
+@pytest.mark.slow
+def test_smoke_run_leaves_every_artefact(synthetic_data, tmp_path):
     out = tmp_path / "run"
     proc = clearer("run", str(BSD), "--profile", "smoke", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
@@ -53,8 +49,10 @@ def test_smoke_run_leaves_every_artefact(data_dir, tmp_path):
     assert str(out / "arch.json") in proc.stdout and str(out / "metrics.json") in proc.stdout
     rows = alpha_rows(out)
     assert len(rows) == 2
-    # α-gradient signal per choice point: empty in the warm-up epoch, measured after it
-    assert rows[0]["cell1/col0:snr"] == "" and float(rows[1]["cell1/col0:snr"]) >= 0
+    # α-gradient signal per choice point: empty in the warm-up epoch, measured after it (nan where the few
+    # smoke steps left every α gradient of a choice point at exactly 0)
+    snr = [float(rows[1][f"{label}:snr"]) for label in arch["architecture"]]
+    assert all(rows[0][f"{label}:snr"] == "" for label in arch["architecture"]) and any(s >= 0 for s in snr)
     assert "α-gradient signal/noise: cell1/col0" in (out / "log.txt").read_text()
     search = metrics["search"]
     assert set(search) == {"discretisation_gap_db", "supernet_psnr", "inherited_psnr", "gap_set",
@@ -65,7 +63,8 @@ def test_smoke_run_leaves_every_artefact(data_dir, tmp_path):
     assert 0 <= search["final_entropy"] <= 0.6932 and 0.5 <= search["min_max_prob"] <= 1
 
 
-def test_sigkill_mid_search_then_resume_completes_like_an_unbroken_run(data_dir, tmp_path):
+@pytest.mark.slow
+def test_sigkill_mid_search_then_resume_completes_like_an_unbroken_run(synthetic_data, tmp_path):
     sets = ["--set", "search.epochs=8", "--set", "search.steps_per_epoch=4"]
     killed = tmp_path / "killed"
     proc = subprocess.Popen([sys.executable, "-m", "clearer", "run", str(BSD), "--profile", "smoke",
@@ -113,7 +112,8 @@ RECIPE = derive(RECIPE, {"search.loss": {"name": "mse_then_nan", "after": 8}})
 '''
 
 
-def test_nan_loss_stops_with_message_and_keeps_last_good_checkpoint(data_dir, tmp_path):
+@pytest.mark.slow
+def test_nan_loss_stops_with_message_and_keeps_last_good_checkpoint(synthetic_data, tmp_path):
     # the recipe and the bsd.py it imports live in tmp_path: tests never write into the repository
     shutil.copy(RECIPES / "bsd.py", tmp_path / "bsd.py")
     recipe = tmp_path / "nan_recipe.py"

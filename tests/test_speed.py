@@ -14,7 +14,7 @@ from clearer.recipe import load_recipe
 from conftest import RECIPES
 
 
-def test_input_scores_are_measured_once_per_set_and_reused(data_dir, tmp_path, one_thread):
+def test_input_scores_are_measured_once_per_set_and_reused(synthetic_data, tmp_path, one_thread):
     recipe = load_recipe(RECIPES / "bsd.py").resolve("smoke", {"evaluate.sets": [{"name": "bsd68", "limit": 2}]})
     torch.manual_seed(0)
     model = build_space(recipe, {"cell1/col0": "parallel", "cell2/col0": "fusion"})

@@ -18,8 +18,7 @@ from clearer.data.paired import paired_folder
 from clearer.engine.strips import GAP, GAP_GRAY, strip_image
 from clearer.engine.tracking import Tracker
 from clearer.recipe import load_recipe
-from clearer.registry import CANDIDATES
-from clearer.registry import summary
+from clearer.registry import CANDIDATES, summary
 
 from conftest import RECIPES
 

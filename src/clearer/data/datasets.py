@@ -36,13 +36,14 @@ class ImageSet:
         return len(self.paths)
 
 
-def _check_limit(limit: int | None) -> None:
+def check_limit(limit: int | None) -> None:
+    """A dataset's `limit`: None (every image) or a positive integer."""
     if limit is not None and (not isinstance(limit, int) or limit < 1):
         raise ClearerError(f"limit must be a positive integer or None, got {limit!r}")
 
 
 def _take(name: str, paths: list[Path], limit: int | None) -> ImageSet:
-    _check_limit(limit)
+    check_limit(limit)
     return ImageSet(name, list(paths if limit is None else paths[:limit]))
 
 
@@ -77,11 +78,6 @@ def bsds500_map(benchmark: str, root: Path | None = None) -> dict[str, str]:
             f"Restore it from the data distribution (`clearer data fetch {benchmark}`)."
         )
     return _read_map(map_file.resolve())
-
-
-def bsd68_map(root: Path | None = None) -> dict[str, str]:
-    """Which BSDS500 val image each BSD68 file is (read from bsd68_in_bsds500_val.txt in the data root)."""
-    return bsds500_map("bsd68", root)
 
 
 def _exclusions(exclude: str | list[str] | None) -> list[str]:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from einops import rearrange
 from PIL import Image, UnidentifiedImageError
 
 from ..errors import ClearerError
@@ -60,9 +61,7 @@ def read_image(path: str | Path, channels: int) -> torch.Tensor:
             f"cannot read image file {path}: {exc}. The file is corrupt or not an image; "
             "replace it (re-download the dataset) or remove it from the folder."
         ) from None
-    if array.ndim == 2:
-        array = array[:, :, None]
-    return torch.from_numpy(array).permute(2, 0, 1).contiguous()
+    return rearrange(torch.from_numpy(array), "h w -> 1 h w" if array.ndim == 2 else "h w c -> c h w").contiguous()
 
 
 def _pixels(img: Image.Image, channels: int, path: Path) -> np.ndarray:
@@ -86,8 +85,7 @@ def to_uint8(tensor: torch.Tensor) -> np.ndarray:
     if tensor.dim() != 3 or tensor.shape[0] not in (1, 3):
         raise ClearerError(f"expected an image tensor [C,H,W] with C=1 or 3, got shape {tuple(tensor.shape)}")
     array = tensor.detach().float().cpu().clamp(0, 1).mul(255).round().to(torch.uint8)
-    array = array.permute(1, 2, 0).numpy()
-    return array[:, :, 0] if array.shape[2] == 1 else array
+    return rearrange(array, "1 h w -> h w" if tensor.shape[0] == 1 else "c h w -> h w c").numpy()
 
 
 def save_image(path: str | Path, tensor: torch.Tensor) -> Path:

@@ -1,6 +1,10 @@
-"""Paired datasets (degraded input, clean target) for restoration tasks with real degradations (rain).
+"""Pair sources: what training and evaluation read, (degraded input, clean target) pairs.
 
-Three layouts are registered as DATASETS:
+A source is either real pairs (`PairedSet`, for real degradations such as rain) or clean images with
+the degradation that makes their inputs (`Degraded`); `as_pairs` turns any dataset into a source, so
+nothing downstream asks which kind it has.
+
+Three layouts of real pairs are registered as DATASETS:
 - `paired_folder`: two subfolders (`input/`, `target/`) holding files with matching names (by stem);
 - `rain_pairs`: `rain-N.png` / `norain-N.png` in one folder (Rain100L/H, RainTrainL), or in two;
 - `side_by_side`: each file holds the clean image on one half and the rainy one on the other (Rain800);
@@ -15,23 +19,51 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import torch
+from torch import Tensor
 
 from ..errors import ClearerError
 from ..registry import DATASETS
-from .datasets import _check_limit
+from .datasets import ImageSet, check_limit
+from .degradations import Degradation
 from .images import IMAGE_SUFFIXES, data_root, list_images, read_image
 
 SIDES = ("left", "right")
 _RAIN_NAME = re.compile(r"^(no)?rain-(\d+)$", re.IGNORECASE)
 
 
+@runtime_checkable
+class PairSource(Protocol):
+    """What the training stream and evaluation read: (input, target) pairs, however the input is made.
+
+    `images` are what patches are cut from and `split` turns a batch of them (or of crops of them) into
+    (input, target); a degradation draws its randomness from `generator`.
+    """
+
+    name: str
+
+    @property
+    def inputs(self) -> list[Path]:
+        """The file each input comes from, in order (names the pairs in logs and per-image results)."""
+        ...
+
+    def __len__(self) -> int: ...
+
+    def describe(self) -> str:
+        """What the inputs are, for logs and metric records."""
+        ...
+
+    def images(self, channels: int) -> list[Tensor]: ...
+
+    def split(self, batch: Tensor, generator: torch.Generator | None) -> tuple[Tensor, Tensor]: ...
+
+
 @dataclass
 class PairedSet:
     """A named, ordered list of (degraded input, clean target) file pairs; read only by `load`.
 
-    `paired = True` (a class attribute) tells the engine this is not a plain `ImageSet`.
     `clean_side` is set for the side-by-side layout: each pair is then (file, file) and `load`
     splits the file into halves, the clean one on `clean_side` ("left" or "right").
     """
@@ -39,8 +71,6 @@ class PairedSet:
     name: str
     pairs: list[tuple[Path, Path]] = field(default_factory=list)
     clean_side: str | None = None
-
-    paired = True  # class attribute, not a field
 
     def __post_init__(self) -> None:
         if self.clean_side is not None and self.clean_side not in SIDES:
@@ -82,6 +112,55 @@ class PairedSet:
 
     def __len__(self) -> int:
         return len(self.pairs)
+
+    def describe(self) -> str:
+        return "real pairs"
+
+    def images(self, channels: int) -> list[Tensor]:
+        """Each pair as one [2C,H,W] image, input and target stacked along channels: one crop cuts both
+        at the same place and one flip moves both."""
+        return [torch.cat(pair, dim=0) for pair in self.load(channels)]
+
+    def split(self, batch: Tensor, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+        """A batch of stacked pairs -> (input, target); real pairs need no randomness."""
+        inp, target = batch.chunk(2, dim=1)
+        return inp, target
+
+
+@dataclass(frozen=True)
+class Degraded:
+    """Clean images with the degradation that makes their inputs: pairs (degradation(clean), clean)."""
+
+    clean: ImageSet
+    degradation: Degradation
+
+    @property
+    def name(self) -> str:
+        return self.clean.name
+
+    @property
+    def inputs(self) -> list[Path]:
+        """The clean files the inputs are made from."""
+        return self.clean.paths
+
+    def __len__(self) -> int:
+        return len(self.clean)
+
+    def describe(self) -> str:
+        return self.degradation.describe()
+
+    def images(self, channels: int) -> list[Tensor]:
+        return self.clean.load(channels)
+
+    def split(self, batch: Tensor, generator: torch.Generator | None) -> tuple[Tensor, Tensor]:
+        """A clean batch -> (degraded, clean), the noise drawn from `generator`."""
+        return self.degradation(batch, generator), batch
+
+
+def as_pairs(dataset: PairSource | ImageSet, degradation: Degradation) -> PairSource:
+    """A dataset as (input, target) pairs: real pairs as they are (the degradation is not used), clean
+    images wrapped with `degradation`."""
+    return dataset if isinstance(dataset, PairSource) else Degraded(dataset, degradation)
 
 
 def _size(image: torch.Tensor) -> str:
@@ -133,7 +212,7 @@ def _any_suffix(stem: str) -> str:
 
 def _take(name: str, pairs: list[tuple[Path, Path]], limit: int | None, skip: int = 0,
           clean_side: str | None = None) -> PairedSet:
-    _check_limit(limit)
+    check_limit(limit)
     if not isinstance(skip, int) or isinstance(skip, bool) or not 0 <= skip < len(pairs):
         raise ClearerError(
             f"{name}: skip={skip!r} must be an integer in [0, {len(pairs)}) (it has {len(pairs)} pairs).")

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from einops import rearrange
 
 from ..errors import ClearerError
 
@@ -26,8 +27,8 @@ def _stack_padded(images: list[torch.Tensor]) -> torch.Tensor:
 
 
 def _where(mask: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Per-sample choice between two [B,...] tensors."""
-    return torch.where(mask.view(-1, *([1] * (a.dim() - 1))), a, b)
+    """Per-sample choice between two [B,C,H,W] tensors."""
+    return torch.where(rearrange(mask, "b -> b 1 1 1"), a, b)
 
 
 def dihedral(batch: torch.Tensor, transpose: torch.Tensor, hflip: torch.Tensor, vflip: torch.Tensor) -> torch.Tensor:
@@ -86,10 +87,11 @@ class PatchSampler:
         idx = torch.randint(len(self), (self.batch,), generator=g, device=dev)
         top = (torch.rand(self.batch, generator=g, device=dev) * (self.heights[idx] - p + 1)).long()
         left = (torch.rand(self.batch, generator=g, device=dev) * (self.widths[idx] - p + 1)).long()
-        rows = (top[:, None] + self._offsets)[:, None, :, None]
-        cols = (left[:, None] + self._offsets)[:, None, None, :]
-        chans = torch.arange(self.data.shape[1], device=dev)[None, :, None, None]
-        out = self.data[idx[:, None, None, None], chans, rows, cols]
+        # one gather: indices broadcast to [batch, channel, row, column]
+        rows = rearrange(top[:, None] + self._offsets, "b p -> b 1 p 1")
+        cols = rearrange(left[:, None] + self._offsets, "b p -> b 1 1 p")
+        chans = rearrange(torch.arange(self.data.shape[1], device=dev), "c -> 1 c 1 1")
+        out = self.data[rearrange(idx, "b -> b 1 1 1"), chans, rows, cols]
         # crops from images turned landscape are turned back, so augment=False sees original orientation
         out = _where(self.rotated[idx], torch.rot90(out, -1, (-2, -1)), out)
         if self.augment:

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+from einops import rearrange
 
 from ..errors import ClearerError
 from ..registry import DEGRADATIONS
@@ -179,14 +180,15 @@ class RainStreaks:
         r = self.radius
         u = torch.rand((batch, 1, height + 2 * r, width + 2 * r), generator=generator,
                        device=generator_device(generator))
-        seeds = (u < p["density"].view(batch, 1, 1, 1)).float()
+        per_image = {name: rearrange(value, "b -> b 1 1 1") for name, value in p.items()}
+        seeds = (u < per_image["density"]).float()
         if self.variation[1] > 0:  # per-streak intensity u^v
             v = torch.rand(u.shape, generator=generator, device=u.device)
-            seeds = seeds * v.pow(p["variation"].view(batch, 1, 1, 1))
+            seeds = seeds * v.pow(per_image["variation"])
         kernels = line_kernels(p["length"], p["angle"], p["width"], r, self.blur, self.taper)
-        # grouped convolution: every image is convolved with its own kernel in one call
-        layer = F.conv2d(seeds.view(1, batch, *seeds.shape[-2:]), kernels, groups=batch).view(batch, 1, height, width)
-        layer = layer.clamp(0.0, 1.0) * p["brightness"].view(batch, 1, 1, 1)
+        # grouped convolution: the images become the channels of one image, each convolved with its own kernel
+        layer = F.conv2d(rearrange(seeds, "b 1 h w -> 1 b h w"), kernels, groups=batch)
+        layer = rearrange(layer, "1 b h w -> b 1 h w").clamp(0.0, 1.0) * per_image["brightness"]
         return (layer if device is None else layer.to(device)), p
 
     def __call__(self, clean: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -199,7 +201,7 @@ class RainStreaks:
         rain, p = self._render(clean.shape, generator, clean.device)
         rain = rain.to(clean.dtype)
         rainy = (clean + rain).clamp(max=1.0) if self.blend == "add" else 1.0 - (1.0 - clean) * (1.0 - rain)
-        per_image = {k: v.to(clean).view(-1, 1, 1, 1) for k, v in p.items()}
+        per_image = {name: rearrange(value.to(clean), "b -> b 1 1 1") for name, value in p.items()}
         if self.haze[1] > 0:
             rainy = (1.0 - per_image["haze"]) * rainy + per_image["haze"] * per_image["airlight"]
         if self.noise[1] > 0:

@@ -135,10 +135,6 @@ def _header(path: Path, key: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def read_metadata(path: Path) -> dict[str, Any]:
-    return _header(path, "metadata")
-
-
 def load_module_state(model: torch.nn.Module, state: dict[str, torch.Tensor], path: Path,
                       fix: str = "") -> None:
     """load_state_dict with a mismatch (other architecture or width) reported as a ClearerError."""

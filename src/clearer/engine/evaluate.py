@@ -1,20 +1,24 @@
-"""Evaluation: degrade each test image with a per-image seed (or take a real pair), restore, measure."""
+"""Evaluation: each test pair (a real one, or a clean image degraded with a per-image seed), restored, measured."""
 from __future__ import annotations
 
 import dataclasses
-from collections import defaultdict
 import time
+from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
+from ..data.datasets import ImageSet
+from ..data.degradations import Degradation
+from ..data.paired import PairSource, as_pairs
+from ..errors import ClearerError
 from ..metrics import Protocol, get_protocol
 from ..recipe import Recipe
 from ..registry import DATASETS
-from . import artifacts as A
-from . import distributed as D
+from . import artifacts, distributed
 from .build import build_degradation, set_name, use_autocast
 from .inference import restore_image
 from .progress import RunLog
@@ -26,29 +30,26 @@ OVERLAP = 64
 _INPUT_SCORES: dict[str, dict[int, dict[str, float]]] = {}  # per set: image index -> input scores
 
 
-def protocol_degradation(recipe: Recipe, protocol: Protocol) -> Any:
+def protocol_degradation(recipe: Recipe, protocol: Protocol) -> Degradation:
     """The recipe's degradation with the input post-processing (clip/8-bit) the protocol prescribes."""
     if recipe.data.degradation["name"] == "gaussian":
         return build_degradation(recipe, clip=protocol.clip_input, quantize=protocol.quantize_input)
     return build_degradation(recipe)
 
 
-def test_pairs(dataset: Any, channels: int, protocol: Protocol, degrade: Any,
+def test_pairs(dataset: PairSource | ImageSet, channels: int, protocol: Protocol, degrade: Degradation,
                log: RunLog) -> Iterator[tuple[Tensor, Tensor, str]]:
-    """(degraded, clean, file stem) with [1,C,H,W] images: real pairs as they are, else noise seeded by
-    image index.
+    """(input, target, file stem) with [1,C,H,W] images as the protocol measures them; a degradation
+    draws from a generator seeded by the image's index.
 
-    A real pair whose input equals its target measures nothing (infinite PSNR) and is skipped."""
-    if getattr(dataset, "paired", False):
-        for (inp, target), name in zip(dataset.load(channels), dataset.inputs):
-            if torch.equal(inp, target):
-                log(f"skipping {name}: input and target are identical")
-                continue
-            yield protocol.prepare(inp)[None], protocol.prepare(target)[None], name.stem
-        return
-    for i, (image, path) in enumerate(zip(dataset.load(channels), dataset.paths)):
-        clean = protocol.prepare(image)[None]
-        yield degrade(clean, torch.Generator().manual_seed(i)), clean, path.stem
+    A pair whose input equals its target measures nothing (infinite PSNR) and is skipped."""
+    source = as_pairs(dataset, degrade)
+    for i, (image, path) in enumerate(zip(source.images(channels), source.inputs)):
+        inp, target = source.split(protocol.prepare(image)[None], torch.Generator().manual_seed(i))
+        if torch.equal(inp, target):
+            log(f"skipping {path}: input and target are identical")
+            continue
+        yield inp, target, path.stem
 
 
 def colors(channels: int) -> dict[str, str]:
@@ -63,7 +64,7 @@ def input_key(dataset: Any, channels: int, protocol: Protocol, degradation: str)
         return ""
     files = getattr(dataset, "pairs", None) or getattr(dataset, "paths", [])
     stamps = [Path(f).stat().st_mtime_ns for pair in files for f in (pair if isinstance(pair, tuple) else [pair])]
-    return repr((dataset, stamps, channels, protocol, degradation, D.world_size()))
+    return repr((dataset, stamps, channels, protocol, degradation, distributed.world_size()))
 
 
 def evaluate(recipe: Recipe, model: nn.Module, out: Path, device: torch.device, log: RunLog,
@@ -84,16 +85,17 @@ def evaluate(recipe: Recipe, model: nn.Module, out: Path, device: torch.device, 
     results: dict[str, Any] = {}
     for ref in cfg.sets:
         name, dataset = set_name(ref), DATASETS.build(ref)
+        source = as_pairs(dataset, degrade)
         t0 = time.time()
         sums: dict[str, float] = {}
-        degradation = "real pairs" if getattr(dataset, "paired", False) else degrade.describe()
+        degradation = source.describe()
         input_id = input_key(dataset, channels, protocol, degradation)
         # the degraded inputs' per-image scores depend only on the set, protocol and degradation
         cached = _INPUT_SCORES.get(input_id) if input_id else None
         inputs: dict[int, dict[str, float]] = cached if cached is not None else defaultdict(dict)
         with log.progress(f"evaluate {name}", len(dataset)) as bar:
-            for i, (degraded, clean, image_name) in enumerate(test_pairs(dataset, channels, protocol, degrade, log)):
-                if i % D.world_size() != D.rank():  # evaluation is sharded over processes
+            for i, (degraded, clean, image_name) in enumerate(test_pairs(source, channels, protocol, degrade, log)):
+                if i % distributed.world_size() != distributed.rank():  # evaluation is sharded over processes
                     continue
                 restored = restore_image(net, degraded.to(device), getattr(model, "multiple", 1), cfg.tile,
                                          OVERLAP, cfg.self_ensemble).cpu()
@@ -111,15 +113,17 @@ def evaluate(recipe: Recipe, model: nn.Module, out: Path, device: torch.device, 
                         sums[key] = sums.get(key, 0.0) + value
                 if per_image is not None:
                     per_image.setdefault(name, []).append(row)
-                if i < cfg.samples and D.is_main():
-                    save_strip(out / A.SAMPLES / f"{name}-{i:03d}-input-output-clean.png",
+                if i < cfg.samples and distributed.is_main():
+                    save_strip(out / artifacts.SAMPLES / f"{name}-{i:03d}-input-output-clean.png",
                                [degraded[0], protocol.postprocess(restored[0]), clean[0]],
                                [f"input {row['input_psnr']:.2f} dB", f"output {row['psnr']:.2f} dB", "clean"])
                 bar.advance()
         keys = [f"{side}{m}{suffix}" for suffix in colors(channels) for side in ("input_", "")
                 for m in ("psnr", "ssim")]
-        sums = D.sum_values({k: sums.get(k, 0.0) for k in keys + ["count"]})
+        sums = distributed.sum_values({k: sums.get(k, 0.0) for k in keys + ["count"]})
         count = int(sums.pop("count"))
+        if count == 0:
+            raise ClearerError(f"no image of {name} measures anything: in every pair the input equals the target.")
         if input_id and cached is None:
             _INPUT_SCORES[input_id] = dict(inputs)
         results[name] = {k: round(v / count, 5) for k, v in sums.items()}

@@ -1,7 +1,7 @@
 """Run a restoration network on whole images of any size: padding, tiling, self-ensemble."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F

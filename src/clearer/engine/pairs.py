@@ -1,50 +1,46 @@
-"""Endless, seeded streams of (degraded, clean) training batches: crop, then degrade, all batched."""
+"""Endless, seeded streams of (degraded, clean) training batches: crop, then split into pairs, all batched."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import Tensor
 
+from ..data.datasets import ImageSet
+from ..data.degradations import Degradation
+from ..data.paired import PairSource, as_pairs
 from ..data.patches import PatchSampler
+from . import distributed
 
 
 class PairStream:
-    """Clean patches degraded on the fly with their own seeded generator, or crops of real pairs.
+    """Crops of a pair source's images, split into (input, target): a degradation on clean crops draws
+    from the stream's own seeded generator; real pairs are cropped as one stacked image."""
 
-    Without a degradation, each image holds input and target stacked along channels (see
-    `stack_pairs`), so one crop cuts both at the same place and one augmentation moves both.
-    """
-
-    def __init__(self, images: list[Tensor], degrade: Callable[..., Tensor] | None, patch: int, batch: int,
-                 seed: int, device: torch.device, channels_last: bool = False,
-                 rank: int = 0, world: int = 1) -> None:
+    def __init__(self, source: PairSource, channels: int, patch: int, batch: int, seed: int,
+                 device: torch.device, channels_last: bool = False, rank: int = 0, world: int = 1) -> None:
         # every process draws the same global batch (batch x world) and keeps its own slice: N processes
         # see N x the data, and a single process with the global batch sees exactly the same patches
         # crops and noise are drawn where training runs on a GPU (the CPU streams are as before)
         home = device if torch.device(device).type == "cuda" else "cpu"
-        self.sampler = PatchSampler(images, patch, batch * world, seed, device=home)
+        self.source = source
+        self.sampler = PatchSampler(source.images(channels), patch, batch * world, seed, device=home)
         self.part = slice(rank * batch, (rank + 1) * batch)
-        self.degrade = degrade
         self.noise = torch.Generator(device=home).manual_seed(seed + 1)
         self.device = device
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
 
     def __next__(self) -> tuple[Tensor, Tensor]:
-        crops = self.sampler.sample()
-        if self.degrade is None:
-            degraded, clean = crops.chunk(2, dim=1)
-        else:
-            clean, degraded = crops, self.degrade(crops, self.noise)
+        degraded, clean = self.source.split(self.sampler.sample(), self.noise)
         degraded, clean = degraded[self.part], clean[self.part]
         move = lambda t: t.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)  # noqa: E731
         return move(degraded), move(clean)
 
     def describe(self) -> str:
         """What the inputs are: real pairs, or the degradation applied to clean crops."""
-        return "real pairs" if self.degrade is None else self.degrade.describe()
+        return self.source.describe()
 
-    def __iter__(self) -> "PairStream":
+    def __iter__(self) -> PairStream:
         return self
 
     def state_dict(self) -> dict[str, Any]:
@@ -55,18 +51,9 @@ class PairStream:
         self.noise.set_state(state["noise"])
 
 
-def stack_pairs(pairs: list[tuple[Tensor, Tensor]]) -> list[Tensor]:
-    """(input, target) pairs as single [2C,H,W] images, for joint cropping."""
-    return [torch.cat([inp, target], dim=0) for inp, target in pairs]
-
-
-def make_stream(dataset: Any, degrade: Callable[..., Tensor], channels: int, patch: int, batch: int,
+def make_stream(dataset: PairSource | ImageSet, degrade: Degradation, channels: int, patch: int, batch: int,
                 seed: int, device: torch.device, channels_last: bool) -> PairStream:
-    """This process's training stream: real pairs when the dataset is paired, else clean images +
-    degradation; `batch` is per process."""
-    from . import distributed as D
-    shard = dict(rank=D.rank(), world=D.world_size())
-    if getattr(dataset, "paired", False):
-        return PairStream(stack_pairs(dataset.load(channels)), None, patch, batch, seed, device,
-                          channels_last, **shard)
-    return PairStream(dataset.load(channels), degrade, patch, batch, seed, device, channels_last, **shard)
+    """This process's training stream of the dataset's pairs (clean images degraded by `degrade`);
+    `batch` is per process."""
+    return PairStream(as_pairs(dataset, degrade), channels, patch, batch, seed, device, channels_last,
+                      rank=distributed.rank(), world=distributed.world_size())

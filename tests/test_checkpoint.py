@@ -1,0 +1,46 @@
+"""Checkpoints: nested state (tensors, numbers, strings, lists, tuples, non-string keys) comes back exactly."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from safetensors import safe_open
+
+from clearer.engine.checkpoint import load_state, save_state
+
+
+def test_nested_state_round_trips_exactly(tmp_path):
+    gen = torch.Generator().manual_seed(3)
+    state = {
+        "model": {"conv.weight": torch.randn(2, 3, generator=gen), "bn.num_batches_tracked": torch.tensor(7)},
+        "optimizer": {"state": {0: {"step": torch.tensor(4.0), "exp_avg": torch.randn(2, 3)[:, 1]}},
+                      "param_groups": [{"lr": 1e-3, "betas": (0.9, 0.999), "params": [0], "fused": None}]},
+        "generator": gen.get_state(),
+        "half": torch.ones(2, dtype=torch.bfloat16),
+        "epoch": 2, "done": False, "name": "bsd", "empty": [], "nested": [[1, (2, "x")], {}],
+    }
+    path = tmp_path / "state.safetensors"
+    save_state(path, state, metadata={"phase": "search"})
+    loaded = load_state(path)
+    assert set(loaded) == set(state)
+    assert torch.equal(loaded["model"]["conv.weight"], state["model"]["conv.weight"])
+    assert loaded["model"]["bn.num_batches_tracked"].dtype == torch.int64
+    assert list(loaded["optimizer"]["state"]) == [0]  # an int key stays an int
+    assert torch.equal(loaded["optimizer"]["state"][0]["exp_avg"], state["optimizer"]["state"][0]["exp_avg"])
+    assert loaded["optimizer"]["param_groups"] == state["optimizer"]["param_groups"]  # the tuple stays a tuple
+    assert isinstance(loaded["optimizer"]["param_groups"][0]["betas"], tuple)
+    assert torch.equal(loaded["generator"], state["generator"]) and loaded["half"].dtype == torch.bfloat16
+    assert {k: loaded[k] for k in ("epoch", "done", "name", "empty", "nested")} == \
+        {"epoch": 2, "done": False, "name": "bsd", "empty": [], "nested": [[1, (2, "x")], {}]}
+    restored = torch.Generator()
+    restored.set_state(loaded["generator"])
+    assert torch.equal(torch.rand(3, generator=restored), torch.rand(3, generator=gen))
+    with safe_open(str(path), "pt") as f:
+        assert json.loads(f.metadata()["metadata"]) == {"phase": "search"}
+
+
+def test_what_a_checkpoint_cannot_hold_is_refused_by_name(tmp_path):
+    with pytest.raises(TypeError, match="cannot store set at .* in a checkpoint"):
+        save_state(tmp_path / "s.safetensors", {"a": 1, 3: {"tags": {"x"}}})
+    assert not (tmp_path / "s.safetensors").exists()
