@@ -20,12 +20,12 @@ import torch
 
 
 def measure(recipe_path: str, profile: str, overrides: dict, after: list[int], grads: int) -> list[dict]:
-    from clearer.cost import candidate_costs
+    from clearer.spaces.cost import candidate_costs
     from clearer.engine.build import (
         build_degradation,
         build_space,
     )
-    from clearer.engine.pairs import make_stream
+    from clearer.data.stream import make_stream
     from clearer.recipe import load_recipe
     from clearer.registry import DATASETS, LOSSES, STRATEGIES
     from clearer.engine.trainer import restore_forward

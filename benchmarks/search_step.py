@@ -47,7 +47,7 @@ PAPER_TEST_IMAGES = 200  # BSDS500 test, 481x321
 
 def resolve_precision(precision: str, device: Any) -> str:
     """'auto' -> what the engine uses: bf16 where it is fast (CPUs with AVX512-BF16/AMX), TF32 on CUDA."""
-    from clearer.engine.build import bf16_is_fast
+    from clearer.engine.device import bf16_is_fast
     if precision != "auto":
         return precision
     return "bf16" if bf16_is_fast(device) else ("tf32" if device.type == "cuda" else "float32")
@@ -85,7 +85,7 @@ def build_step(config: str | dict[str, Any], phase: str, device: Any, channels_l
                fused: bool) -> tuple[Callable[[], Any], Any, list]:
     """(step, network, batches) for one search step (weight + α) or one retrain step, as the engine runs it."""
     import torch
-    from clearer.cost import candidate_costs
+    from clearer.spaces.cost import candidate_costs
     from clearer.engine.trainer import OptimConfig, Trainer
     from clearer.losses import binary_entropy, expected_cost
     from clearer.spaces.clearer_space import ClearerSpace

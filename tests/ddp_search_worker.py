@@ -8,17 +8,17 @@ from pathlib import Path
 
 import torch
 
-from clearer.engine import distributed as D
+from clearer.engine import distributed
 from clearer.engine.checkpoint import save_state
 from clearer.engine.progress import RunLog
 from clearer.engine.search import search
 from clearer.recipe import load_recipe
 
 recipe_path, out, batch, result = sys.argv[1:5]
-with D.process_group():
+with distributed.process_group():
     recipe = load_recipe(recipe_path).resolve("smoke", {
         "data.batch": int(batch), "search.epochs": 2, "search.steps_per_epoch": 3,
         "channels_last": False, "autocast": "none"})
     outcome = search(recipe, Path(out), torch.device("cpu"), RunLog(None, verbose=False))
-    save_state(Path(result) / f"rank{D.rank()}.safetensors",
+    save_state(Path(result) / f"rank{distributed.rank()}.safetensors",
                {"space": outcome.space.state_dict(), "alpha": outcome.strategy.state_dict()["alpha"]})

@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from clearer.compare import PerSeed, job_identity, load_comparison, shard
-from clearer.figures import alpha_over_epochs, figures
+from clearer.compare.figures import alpha_over_epochs, figures
 from clearer.recipe import Recipe
-from clearer.report import add_ranks, arch_summary, cells, ground_truth_table, mark_ties, pareto, sweep_monotone
+from clearer.engine.artifacts import arch_summary
+from clearer.compare.report import add_ranks, cells, ground_truth_table, mark_ties, pareto, sweep_monotone
 
 from conftest import RECIPES, clearer
 
@@ -42,7 +43,7 @@ def test_ablation_grid_resolves_every_variant_with_the_same_data_and_budget(data
 
 def test_darts_baseline_is_within_2x_of_clearer_in_flops():
     """DARTS' derived cells (sep/conv ops) land within 2x of the CLEARER networks' FLOPs/px."""
-    from clearer.cost import flops_per_pixel
+    from clearer.spaces.cost import flops_per_pixel
     from clearer.engine.build import build_space
     grid = {j.variant: j.recipe for j in load_comparison(ABLATIONS, "compare", {}, 1, None).jobs}
     clearer_flops = [flops_per_pixel(build_space(grid["bilevel"], {c.label: name for c in
@@ -205,7 +206,7 @@ def test_ground_truth_table_ranks_ties_percentiles_and_front():
 
 
 def test_seed_agreement_is_kendall_tau_of_the_two_seeds_orders():
-    from clearer.report import seed_agreement
+    from clearer.compare.report import seed_agreement
     same = [dict(seed_psnr=[p, p + 0.01]) for p in (28.0, 28.1, 28.2)]
     assert "τ = 1.00" in seed_agreement(same)
     flipped = [dict(seed_psnr=[p, -p]) for p in (28.0, 28.1, 28.2)]

@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from clearer.cost import candidate_costs
+from clearer.spaces.cost import candidate_costs
 from clearer.losses import binary_entropy, expected_cost, l1, mse
 from clearer.registry import LOSSES
 from clearer.spaces.clearer_space import ClearerSpace

@@ -11,7 +11,7 @@ from clearer.compare import load_comparison
 from clearer.data.datasets import bsds500
 from clearer.data.images import read_image, save_image
 from clearer.data.rain import rain_streaks
-from clearer.report import cells, collect, markdown, title
+from clearer.compare.report import cells, collect, markdown, title
 
 from conftest import RECIPES, clearer
 

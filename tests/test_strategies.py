@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from clearer.cost import candidate_costs
+from clearer.spaces.cost import candidate_costs
 from clearer.engine.checkpoint import load_state, save_state
 from clearer.errors import ClearerError
 from clearer.registry import LOSSES, SPACES, STRATEGIES

@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from clearer.cost import flops_per_pixel, module_flops
+from clearer.spaces.cost import flops_per_pixel, module_flops
 from clearer.data.datasets import image_folder
 from clearer.data.images import data_root
 from clearer.data.paired import paired_folder

@@ -21,16 +21,16 @@ from PIL import Image
 from torch import nn
 
 from .data.images import read_image, to_uint8
-from .engine import artifacts as A
+from .engine import artifacts
 from .engine.artifacts import ArchRecord
-from .engine.build import build_space, resolve_device
+from .engine.build import build_space
+from .engine.device import resolve_device
 from .engine.checkpoint import atomic_write, load_weights
-from .engine.inference import pad_to_multiple, restore_image
+from .engine.inference import TILE_OVERLAP, pad_to_multiple, restore_image
 from .engine.sources import register_sources
 from .errors import ClearerError
 from .recipe import Recipe, apply_overrides
 
-OVERLAP = 64
 EVALUATIONS = "evaluations"
 # what a re-evaluation may change: test sets, protocol, inference settings and the test degradation
 EVALUABLE = ("evaluate", "data.degradation", "device", "autocast", "channels_last")
@@ -46,13 +46,13 @@ def load(run_dir: str | Path, recipe: str | Path | None = None, device: str | to
     (unchanged) or from `recipe`. `best=True` loads the checkpoint with the best validation PSNR.
     """
     run_dir = Path(run_dir)
-    weights = run_dir / (A.BEST_WEIGHTS if best else A.WEIGHTS)
+    weights = run_dir / (artifacts.BEST_WEIGHTS if best else artifacts.WEIGHTS)
     if not weights.is_file():
         raise ClearerError(f"{run_dir} has no {weights.name}: the run has not finished retraining "
                            f"(continue it with clearer run RECIPE --resume {run_dir}).")
     register_sources(run_dir, recipe)
-    resolved = Recipe.from_dict(A.read_json(run_dir / A.RECIPE))
-    architecture = ArchRecord.read(run_dir / A.ARCH).architecture
+    resolved = Recipe.from_dict(artifacts.read_json(run_dir / artifacts.RECIPE))
+    architecture = ArchRecord.read(run_dir / artifacts.ARCH).architecture
     model = build_space(resolved, architecture)
     load_weights(weights, model)
     model.multiple = getattr(model, "multiple", 1)
@@ -107,7 +107,7 @@ def restore(model: nn.Module, image: ImageLike, tile: int | None = 512, self_ens
     channels = getattr(model, "channels", None) or next(model.parameters()).shape[1]
     x, back = _as_batch(image, channels)
     device = next(model.parameters()).device
-    y = restore_image(model, x.to(device), getattr(model, "multiple", 1), tile, OVERLAP, self_ensemble)
+    y = restore_image(model, x.to(device), getattr(model, "multiple", 1), tile, TILE_OVERLAP, self_ensemble)
     return back(y.float().cpu())
 
 
@@ -142,22 +142,22 @@ def evaluate(run_dir: str | Path, overrides: dict[str, Any] | None = None, out: 
     model = load(run_dir, recipe, device="cpu")
     evaluated = Recipe.from_dict(apply_overrides(model.recipe.to_dict(), overrides))
     out = Path(out) if out is not None else run_dir / EVALUATIONS / evaluated.hash()
-    if (out / A.WEIGHTS).exists() or ((out / A.RECIPE).exists() and (out / A.ARCH).exists()):
+    if (out / artifacts.WEIGHTS).exists() or ((out / artifacts.RECIPE).exists() and (out / artifacts.ARCH).exists()):
         raise ClearerError(f"{out} is a run folder; its metrics.json is never overwritten. "
                            f"Choose another --out (default: {run_dir / EVALUATIONS}/<hash>/).")
     device = resolve_device(evaluated.device)
     model.to(device)
     per_image: dict[str, list[dict[str, Any]]] = {}
-    log = RunLog(out / A.LOG, verbose)
+    log = RunLog(out / artifacts.LOG, verbose)
     log(f"evaluate {run_dir} ({model.recipe.hash()}) with {overrides or 'its own settings'} -> {out}")
     sets = evaluate_sets(evaluated, model, out, device, log, per_image)
     for name, rows in per_image.items():
         sets[name]["per_image"] = rows
     metrics = {"run": str(run_dir), "run_recipe_hash": model.recipe.hash(), "recipe_hash": evaluated.hash(),
-               "arch_hash": A.arch_hash(model.architecture), "overrides": overrides, "sets": sets, **A.versions()}
-    A.write_json(out / A.RECIPE, evaluated.to_dict())
-    A.write_json(out / A.OVERRIDES, overrides)
-    A.write_json(out / A.METRICS, metrics)
+               "arch_hash": artifacts.arch_hash(model.architecture), "overrides": overrides, "sets": sets, **artifacts.versions()}
+    artifacts.write_json(out / artifacts.RECIPE, evaluated.to_dict())
+    artifacts.write_json(out / artifacts.OVERRIDES, overrides)
+    artifacts.write_json(out / artifacts.METRICS, metrics)
     _write_per_image_csv(out / PER_IMAGE, per_image)
     return Evaluation(out, metrics)
 

@@ -5,7 +5,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .engine import artifacts as A
+from .engine import artifacts
 from .errors import ClearerError
 
 COLORS = {"parallel": "#4c78a8", "fusion": "#f58518"}
@@ -103,7 +103,7 @@ def draw_architecture(run_dir: Path, out: Path | None = None) -> Path:
         from matplotlib.patches import Patch
     except ImportError:
         raise ClearerError("drawing needs matplotlib: pip install 'clearer[plot]'") from None
-    record = A.read_json(Path(run_dir) / A.ARCH)
+    record = artifacts.read_json(Path(run_dir) / artifacts.ARCH)
     arch, probs, candidates = record["architecture"], record.get("probabilities"), record["candidates"]
     out = Path(out) if out else Path(run_dir) / "arch.png"
     palette: dict[str, str] = {}

@@ -108,9 +108,9 @@ def run_cmd(recipe: Path = typer.Argument(..., help="Recipe file, e.g. recipes/b
             resume: Optional[Path] = typer.Option(None, help="Continue the run in this directory."),
             quiet: bool = typer.Option(False, "--quiet", help="Only the final summary.")) -> None:
     """Search, derive, retrain and evaluate; prints where the results are."""
-    from .engine import distributed as D
+    from .engine import distributed
     from .engine.run import default_out, resume_recipe, run
-    with D.process_group():
+    with distributed.process_group():
         resolved, overrides, _ = resolve(recipe, profile, set_)
         if resume is not None:
             saved = resume_recipe(resume, overrides)
@@ -121,7 +121,7 @@ def run_cmd(recipe: Path = typer.Argument(..., help="Recipe file, e.g. recipes/b
         else:
             target = out_dir or default_out(resolved)
         result = run(resolved, target, overrides, verbose=not quiet, resume=resume is not None)
-        if D.is_main():
+        if distributed.is_main():
             print_result(result)
 
 
@@ -220,7 +220,7 @@ def report_comparison(comparison: Any) -> None:
     """Print the tables of the finished runs (ranked against a ground truth when one matches) and write
     the files and figures; nothing finished is an error and writes nothing."""
     from .compare import gather, write_report
-    from .report import cells, legend, title
+    from .compare.report import cells, legend, title
     found = gather(comparison)
     console = out if out.is_terminal else Console(width=400)  # piped: whole rows, not cut at 80 columns
     if found.foreign:

@@ -7,11 +7,9 @@ from pathlib import Path
 import torch
 
 from .data.images import read_image, save_image
-from .engine.inference import restore_image
+from .engine.inference import TILE_OVERLAP, restore_image
 from .errors import ClearerError
 from .recipe import Recipe
-
-OVERLAP = 64
 
 
 def load_model(run_dir: Path) -> tuple[torch.nn.Module, Recipe]:
@@ -61,6 +59,6 @@ def restore_files(run_dir: Path, images: list[Path], out_dir: Path, tile: int | 
     written = []
     for path, target in zip(images, targets):
         image = read_image(path, recipe.data.channels)
-        restored = restore_image(model, image, model.multiple, tile, OVERLAP, self_ensemble)
+        restored = restore_image(model, image, model.multiple, tile, TILE_OVERLAP, self_ensemble)
         written.append(save_image(target, restored))
     return written

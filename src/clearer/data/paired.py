@@ -19,7 +19,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 from torch import Tensor
@@ -221,6 +222,14 @@ def _take(name: str, pairs: list[tuple[Path, Path]], limit: int | None, skip: in
     return PairedSet(name, list(pairs if limit is None else pairs[:limit]), clean_side)
 
 
+def check_partners(files: dict[Any, Path], partners: dict[Any, Path], kind: str,
+                   expected: Callable[[Any], str]) -> None:
+    """Every file must have a partner under the same key; the error names the lonely file and what was expected."""
+    for key, path in files.items():
+        if key not in partners:
+            raise ClearerError(f"{kind} {path} has no partner: expected {expected(key)}.")
+
+
 @DATASETS.register("paired_folder")
 def paired_folder(path: str, input: str = "input", target: str = "target", limit: int | None = None,
                   skip: int = 0) -> PairedSet:
@@ -231,16 +240,8 @@ def paired_folder(path: str, input: str = "input", target: str = "target", limit
     """
     root = _folder(path)
     inputs, targets = _by_stem(root / input), _by_stem(root / target)
-    for stem, p in inputs.items():
-        if stem not in targets:
-            raise ClearerError(
-                f"input {p} has no partner: expected a target named {_any_suffix(stem)} in {root / target}."
-            )
-    for stem, p in targets.items():
-        if stem not in inputs:
-            raise ClearerError(
-                f"target {p} has no partner: expected an input named {_any_suffix(stem)} in {root / input}."
-            )
+    check_partners(inputs, targets, "input", lambda stem: f"a target named {_any_suffix(stem)} in {root / target}")
+    check_partners(targets, inputs, "target", lambda stem: f"an input named {_any_suffix(stem)} in {root / input}")
     pairs = [(inputs[s], targets[s]) for s in sorted(inputs, key=lambda s: natural_key(Path(s)))]
     return _take(f"paired_folder:{root.name}", pairs, limit, skip)
 
@@ -275,16 +276,8 @@ def rain_pairs(path: str, target_path: str | None = None, limit: int | None = No
             f"{rain_dir} holds no rainy images named rain-N (e.g. rain-1.png); rain_pairs expects the "
             "Rain100L layout. Use paired_folder or side_by_side for other layouts."
         )
-    for n, p in rainy.items():
-        if n not in clean:
-            raise ClearerError(
-                f"rainy image {p} has no partner: expected norain-{n}.png (or another image suffix) in {clean_dir}."
-            )
-    for n, p in clean.items():
-        if n not in rainy:
-            raise ClearerError(
-                f"clean image {p} has no partner: expected rain-{n}.png (or another image suffix) in {rain_dir}."
-            )
+    check_partners(rainy, clean, "rainy image", lambda n: f"norain-{n}.png (or another image suffix) in {clean_dir}")
+    check_partners(clean, rainy, "clean image", lambda n: f"rain-{n}.png (or another image suffix) in {rain_dir}")
     pairs = [(rainy[n], clean[n]) for n in sorted(rainy)]
     return _take(f"rain_pairs:{rain_dir.name}", pairs, limit, skip)
 

@@ -50,6 +50,14 @@ def arch_hash(architecture: dict[str, str]) -> str:
     return hashlib.sha256(json.dumps(architecture, sort_keys=True).encode()).hexdigest()[:10]
 
 
+def arch_summary(architecture: dict[str, str]) -> str:
+    """'3 fusion / 3 parallel': how many choice points took each candidate."""
+    counts: dict[str, int] = {}
+    for name in architecture.values():
+        counts[name] = counts.get(name, 0) + 1
+    return " / ".join(f"{n} {name}" for name, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
 @dataclass
 class ArchRecord:
     """What arch.json holds: the architecture, its content hash and where it came from.

@@ -1,4 +1,5 @@
-"""How training steps run on a device: compiled or eager, TF32, fused optimisers (the measured choices).
+"""Which device and precision a run uses, and how training steps run there: compiled or eager, bf16
+autocast, TF32, fused optimisers (the measured choices).
 
 Why these defaults (`benchmarks/search_step.py` measures each of them on the machine at hand):
 - compile (`compile="auto"`): on CUDA, where the paper-size steps are launch-bound (eager on an H200:
@@ -13,12 +14,14 @@ Why these defaults (`benchmarks/search_step.py` measures each of them on the mac
 from __future__ import annotations
 
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 import torch
 from torch import nn
 
 from ..errors import ClearerError
+from ..recipe import Recipe
 
 COMPILE_SETTINGS = ("auto", "off", "on")
 
@@ -81,3 +84,60 @@ def sgd(params: Iterable[torch.Tensor], lr: float, **kwargs: Any) -> torch.optim
     """SGD with the fused update where supported."""
     params = list(params)
     return torch.optim.SGD(params, lr, **kwargs, **fused(params))
+
+
+def parse_device(name: str) -> torch.device | None:
+    """The torch device a recipe names (None for 'auto'); an unknown name is a ClearerError."""
+    if name == "auto":
+        return None
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError, TypeError):
+        device = None
+    if device is not None and device.type in ("cpu", "cuda", "mps"):
+        return device
+    raise ClearerError(f"device={name!r} is not a device clearer can use; use 'auto' (CUDA when "
+                       "available, else the CPU), 'cpu', 'cuda' or 'cuda:N' (--set device=cpu).")
+
+
+
+def resolve_device(name: str) -> torch.device:
+    """'auto' picks CUDA when available, else the CPU; a device this machine lacks is a ClearerError."""
+    device = parse_device(name)
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0 or (device.index or 0) >= count:
+            raise ClearerError(
+                f"device={name!r} but this machine has {count} CUDA device(s)"
+                f"{'' if torch.version.cuda else ' (this torch build has no CUDA)'}; use device='auto' "
+                "or 'cpu' (--set device=cpu).")
+    elif device.type == "mps" and not torch.backends.mps.is_available():
+        raise ClearerError(f"device={name!r} is not available here; use device='auto' or 'cpu'.")
+    return device
+
+
+
+def bf16_is_fast(device: torch.device) -> bool:
+    """True where bf16 autocast is the faster choice, as measured by benchmarks/search_step.py.
+
+    On a Xeon with AMX it makes a paper-size search step 2.4x faster than float32 channels_last. On
+    CPUs without AMX/AVX512-BF16 bf16 is emulated and slower. On an H200 the paper-size steps are
+    launch-bound and bf16 was slower than float32 channels_last (0.135 vs 0.102 s), so CUDA keeps float32.
+    """
+    if device.type != "cpu":
+        return False
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return " amx_bf16" in flags or " avx512_bf16" in flags
+
+
+
+def use_autocast(recipe: Recipe, device: torch.device) -> bool:
+    """Resolve the recipe's autocast setting ('auto' -> bf16 where it is fast) for training steps."""
+    if recipe.autocast == "auto":
+        return bf16_is_fast(device)
+    return recipe.autocast == "bf16"

@@ -19,12 +19,12 @@ from ..metrics import Protocol, get_protocol
 from ..recipe import Recipe
 from ..registry import DATASETS
 from . import artifacts, distributed
-from .build import build_degradation, set_name, use_autocast
-from .inference import restore_image
+from .build import build_degradation, set_name
+from .device import use_autocast
+from .inference import TILE_OVERLAP, restore_image
 from .progress import RunLog
 from .strips import save_strip
 
-OVERLAP = 64
 # input (degraded-image) scores per test set: they depend only on the set, protocol and degradation,
 # so a process that evaluates many models (comparisons, sweeps) measures them once
 _INPUT_SCORES: dict[str, dict[int, dict[str, float]]] = {}  # per set: image index -> input scores
@@ -98,7 +98,7 @@ def evaluate(recipe: Recipe, model: nn.Module, out: Path, device: torch.device, 
                 if i % distributed.world_size() != distributed.rank():  # evaluation is sharded over processes
                     continue
                 restored = restore_image(net, degraded.to(device), getattr(model, "multiple", 1), cfg.tile,
-                                         OVERLAP, cfg.self_ensemble).cpu()
+                                         TILE_OVERLAP, cfg.self_ensemble).cpu()
                 sums["count"] = sums.get("count", 0.0) + 1
                 row: dict[str, Any] = {"image": image_name}
                 for suffix, color in colors(channels).items():

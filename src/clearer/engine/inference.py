@@ -8,6 +8,8 @@ import torch.nn.functional as F
 
 from ..errors import ClearerError
 
+TILE_OVERLAP = 64  # pixels two neighbouring tiles share; each keeps only the middle of the overlap
+
 Net = Callable[[torch.Tensor], torch.Tensor]
 
 

@@ -12,14 +12,14 @@ from torch import nn
 
 from ..recipe import Recipe
 from ..registry import DATASETS, LOSSES
-from . import artifacts as A
-from . import distributed as D
+from . import artifacts
+from . import distributed
 from .artifacts import ArchRecord
-from .build import use_autocast, build_degradation, build_space
+from .build import build_degradation, build_space
 from .checkpoint import load_module_state, load_state, save_state, save_weights
-from .device import compiled, configure, use_compile
+from .device import compiled, configure, use_autocast, use_compile
 from .loop import run_epochs
-from .pairs import make_stream
+from ..data.stream import make_stream
 from .progress import RunLog
 from .tracking import Tracker
 from .trainer import OptimConfig, Trainer
@@ -43,12 +43,12 @@ def retrain(recipe: Recipe, arch: ArchRecord, out: Path, device: torch.device, l
         model = model.to(memory_format=torch.channels_last)
     optim = OptimConfig(optimizer="adam", lr=cfg.lr, min_lr=cfg.min_lr, weight_decay=cfg.weight_decay,
                         grad_clip=cfg.grad_clip)
-    trainer = Trainer(D.wrap(model, device), model.parameters(), optim, cfg.epochs * cfg.steps_per_epoch,
+    trainer = Trainer(distributed.wrap(model, device), model.parameters(), optim, cfg.epochs * cfg.steps_per_epoch,
                       LOSSES.build(cfg.loss), use_autocast(recipe, device))
     stream = make_stream(DATASETS.build(data.train), build_degradation(recipe), data.channels,
                          cfg.patch or data.patch, cfg.batch or data.batch,
                          recipe.seed * 1000 + 500, device, recipe.channels_last)
-    state_path = out / A.RETRAIN_STATE
+    state_path = out / artifacts.RETRAIN_STATE
     start, elapsed = 0, 0.0
     tracker = Tracker(out, recipe.tracking)
     validation = Validation(recipe, device)
@@ -67,25 +67,25 @@ def retrain(recipe: Recipe, arch: ArchRecord, out: Path, device: torch.device, l
     def weights_meta() -> dict[str, Any]:
         return {"recipe_hash": recipe.hash(), "seed": recipe.seed, "architecture": arch.architecture,
                 "arch_hash": arch.hash, "space": recipe.space, "channels": data.channels,
-                "retrain_seconds": round(time.time() - t0, 1), "params": params, **A.versions()}
+                "retrain_seconds": round(time.time() - t0, 1), "params": params, **artifacts.versions()}
 
     model.train()
-    with compiled(model, device, use_compile(recipe.compile, device), D.active()):
+    with compiled(model, device, use_compile(recipe.compile, device), distributed.active()):
         for epoch, means in run_epochs(
                 "retrain", log=log, epochs=cfg.epochs, steps_per_epoch=cfg.steps_per_epoch, start_epoch=start,
                 step=lambda epoch: {"loss": trainer.step(next(stream))}, checkpoint=state_path):
             scores = validation.run(model, tracker, epoch + 1)
-            if scores.get("improved") and D.is_main():
-                save_weights(out / A.BEST_WEIGHTS, model, {**weights_meta(), "epoch": epoch + 1,
+            if scores.get("improved") and distributed.is_main():
+                save_weights(out / artifacts.BEST_WEIGHTS, model, {**weights_meta(), "epoch": epoch + 1,
                                                            "val_psnr": scores["val_psnr"]})
             tracker.log("retrain", epoch + 1, {**means, "lr": trainer.last_lr(),
                                                **{k: v for k, v in scores.items() if k != "improved"}})
-            if D.is_main():
+            if distributed.is_main():
                 save_state(state_path, {"model": model.state_dict(), "trainer": trainer.state_dict(),
                                         "stream": stream.state_dict(), "epoch": epoch + 1,
                                         "elapsed": time.time() - t0, "best": validation.best})
     seconds = round(time.time() - t0, 1)
-    if D.is_main():
-        save_weights(out / A.WEIGHTS, model, weights_meta())
+    if distributed.is_main():
+        save_weights(out / artifacts.WEIGHTS, model, weights_meta())
     log(f"retrain: done in {seconds:.0f}s" + validation.summary())
     return RetrainOutcome(model, seconds)

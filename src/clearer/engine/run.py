@@ -6,13 +6,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..cost import flops_per_pixel
+from ..spaces.cost import flops_per_pixel
 from ..errors import ClearerError
 from ..recipe import Recipe, apply_overrides
-from . import artifacts as A
-from . import distributed as D
+from . import artifacts
+from . import distributed
 from .artifacts import ArchRecord
-from .build import build_space, check_recipe, resolve_device
+from .build import build_space, check_recipe
+from .device import resolve_device
 from .checkpoint import load_weights, remove_orphans
 from .evaluate import evaluate
 from .progress import RunLog
@@ -29,15 +30,15 @@ class RunResult:
 
     @property
     def arch(self) -> Path:
-        return self.out / A.ARCH
+        return self.out / artifacts.ARCH
 
     @property
     def weights(self) -> Path:
-        return self.out / A.WEIGHTS
+        return self.out / artifacts.WEIGHTS
 
     @property
     def metrics_file(self) -> Path:
-        return self.out / A.METRICS
+        return self.out / artifacts.METRICS
 
 
 def default_out(recipe: Recipe, root: Path = Path("runs")) -> Path:
@@ -62,10 +63,10 @@ def check_out(out: Path, resume: bool) -> None:
     if out.exists() and not out.is_dir():
         raise ClearerError(f"--out {out} is a file, not a folder; give a new folder for the run.")
     if resume:
-        if not (out / A.RECIPE).is_file():
-            raise ClearerError(f"{out} is not a run folder (it has no {A.RECIPE}); give the folder a run wrote.")
+        if not (out / artifacts.RECIPE).is_file():
+            raise ClearerError(f"{out} is not a run folder (it has no {artifacts.RECIPE}); give the folder a run wrote.")
         return
-    if (out / A.RECIPE).exists():
+    if (out / artifacts.RECIPE).exists():
         raise ClearerError(
             f"{out} already holds a run. Use --resume {out} to continue it, or choose another --out.")
     try:
@@ -85,12 +86,12 @@ def resume_recipe(out: Path, overrides: dict[str, Any]) -> Recipe:
     under settings other than those they were trained with.
     """
     check_out(out, resume=True)
-    path = out / A.RECIPE
+    path = out / artifacts.RECIPE
     try:
-        saved = Recipe.from_dict(A.read_json(path))
+        saved = Recipe.from_dict(artifacts.read_json(path))
     except ClearerError as err:
         raise ClearerError(f"run folder recipe {path}: {err}") from None
-    started = [name for name in (A.ARCH, A.WEIGHTS, A.SEARCH_STATE, A.RETRAIN_STATE) if (out / name).exists()]
+    started = [name for name in (artifacts.ARCH, artifacts.WEIGHTS, artifacts.SEARCH_STATE, artifacts.RETRAIN_STATE) if (out / name).exists()]
     evaluation = {k: v for k, v in overrides.items() if k == "evaluate" or k.startswith("evaluate.")}
     changes = evaluation if started else dict(overrides)
     frozen = [k for k in overrides if k not in changes
@@ -114,37 +115,37 @@ def run(recipe: Recipe, out: Path, overrides: dict[str, Any] | None = None, verb
     check_out(out, resume)
     check_recipe(recipe, run=True)  # every part built once: a bad value fails before anything is written
     device = resolve_device(recipe.device)
-    D.barrier()  # every rank has checked `out` before rank 0 writes into it
-    if D.is_main():
+    distributed.barrier()  # every rank has checked `out` before rank 0 writes into it
+    if distributed.is_main():
         try:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             raise ClearerError(f"cannot create the run folder {out}: {err}. Choose a writable --out.") from None
         remove_orphans(out)
-        if not resume or A.read_json(out / A.RECIPE) != recipe.to_dict():  # e.g. evaluate.* changed
-            A.write_json(out / A.RECIPE, recipe.to_dict())
+        if not resume or artifacts.read_json(out / artifacts.RECIPE) != recipe.to_dict():  # e.g. evaluate.* changed
+            artifacts.write_json(out / artifacts.RECIPE, recipe.to_dict())
         record_sources(recipe, out)  # which user files registered its parts, for clearer.load
         if not resume:
-            A.write_json(out / A.OVERRIDES, overrides or {})
-    log = RunLog(out / A.LOG if D.is_main() else None, verbose and D.is_main())
+            artifacts.write_json(out / artifacts.OVERRIDES, overrides or {})
+    log = RunLog(out / artifacts.LOG if distributed.is_main() else None, verbose and distributed.is_main())
     log(f"run {recipe.name} ({recipe.hash()}) on {device} -> {out}")
     times: dict[str, float] = {}
 
-    if (out / A.ARCH).exists():
-        arch = ArchRecord.read(out / A.ARCH)
+    if (out / artifacts.ARCH).exists():
+        arch = ArchRecord.read(out / artifacts.ARCH)
         log(f"search: already done ({arch.hash})")
     else:
         arch = fixed_architecture(recipe)
         if arch is not None:
-            arch.write(out / A.ARCH)
+            arch.write(out / artifacts.ARCH)
             log(f"search: skipped, fixed architecture {arch.hash}")
         else:
             arch = search(recipe, out, device, log).record
     times["search_s"] = arch.search_seconds
 
-    if (out / A.WEIGHTS).exists():
+    if (out / artifacts.WEIGHTS).exists():
         model = build_space(recipe, arch.architecture).to(device)
-        meta = load_weights(out / A.WEIGHTS, model)
+        meta = load_weights(out / artifacts.WEIGHTS, model)
         times["retrain_s"] = meta.get("retrain_seconds", 0.0)
         log("retrain: already done")
     else:
@@ -155,7 +156,7 @@ def run(recipe: Recipe, out: Path, overrides: dict[str, Any] | None = None, verb
     per_image: dict[str, list[dict[str, Any]]] = {}
     sets = evaluate(recipe, model, out, device, log, per_image)
     for name in sets:  # per-image scores beside each set's means, from every process
-        rows = sorted(D.gather_lists(per_image.get(name, [])), key=lambda row: row["image"])
+        rows = sorted(distributed.gather_lists(per_image.get(name, [])), key=lambda row: row["image"])
         sets[name]["per_image"] = [{k: round(v, 5) if isinstance(v, float) else v for k, v in row.items()}
                                    for row in rows]
     times["evaluate_s"] = round(time.time() - t0, 1)
@@ -164,7 +165,7 @@ def run(recipe: Recipe, out: Path, overrides: dict[str, Any] | None = None, verb
         "architecture": arch.architecture, "arch_hash": arch.hash,
         "params": sum(p.numel() for p in model.parameters()),
         "flops_per_pixel": round(flops_per_pixel(model, recipe.data.channels)),
-        "sets": sets, "times": times, "search": arch.search, **A.versions()}
-    if D.is_main():
-        A.write_json(out / A.METRICS, metrics)
+        "sets": sets, "times": times, "search": arch.search, **artifacts.versions()}
+    if distributed.is_main():
+        artifacts.write_json(out / artifacts.METRICS, metrics)
     return RunResult(out, metrics)

@@ -8,22 +8,21 @@ from typing import Any
 
 import torch
 
-from ..cost import candidate_costs
+from ..spaces.cost import candidate_costs
 from ..recipe import Recipe
 from ..registry import DATASETS, LOSSES, STRATEGIES
 from ..losses import binary_entropy
 from ..metrics import psnr
-from ..report import arch_summary
 from ..nn.mode import train_mode
 from ..strategies.base import SearchContext, Strategy, architecture_weights
-from . import artifacts as A
-from . import distributed as D
-from .artifacts import ArchRecord
-from .build import use_autocast, build_degradation, build_space, set_name
+from . import artifacts
+from . import distributed
+from .artifacts import ArchRecord, arch_summary
+from .build import build_degradation, build_space, set_name
 from .checkpoint import load_module_state, load_state, save_state
-from .device import compiled, configure, use_compile
+from .device import compiled, configure, use_autocast, use_compile
 from .loop import run_epochs
-from .pairs import make_stream
+from ..data.stream import make_stream
 from .progress import RunLog
 from .tracking import Tracker, alpha_columns
 
@@ -44,13 +43,13 @@ def search(recipe: Recipe, out: Path, device: torch.device, log: RunLog) -> Sear
     space = build_space(recipe).to(device)
     if recipe.channels_last:
         space = space.to(memory_format=torch.channels_last)
-    network = D.wrap(space, device)
+    network = distributed.wrap(space, device)
     costs = candidate_costs(space, cfg.cost, data.channels)
     arch_losses = {name: (weight, LOSSES.get(name)) for name, weight in cfg.arch_losses.items()}
     ctx = SearchContext(
         restore_loss=LOSSES.build(cfg.loss), arch_losses=arch_losses, costs=costs,
         total_steps=cfg.epochs * cfg.steps_per_epoch, steps_per_epoch=cfg.steps_per_epoch,
-        autocast=use_autocast(recipe, device), grad_sync=D.average_)
+        autocast=use_autocast(recipe, device), grad_sync=distributed.average_)
     # a space without choice points (a plain network) has nothing to search
     strategy: Strategy = STRATEGIES.build(cfg.strategy if space.choices() else {"name": "fixed", "architecture": {}})
     strategy.prepare(space, network, ctx)
@@ -61,7 +60,7 @@ def search(recipe: Recipe, out: Path, device: torch.device, log: RunLog) -> Sear
     alpha_stream = make_stream(DATASETS.build(data.alpha), degrade, data.channels, data.patch, data.batch,
                                seed + 7, device, recipe.channels_last)
     candidates = {c.label: c.candidates for c in space.choices()}
-    state_path = out / A.SEARCH_STATE
+    state_path = out / artifacts.SEARCH_STATE
     history: list[dict[str, Any]] = []
     start, elapsed = 0, 0.0
     if state_path.exists():
@@ -82,7 +81,7 @@ def search(recipe: Recipe, out: Path, device: torch.device, log: RunLog) -> Sear
     epochs = cfg.epochs if strategy.searches else 0  # e.g. `fixed`: nothing to learn
 
     space.train()
-    with compiled(space, device, use_compile(recipe.compile, device), D.active()):
+    with compiled(space, device, use_compile(recipe.compile, device), distributed.active()):
         for epoch, means in run_epochs(
                 "search", log=log, epochs=epochs, steps_per_epoch=cfg.steps_per_epoch, start_epoch=start,
                 step=lambda epoch: strategy.step(next(train_stream), next(alpha_stream), epoch),
@@ -96,12 +95,12 @@ def search(recipe: Recipe, out: Path, device: torch.device, log: RunLog) -> Sear
                             **means})
             tracker.log("search", epoch + 1, {**means, **strategy.learning_rates(),
                                               **alpha_columns(history[-1]["probabilities"], candidates)})
-            if D.is_main():
+            if distributed.is_main():
                 save_state(state_path, {"space": space.state_dict(), "strategy": strategy.state_dict(),
                                         "train_stream": train_stream.state_dict(),
                                         "alpha_stream": alpha_stream.state_dict(),
                                         "epoch": epoch + 1, "history": history, "elapsed": time.time() - t0})
-                A.write_alpha_csv(out / A.ALPHA, history, candidates)
+                artifacts.write_alpha_csv(out / artifacts.ALPHA, history, candidates)
     architecture = strategy.derive()
     seconds = round(time.time() - t0, 1)
     summary = None
@@ -113,8 +112,8 @@ def search(recipe: Recipe, out: Path, device: torch.device, log: RunLog) -> Sear
             f"on {summary['gap_set']})")
     record = ArchRecord(architecture, strategy.probability_lists(), candidates, space=recipe.space,
                         strategy=cfg.strategy["name"], search_seconds=seconds, search=summary)
-    if D.is_main():
-        record.write(out / A.ARCH)
+    if distributed.is_main():
+        record.write(out / artifacts.ARCH)
     log(f"search: done in {record.search_seconds:.0f}s, architecture {record.hash}: "
         + ", ".join(f"{k}={v}" for k, v in architecture.items()))
     return SearchOutcome(record, space, strategy)

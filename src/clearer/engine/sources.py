@@ -14,7 +14,7 @@ from typing import Any
 from ..errors import ClearerError
 from ..recipe import Recipe, exec_recipe
 from ..registry import REGISTRIES, code_of
-from . import artifacts as A
+from . import artifacts
 
 SOURCES = "sources.json"
 PACKAGE = Path(__file__).resolve().parents[1]
@@ -60,7 +60,7 @@ def record_sources(recipe: Recipe, out: Path) -> None:
     """Write out/sources.json: each user file that registered a part of this run, with its sha256."""
     entries = [{"path": str(path), "sha256": sha256(path), "registers": registers}
                for path, registers in sorted(used_sources(recipe).items())]
-    A.write_json(Path(out) / SOURCES, entries)
+    artifacts.write_json(Path(out) / SOURCES, entries)
 
 
 def _missing(entries: list[dict[str, Any]]) -> list[str]:
@@ -72,7 +72,7 @@ def register_sources(run_dir: Path, recipe_file: str | Path | None = None) -> No
     """Register the user-defined parts a run needs: from `recipe_file` when given, else from the
     files the run recorded, each only if it is still there and unchanged."""
     path = Path(run_dir) / SOURCES
-    entries = A.read_json(path) if path.is_file() else []  # runs from before sources.json: built-ins only
+    entries = artifacts.read_json(path) if path.is_file() else []  # runs from before sources.json: built-ins only
     if recipe_file is not None:
         exec_recipe(recipe_file)
         missing = _missing(entries)

@@ -14,8 +14,8 @@ from typing import Any
 import torch
 
 from ..errors import ClearerError
-from . import artifacts as A
-from . import distributed as D
+from . import artifacts
+from . import distributed
 from .checkpoint import atomic_write
 
 TENSORBOARD = "tensorboard"  # folder of the event files inside the run
@@ -26,8 +26,8 @@ class Tracker:
     Only the main process writes."""
 
     def __init__(self, out: Path, kind: str = "csv") -> None:
-        self.path = Path(out) / A.TRACK
-        self.active = D.is_main()
+        self.path = Path(out) / artifacts.TRACK
+        self.active = distributed.is_main()
         self.rows: list[dict[str, Any]] = []
         if self.active and self.path.is_file():
             with self.path.open(newline="") as f:

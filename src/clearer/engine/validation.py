@@ -16,7 +16,7 @@ from ..metrics import get_protocol, psnr
 from ..nn.mode import train_mode
 from ..recipe import Recipe
 from ..registry import DATASETS
-from . import artifacts as A
+from . import artifacts
 from .evaluate import protocol_degradation, test_pairs
 from .inference import restore_image
 from .progress import RunLog
@@ -68,7 +68,7 @@ class Validation:
         if self.count <= 0 or self.best["epoch"] == 0:
             return ""
         return (f"; best validation PSNR {self.best['val_psnr']:.2f} dB (epoch {self.best['epoch']}, "
-                f"{len(self.pairs or [])} α-split images) kept as {A.BEST_WEIGHTS}")
+                f"{len(self.pairs or [])} α-split images) kept as {artifacts.BEST_WEIGHTS}")
 
 
 def _centre(x: Tensor, size: int, multiple: int) -> Tensor:

@@ -5,6 +5,8 @@ edge of a cell. The first ReLU of each op is not in-place: an edge's input is sh
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor, nn
 
@@ -39,34 +41,31 @@ class DilConv(nn.Sequential):
         super().__init__(*_relu_conv_bn(width, kernel, dilation=2, groups=width, pointwise=True))
 
 
-@OPS.register("sep_conv_3x3")
-def sep_conv_3x3(width: int) -> nn.Module:
-    """Separable 3x3 conv, applied twice (ReLU-dw-pw-BN x2): DARTS' most used op."""
-    return SepConv(width, 3)
+class ReluConvBN(nn.Sequential):
+    """ReLU - k x k conv - BN: the dense convolution among the ops."""
+
+    def __init__(self, width: int, kernel: int) -> None:
+        super().__init__(*_relu_conv_bn(width, kernel))
 
 
-@OPS.register("sep_conv_5x5")
-def sep_conv_5x5(width: int) -> nn.Module:
-    """Separable 5x5 conv, applied twice (ReLU-dw-pw-BN x2): a larger receptive field."""
-    return SepConv(width, 5)
+def _conv_op(name: str, block: type[nn.Module], kernel: int, doc: str) -> Callable[[int], nn.Module]:
+    """A registered `op(width)` that builds `block(width, kernel)`, named and documented as `name`."""
+    def op(width: int) -> nn.Module:
+        return block(width, kernel)
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = doc
+    return op
 
 
-@OPS.register("dil_conv_3x3")
-def dil_conv_3x3(width: int) -> nn.Module:
-    """Dilated (2) separable 3x3 conv (ReLU-dw-pw-BN): 5x5 view for the price of 3x3."""
-    return DilConv(width, 3)
-
-
-@OPS.register("dil_conv_5x5")
-def dil_conv_5x5(width: int) -> nn.Module:
-    """Dilated (2) separable 5x5 conv (ReLU-dw-pw-BN): 9x9 view for the price of 5x5."""
-    return DilConv(width, 5)
-
-
-@OPS.register("conv_3x3")
-def conv_3x3(width: int) -> nn.Module:
-    """Plain ReLU - 3x3 conv - BN: the dense baseline among the ops."""
-    return nn.Sequential(*_relu_conv_bn(width, 3))
+CONV_OPS: dict[str, tuple[type[nn.Module], int, str]] = {
+    "sep_conv_3x3": (SepConv, 3, "Separable 3x3 conv, applied twice (ReLU-dw-pw-BN x2): DARTS' most used op."),
+    "sep_conv_5x5": (SepConv, 5, "Separable 5x5 conv, applied twice (ReLU-dw-pw-BN x2): a larger receptive field."),
+    "dil_conv_3x3": (DilConv, 3, "Dilated (2) separable 3x3 conv (ReLU-dw-pw-BN): 5x5 view for the price of 3x3."),
+    "dil_conv_5x5": (DilConv, 5, "Dilated (2) separable 5x5 conv (ReLU-dw-pw-BN): 9x9 view for the price of 5x5."),
+    "conv_3x3": (ReluConvBN, 3, "Plain ReLU - 3x3 conv - BN: the dense baseline among the ops."),
+}
+for _name, (_block, _kernel, _doc) in CONV_OPS.items():
+    OPS.register(_name)(_conv_op(_name, _block, _kernel, _doc))
 
 
 @OPS.register("skip")

@@ -6,11 +6,11 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ..data.datasets import ImageSet
-from ..data.degradations import Degradation
-from ..data.paired import PairSource, as_pairs
-from ..data.patches import PatchSampler
-from . import distributed
+from .datasets import ImageSet
+from .degradations import Degradation
+from .paired import PairSource, as_pairs
+from .patches import PatchSampler
+from ..engine import distributed
 
 
 class PairStream:

@@ -18,7 +18,8 @@ import math
 from pathlib import Path
 from typing import Any
 
-from .engine import artifacts as A
+from ..engine import artifacts
+from ..engine.artifacts import arch_summary
 
 COLUMNS = ["variant", "architecture", "seeds", "params", "flops_per_pixel", "search_s", "retrain_s",
            "psnr", "psnr_std", "ssim", "ssim_std", "vs_best", "tie", "rank", "rank_of", "percentile",
@@ -31,14 +32,6 @@ TIE_STDS = 2.0
 def mean_std(values: list[float]) -> tuple[float, float]:
     m = sum(values) / len(values)
     return m, math.sqrt(sum((v - m) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else 0.0
-
-
-def arch_summary(architecture: dict[str, str]) -> str:
-    """'3 fusion / 3 parallel': how many choice points took each candidate."""
-    counts: dict[str, int] = {}
-    for name in architecture.values():
-        counts[name] = counts.get(name, 0) + 1
-    return " / ".join(f"{n} {name}" for name, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def _mean(values: list[float | None], digits: int) -> float | None:
@@ -63,7 +56,7 @@ def collect(runs: dict[str, list[Path]]) -> dict[str, list[dict[str, Any]]]:
     itself, or a random architecture per seed): each seed's architecture, hash and PSNR are kept."""
     tables: dict[str, list[dict[str, Any]]] = {}
     for variant, dirs in runs.items():
-        metrics = [A.read_json(d / A.METRICS) for d in dirs if (d / A.METRICS).is_file()]
+        metrics = [artifacts.read_json(d / artifacts.METRICS) for d in dirs if (d / artifacts.METRICS).is_file()]
         if not metrics:
             continue
         archs = [m["architecture"] for m in metrics]

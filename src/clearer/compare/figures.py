@@ -9,7 +9,7 @@ import csv
 from pathlib import Path
 from typing import Any
 
-from .engine import artifacts as A
+from ..engine import artifacts
 from .report import pareto
 
 
@@ -97,9 +97,9 @@ def alpha_over_epochs(plt: Any, curves: dict[str, Path], out: Path, per_row: int
     for variant, path in curves.items():
         with path.open() as f:
             rows = list(csv.DictReader(f))
-        arch = path.parent / A.ARCH
+        arch = path.parent / artifacts.ARCH
         if rows and arch.is_file():
-            tables[variant], candidates[variant] = rows, A.read_json(arch)["candidates"]
+            tables[variant], candidates[variant] = rows, artifacts.read_json(arch)["candidates"]
     if not tables:
         return None
     layout = []  # (variant, [labels], first row of the variant) per figure row
@@ -151,6 +151,6 @@ def figures(tables: dict[str, list[dict[str, Any]]], runs: dict[str, list[Path]]
             written.append(psnr_vs_params(plt, test_set, rows, out))
         if truth and truth["sets"].get(test_set):
             written.append(front(plt, test_set, rows, truth["sets"][test_set], list(sweep), out))
-    curves = {v: dirs[0] / A.ALPHA for v, dirs in runs.items() if dirs and (dirs[0] / A.ALPHA).is_file()}
+    curves = {v: dirs[0] / artifacts.ALPHA for v, dirs in runs.items() if dirs and (dirs[0] / artifacts.ALPHA).is_file()}
     alpha = alpha_over_epochs(plt, curves, out) if curves else None
     return written + ([alpha] if alpha else [])

@@ -4,8 +4,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .nn.mode import train_mode
-from .spaces.choice import Supernet, uniform_weights
+from ..nn.mode import train_mode
+from .choice import Supernet, uniform_weights
 
 
 def count_params(module: nn.Module) -> int:

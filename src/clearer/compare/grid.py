@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .engine import artifacts as A
-from .errors import ClearerError
-from .recipe import Recipe, apply_overrides, exec_recipe, load_recipe
+from ..engine import artifacts
+from ..errors import ClearerError
+from ..recipe import Recipe, apply_overrides, exec_recipe, load_recipe
 
 
 class PerSeed:
@@ -39,7 +39,7 @@ def _digest(data: Any) -> str:
 
 
 def _searches(recipe: Recipe) -> bool:
-    from .registry import STRATEGIES
+    from ..registry import STRATEGIES
     name = recipe.search.strategy["name"]
     return name not in STRATEGIES or getattr(STRATEGIES.get(name), "searches", True)
 
@@ -48,7 +48,7 @@ def space_as_built(recipe: Recipe) -> dict[str, Any]:
     """The space ref with the space's own defaults filled in, so `official=False` given and left out
     (its default) name the same network."""
     import inspect
-    from .registry import SPACES
+    from ..registry import SPACES
     ref = dict(recipe.space)
     if ref["name"] not in SPACES:
         return ref
@@ -93,22 +93,22 @@ class Job:
 
     def saved(self) -> Recipe | None:
         """The recipe of the run already in the folder (None when there is none or it cannot be read)."""
-        if not (self.out / A.RECIPE).is_file():
+        if not (self.out / artifacts.RECIPE).is_file():
             return None
         try:
-            return Recipe.from_dict(A.read_json(self.out / A.RECIPE))
+            return Recipe.from_dict(artifacts.read_json(self.out / artifacts.RECIPE))
         except (ClearerError, ValueError, TypeError):
             return None
 
     @property
     def status(self) -> str:
         """'empty', 'partial', 'done', or 'foreign' (the folder holds a run of another recipe)."""
-        if not (self.out / A.RECIPE).exists():
+        if not (self.out / artifacts.RECIPE).exists():
             return "empty"
         saved = self.saved()
         if saved is None or job_identity(saved) != job_identity(self.recipe):
             return "foreign"
-        return "done" if (self.out / A.METRICS).is_file() else "partial"
+        return "done" if (self.out / artifacts.METRICS).is_file() else "partial"
 
     @property
     def done(self) -> bool:
@@ -202,7 +202,7 @@ def refuse_foreign(jobs: list[Job]) -> None:
 
 def run_jobs(jobs: list[Job], verbose: bool = True) -> None:
     """Run or resume every unfinished job, one after another (refusing folders of other recipes)."""
-    from .engine.run import run
+    from ..engine.run import run
     refuse_foreign(jobs)
     for job in jobs:
         status = job.status
@@ -230,7 +230,7 @@ def _code(architecture: dict[str, str], candidates: dict[str, list[str]]) -> str
 
 def space_choices(base: str | Path, profile: str | None) -> dict[str, list[str]]:
     """label -> candidates of the space a recipe file builds at a profile (in choice-point order)."""
-    from .engine.build import build_space
+    from ..engine.build import build_space
     recipe = load_recipe(base).resolve(profile)
     labels: dict[str, list[str]] = {}
     for choice in build_space(recipe).choices():
@@ -336,7 +336,7 @@ def gather(comparison: Comparison) -> Found:
         for key in sorted(set(keys.values())):
             truth_file = find_ground_truth(comparison.out, key)
             if truth_file is not None:
-                truth = A.read_json(truth_file)
+                truth = artifacts.read_json(truth_file)
                 add_ranks(tables, truth, {v for v, k in keys.items() if k == key})
                 break
     notes = list(dict.fromkeys(line for rows in tables.values()
@@ -352,6 +352,6 @@ def write_report(comparison: Comparison, found: Found) -> list[Path]:
     from .report import write_tables
     paths = write_tables(found.tables, comparison.out, found.notes)
     if comparison.ground_truth:
-        A.write_json(comparison.out / GROUND_TRUTH, found.truth)
+        artifacts.write_json(comparison.out / GROUND_TRUTH, found.truth)
         paths.append(comparison.out / GROUND_TRUTH)
     return paths + figures(found.tables, found.runs, comparison.out, found.truth, comparison.sweep)
