@@ -20,16 +20,16 @@ import torch
 
 
 def measure(recipe_path: str, profile: str, overrides: dict, after: list[int], grads: int) -> list[dict]:
-    from clearer.spaces.cost import candidate_costs
+    from clearer.data.stream import make_stream
     from clearer.engine.build import (
         build_degradation,
         build_space,
     )
-    from clearer.data.stream import make_stream
-    from clearer.recipe import load_recipe
-    from clearer.registry import DATASETS, LOSSES, STRATEGIES
     from clearer.engine.trainer import restore_forward
     from clearer.nn.mode import train_mode
+    from clearer.recipe import load_recipe
+    from clearer.registry import DATASETS, LOSSES, STRATEGIES
+    from clearer.spaces.cost import candidate_costs
     from clearer.strategies.base import SearchContext, grads_of
 
     recipe = load_recipe(recipe_path).resolve(profile, overrides)

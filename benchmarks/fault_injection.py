@@ -28,7 +28,8 @@ def clearer(*args: str, limit_bytes: int | None = None, **kw) -> subprocess.Pope
     pre = None
     if limit_bytes is not None:
         import resource
-        pre = lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
+        def pre():
+            return resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
     return subprocess.Popen([sys.executable, "-m", "clearer", *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=ENV, preexec_fn=pre, **kw)
 
@@ -135,8 +136,10 @@ def main() -> None:
     assert rc == 0, err[-2000:]
     reference = scores(out / "unbroken")
     print(f"unbroken run: {time.time() - t0:.0f}s, {reference}", flush=True)
-    state = lambda name: lambda run: (run / "state" / name).exists()
-    writing = lambda run: any(".tmp" in p.name for p in (run / "state").glob(".*"))
+    def state(name):
+        return lambda run: (run / "state" / name).exists()
+    def writing(run):
+        return any(".tmp" in p.name for p in (run / "state").glob(".*"))
     cases = [
         ("SIGKILL in search", state("search.safetensors")),
         ("SIGKILL in retrain", state("retrain.safetensors")),

@@ -24,7 +24,8 @@ import resource
 import subprocess
 import sys
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 CONFIGS = {
     "paper": dict(width=32, cells=3, columns=4, stem_blocks=2, residual=False, batch=32, patch=64),
@@ -85,10 +86,11 @@ def build_step(config: str | dict[str, Any], phase: str, device: Any, channels_l
                fused: bool) -> tuple[Callable[[], Any], Any, list]:
     """(step, network, batches) for one search step (weight + α) or one retrain step, as the engine runs it."""
     import torch
-    from clearer.spaces.cost import candidate_costs
+
     from clearer.engine.trainer import OptimConfig, Trainer
     from clearer.losses import binary_entropy, expected_cost
     from clearer.spaces.clearer_space import ClearerSpace
+    from clearer.spaces.cost import candidate_costs
     from clearer.strategies.base import SearchContext
     from clearer.strategies.bilevel import Bilevel
 
@@ -126,6 +128,7 @@ def build_step(config: str | dict[str, Any], phase: str, device: Any, channels_l
 def eval_seconds(model: Any, device: Any, autocast: bool, channels_last: bool) -> float:
     """Seconds to restore one 481x321 test image with the trained network (eager, as evaluation runs)."""
     import torch
+
     from clearer.engine.inference import restore_image
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     image = torch.rand(1, 1, 321, 481, device=device)
@@ -151,6 +154,7 @@ def measure(config: str | dict[str, Any], mode: str, steps: int, device: str = "
     batch, patch)."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
+
     from clearer.engine.device import compile_mode, compiled, use_compile
 
     dev = torch.device(device)

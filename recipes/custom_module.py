@@ -7,9 +7,10 @@ same shapes.
 """
 from torch import nn
 
-from bsd import PROFILES, RECIPE
 from clearer import CANDIDATES
 from clearer.recipe import derive
+
+from bsd import PROFILES, RECIPE
 
 
 @CANDIDATES.register("dilated_parallel")

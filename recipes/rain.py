@@ -22,9 +22,10 @@ image, α steps with BatchNorm in eval mode, binary entropy 0.01·log10 = 4.34e-
 retraining 2000 × 100 steps of Adam 2e-3 cosine to 0); `quick` (default on CPU) is a residual
 network at a budget of minutes; `compare` a quarter of it for rain_models.py; `smoke` seconds.
 """
+from clearer.recipe import derive
+
 from bsd import PROFILES as BSD_PROFILES
 from bsd import RECIPE as BSD
-from clearer.recipe import derive
 
 # Fitted on Rain100L 001–010 by benchmarks/fit_rain.py (its printed ranges; see README): grey streaks
 # added to the picture and clipped (not screen-blended), sharp box-shaped lines 1.2–2.6 px wide (this

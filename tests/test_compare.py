@@ -8,9 +8,9 @@ import pytest
 
 from clearer.compare import PerSeed, job_identity, load_comparison, shard
 from clearer.compare.figures import alpha_over_epochs, figures
-from clearer.recipe import Recipe
-from clearer.engine.artifacts import arch_summary
 from clearer.compare.report import add_ranks, cells, ground_truth_table, mark_ties, pareto, sweep_monotone
+from clearer.engine.artifacts import arch_summary
+from clearer.recipe import Recipe
 
 from conftest import RECIPES, clearer
 
@@ -43,8 +43,8 @@ def test_ablation_grid_resolves_every_variant_with_the_same_data_and_budget(data
 
 def test_darts_baseline_is_within_2x_of_clearer_in_flops():
     """DARTS' derived cells (sep/conv ops) land within 2x of the CLEARER networks' FLOPs/px."""
-    from clearer.spaces.cost import flops_per_pixel
     from clearer.engine.build import build_space
+    from clearer.spaces.cost import flops_per_pixel
     grid = {j.variant: j.recipe for j in load_comparison(ABLATIONS, "compare", {}, 1, None).jobs}
     clearer_flops = [flops_per_pixel(build_space(grid["bilevel"], {c.label: name for c in
                                                                    build_space(grid["bilevel"]).choices()}), 1)

@@ -6,10 +6,10 @@ import math
 import pytest
 import torch
 
-from clearer.spaces.cost import candidate_costs
 from clearer.losses import binary_entropy, expected_cost, l1, mse
 from clearer.registry import LOSSES
 from clearer.spaces.clearer_space import ClearerSpace
+from clearer.spaces.cost import candidate_costs
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -22,8 +22,8 @@ from clearer.data.paired import (
     side_by_side,
 )
 from clearer.data.patches import PatchSampler
-from clearer.engine.evaluate import test_pairs as evaluation_pairs
 from clearer.data.stream import make_stream
+from clearer.engine.evaluate import test_pairs as evaluation_pairs
 from clearer.errors import ClearerError
 from clearer.metrics import get_protocol
 from clearer.registry import DATASETS

@@ -8,8 +8,16 @@ from pathlib import Path
 import pytest
 
 from clearer.errors import ClearerError
-from clearer.recipe import (LoadedRecipe, Recipe, apply_overrides, derive, exec_recipe, load_recipe, parse_set,
-                            parse_value)
+from clearer.recipe import (
+    LoadedRecipe,
+    Recipe,
+    apply_overrides,
+    derive,
+    exec_recipe,
+    load_recipe,
+    parse_set,
+    parse_value,
+)
 from clearer.registry import LOSSES, SPACES
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,10 +8,10 @@ import torch
 from PIL import Image
 
 from clearer.compare import load_comparison
+from clearer.compare.report import cells, collect, markdown, title
 from clearer.data.datasets import bsds500
 from clearer.data.images import read_image, save_image
 from clearer.data.rain import rain_streaks
-from clearer.compare.report import cells, collect, markdown, title
 
 from conftest import RECIPES, clearer
 

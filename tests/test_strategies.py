@@ -7,12 +7,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from clearer.spaces.cost import candidate_costs
 from clearer.engine.checkpoint import load_state, save_state
+from clearer.engine.trainer import OptimConfig, restore_forward
 from clearer.errors import ClearerError
 from clearer.registry import LOSSES, SPACES, STRATEGIES
 from clearer.spaces.choice import Choice, Supernet
-from clearer.engine.trainer import OptimConfig, restore_forward
+from clearer.spaces.cost import candidate_costs
 from clearer.strategies.base import AlphaConfig, SearchContext, architecture_weights, label_key
 
 SPACE_ARGS = {

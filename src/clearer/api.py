@@ -24,8 +24,8 @@ from .data.images import read_image, to_uint8
 from .engine import artifacts
 from .engine.artifacts import ArchRecord
 from .engine.build import build_space
-from .engine.device import resolve_device
 from .engine.checkpoint import atomic_write, load_weights
+from .engine.device import resolve_device
 from .engine.inference import TILE_OVERLAP, pad_to_multiple, restore_image
 from .engine.sources import register_sources
 from .errors import ClearerError

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -71,8 +71,8 @@ def resolve(recipe: Path, profile: str | None, sets: list[str]) -> tuple[Any, di
 
 
 @app.command("list")
-def list_parts(kind: Optional[str] = typer.Argument(None, help="One kind (candidates, ops, losses, ...); all when omitted."),
-               recipe: Optional[Path] = typer.Option(None, help="Also load this recipe's own registrations.")) -> None:
+def list_parts(kind: str | None = typer.Argument(None, help="One kind (candidates, ops, losses, ...); all when omitted."),
+               recipe: Path | None = typer.Option(None, help="Also load this recipe's own registrations.")) -> None:
     """Table of registered parts per kind, with a one-line description."""
     from .recipe import exec_recipe
     from .registry import REGISTRIES, summary
@@ -93,7 +93,7 @@ def list_parts(kind: Optional[str] = typer.Argument(None, help="One kind (candid
 
 @app.command()
 def show(recipe: Path = typer.Argument(..., help="Recipe file, e.g. recipes/bsd.py."),
-         profile: Optional[str] = typer.Option(None, help=PROFILE_HELP),
+         profile: str | None = typer.Option(None, help=PROFILE_HELP),
          set_: list[str] = typer.Option([], "--set", help=SET_HELP)) -> None:
     """Print the resolved recipe as JSON."""
     resolved, _, _ = resolve(recipe, profile, set_)
@@ -102,10 +102,10 @@ def show(recipe: Path = typer.Argument(..., help="Recipe file, e.g. recipes/bsd.
 
 @app.command("run")
 def run_cmd(recipe: Path = typer.Argument(..., help="Recipe file, e.g. recipes/bsd.py."),
-            profile: Optional[str] = typer.Option(None, help=PROFILE_HELP),
+            profile: str | None = typer.Option(None, help=PROFILE_HELP),
             set_: list[str] = typer.Option([], "--set", help=SET_HELP),
-            out_dir: Optional[Path] = typer.Option(None, "--out", help="Run directory (default runs/<recipe>/<time>)."),
-            resume: Optional[Path] = typer.Option(None, help="Continue the run in this directory."),
+            out_dir: Path | None = typer.Option(None, "--out", help="Run directory (default runs/<recipe>/<time>)."),
+            resume: Path | None = typer.Option(None, help="Continue the run in this directory."),
             quiet: bool = typer.Option(False, "--quiet", help="Only the final summary.")) -> None:
     """Search, derive, retrain and evaluate; prints where the results are."""
     from .engine import distributed
@@ -154,9 +154,9 @@ RECIPE_HELP = "The recipe file that registers the run's own parts, if it moved o
 def evaluate_cmd(run_dir: Path = typer.Argument(..., help="A finished run directory."),
                  set_: list[str] = typer.Option([], "--set", help="Change evaluate.* or data.degradation.* "
                                                 "(repeatable), e.g. --set data.degradation.sigma=15."),
-                 out_dir: Optional[Path] = typer.Option(None, "--out", help="Folder for the results "
+                 out_dir: Path | None = typer.Option(None, "--out", help="Folder for the results "
                                                         "(default RUN_DIR/evaluations/<hash>/)."),
-                 recipe: Optional[Path] = typer.Option(None, help=RECIPE_HELP),
+                 recipe: Path | None = typer.Option(None, help=RECIPE_HELP),
                  quiet: bool = typer.Option(False, "--quiet", help="Only the final table.")) -> None:
     """Measure a finished run again (other sets, noise, protocol, self-ensemble) without retraining."""
     from .api import PER_IMAGE, evaluate
@@ -170,11 +170,11 @@ def evaluate_cmd(run_dir: Path = typer.Argument(..., help="A finished run direct
 def export_cmd(run_dir: Path = typer.Argument(..., help="A finished run directory."),
                format_: str = typer.Option("onnx", "--format", help="onnx (torch's dynamo exporter) or pt2 "
                                            "(a torch.export archive)."),
-               out_file: Optional[Path] = typer.Option(None, "--out", help="File to write "
+               out_file: Path | None = typer.Option(None, "--out", help="File to write "
                                                        "(default RUN_DIR/model.onnx or model.pt2)."),
-               image: Optional[Path] = typer.Option(None, help="Image to check the export on (default: "
+               image: Path | None = typer.Option(None, help="Image to check the export on (default: "
                                                     "the first image of the run's first test set)."),
-               recipe: Optional[Path] = typer.Option(None, help=RECIPE_HELP)) -> None:
+               recipe: Path | None = typer.Option(None, help=RECIPE_HELP)) -> None:
     """Export the trained network with free height/width (multiples of its input multiple), checked
     against the eager model on a real image."""
     from .api import export
@@ -185,11 +185,11 @@ def export_cmd(run_dir: Path = typer.Argument(..., help="A finished run director
 
 @app.command()
 def compare(recipe: Path = typer.Argument(..., help="Comparison file, e.g. recipes/ablations.py."),
-            profile: Optional[str] = typer.Option(None, help=PROFILE_HELP),
+            profile: str | None = typer.Option(None, help=PROFILE_HELP),
             set_: list[str] = typer.Option([], "--set", help="Override for every variant (repeatable)."),
-            seeds: Optional[int] = typer.Option(None, help="Seeds per variant (default: the file's SEEDS or 1)."),
-            out_dir: Optional[Path] = typer.Option(None, "--out", help="Folder of the comparison."),
-            shard_: Optional[str] = typer.Option(None, "--shard", help="Run only slice I/N of the variant x seed grid."),
+            seeds: int | None = typer.Option(None, help="Seeds per variant (default: the file's SEEDS or 1)."),
+            out_dir: Path | None = typer.Option(None, "--out", help="Folder of the comparison."),
+            shard_: str | None = typer.Option(None, "--shard", help="Run only slice I/N of the variant x seed grid."),
             report: bool = typer.Option(False, "--report", help="Only collect finished runs and report."),
             quiet: bool = typer.Option(True, "--quiet/--verbose", help="Per-run logs on the console.")) -> None:
     """Run variants of a recipe on the same data, budget and seeds; table, CSV/JSON/Markdown and PNGs."""
@@ -254,7 +254,7 @@ def load_recipe_profiles(path: Path) -> dict[str, Any]:
 
 @app.command("show-arch")
 def show_arch(run_dir: Path = typer.Argument(..., help="A run directory with arch.json."),
-              out_file: Optional[Path] = typer.Option(None, "--out", help="PNG path (default RUN_DIR/arch.png).")) -> None:
+              out_file: Path | None = typer.Option(None, "--out", help="PNG path (default RUN_DIR/arch.png).")) -> None:
     """Draw the searched network: cells, columns, branches, the winning candidates and their probability."""
     from .archplot import draw_architecture
     out.print(str(draw_architecture(run_dir, out_file)))
@@ -268,7 +268,7 @@ def restore(images: list[Path] = typer.Argument(..., help="Image files to restor
             self_ensemble: bool = typer.Option(False, "--self-ensemble", help="Average 8 flips/rotations."),
             overwrite: bool = typer.Option(False, "--overwrite",
                                            help="Replace existing outputs (inputs are never replaced)."),
-            recipe: Optional[Path] = typer.Option(None, help=RECIPE_HELP)) -> None:
+            recipe: Path | None = typer.Option(None, help=RECIPE_HELP)) -> None:
     """Apply a trained model to your own images (any size; gray or RGB as the model expects)."""
     from .engine.sources import register_sources
     from .restore import restore_files
@@ -279,12 +279,13 @@ def restore(images: list[Path] = typer.Argument(..., help="Image files to restor
 
 @data_app.command("fetch")
 def fetch_cmd(name: str = typer.Argument(..., help="Dataset name (bsds500, train400, bsd68, set12)."),
-              root: Optional[Path] = typer.Option(None, help="Target folder (default $CLEARER_DATA)."),
-              url: Optional[str] = typer.Option(None, help="Download from this URL instead."),
-              sha256: Optional[str] = typer.Option(None, help="Expected checksum of the download."),
+              root: Path | None = typer.Option(None, help="Target folder (default $CLEARER_DATA)."),
+              url: str | None = typer.Option(None, help="Download from this URL instead."),
+              sha256: str | None = typer.Option(None, help="Expected checksum of the download."),
               force: bool = typer.Option(False, "--force", help="Download again and replace the folder.")) -> None:
     """Download a public dataset, verify its checksum and unpack it under the data folder."""
     import os
+
     from .data.fetch import fetch
     if root is None:
         if "CLEARER_DATA" not in os.environ:

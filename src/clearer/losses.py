@@ -13,13 +13,13 @@ from .registry import LOSSES
 
 
 @LOSSES.register("mse")
-def mse() -> "callable":
+def mse() -> callable:
     """Mean squared error between output and clean image (the paper's L_restore)."""
     return F.mse_loss
 
 
 @LOSSES.register("l1")
-def l1() -> "callable":
+def l1() -> callable:
     """Mean absolute error between output and clean image."""
     return F.l1_loss
 

@@ -17,9 +17,10 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..engine import artifacts
 from ..errors import ClearerError
@@ -48,6 +49,7 @@ def space_as_built(recipe: Recipe) -> dict[str, Any]:
     """The space ref with the space's own defaults filled in, so `official=False` given and left out
     (its default) name the same network."""
     import inspect
+
     from ..registry import SPACES
     ref = dict(recipe.space)
     if ref["name"] not in SPACES:

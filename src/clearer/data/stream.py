@@ -6,11 +6,11 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from ..engine import distributed
 from .datasets import ImageSet
 from .degradations import Degradation
 from .paired import PairSource, as_pairs
 from .patches import PatchSampler
-from ..engine import distributed
 
 
 class PairStream:

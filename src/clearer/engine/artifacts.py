@@ -85,14 +85,14 @@ class ArchRecord:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ArchRecord":
+    def from_dict(cls, data: dict[str, Any]) -> ArchRecord:
         return cls(**{f.name: data[f.name] for f in dataclasses.fields(cls) if f.name in data})
 
     def write(self, path: Path) -> None:
         write_json(path, self.to_dict())
 
     @classmethod
-    def read(cls, path: Path) -> "ArchRecord":
+    def read(cls, path: Path) -> ArchRecord:
         """arch.json, checked to be an architecture record (the space checks the choices themselves)."""
         data = read_json(path)
         architecture = data.get("architecture") if isinstance(data, dict) else None

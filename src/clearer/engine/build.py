@@ -10,9 +10,9 @@ import torch
 from ..contracts import Degradation
 from ..errors import ClearerError
 from ..recipe import Recipe
+from ..registry import DATASETS, DEGRADATIONS, LOSSES, SPACES, STRATEGIES
 from .device import parse_device, resolve_device
 from .inference import TILE_OVERLAP
-from ..registry import DATASETS, DEGRADATIONS, LOSSES, SPACES, STRATEGIES
 
 
 def build_space(recipe: Recipe, architecture: dict[str, str] | None = None) -> torch.nn.Module:

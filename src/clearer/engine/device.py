@@ -13,9 +13,10 @@ Why these defaults (`benchmarks/search_step.py` measures each of them on the mac
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import torch
 from torch import nn

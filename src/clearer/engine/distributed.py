@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import Iterator
 
 import torch
 import torch.distributed as dist
@@ -71,6 +71,7 @@ def wrap(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
     if not active():
         return model
     from torch.nn.parallel import DistributedDataParallel
+
     from ..nn.sync_bn import globalize_batchnorm
     globalize_batchnorm(model)  # batch statistics over all processes, as one process with the global batch
     ids = [device.index] if device.type == "cuda" else None

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -34,7 +34,7 @@ class RunLog:
             self.console.print(message, highlight=False, markup=False, soft_wrap=True)
 
     @contextmanager
-    def progress(self, description: str, total: int, completed: int = 0) -> Iterator["Bar"]:
+    def progress(self, description: str, total: int, completed: int = 0) -> Iterator[Bar]:
         """A rich bar with ETA and a status text (loss, architecture) when the console is a terminal."""
         live = self.verbose and self.console.is_terminal
         columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),

@@ -10,16 +10,15 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..data.stream import make_stream
 from ..recipe import Recipe
 from ..registry import DATASETS, LOSSES
-from . import artifacts
-from . import distributed
+from . import artifacts, distributed
 from .artifacts import ArchRecord
 from .build import build_degradation, build_space
 from .checkpoint import load_module_state, load_state, save_state, save_weights
 from .device import compiled, configure, use_autocast, use_compile
 from .loop import run_epochs
-from ..data.stream import make_stream
 from .progress import RunLog
 from .tracking import Tracker
 from .trainer import OptimConfig, Trainer

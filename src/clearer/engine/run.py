@@ -6,15 +6,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..spaces.cost import flops_per_pixel
 from ..errors import ClearerError
 from ..recipe import Recipe, apply_overrides
-from . import artifacts
-from . import distributed
+from ..spaces.cost import flops_per_pixel
+from . import artifacts, distributed
 from .artifacts import ArchRecord
 from .build import build_space, check_recipe
-from .device import resolve_device
 from .checkpoint import load_weights, remove_orphans
+from .device import resolve_device
 from .evaluate import evaluate
 from .progress import RunLog
 from .retrain import retrain

@@ -8,21 +8,20 @@ from typing import Any
 
 import torch
 
-from ..spaces.cost import candidate_costs
-from ..recipe import Recipe
-from ..registry import DATASETS, LOSSES, STRATEGIES
+from ..data.stream import make_stream
 from ..losses import binary_entropy
 from ..metrics import psnr
 from ..nn.mode import train_mode
+from ..recipe import Recipe
+from ..registry import DATASETS, LOSSES, STRATEGIES
+from ..spaces.cost import candidate_costs
 from ..strategies.base import SearchContext, Strategy, architecture_weights
-from . import artifacts
-from . import distributed
+from . import artifacts, distributed
 from .artifacts import ArchRecord, arch_summary
 from .build import build_degradation, build_space, set_name
 from .checkpoint import load_module_state, load_state, save_state
 from .device import compiled, configure, use_autocast, use_compile
 from .loop import run_epochs
-from ..data.stream import make_stream
 from .progress import RunLog
 from .tracking import Tracker, alpha_columns
 

@@ -14,8 +14,7 @@ from typing import Any
 import torch
 
 from ..errors import ClearerError
-from . import artifacts
-from . import distributed
+from . import artifacts, distributed
 from .checkpoint import atomic_write
 
 TENSORBOARD = "tensorboard"  # folder of the event files inside the run

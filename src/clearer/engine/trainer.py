@@ -6,8 +6,9 @@ state were written twice (search and retrain) and could drift apart; here they c
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Literal
+from typing import Any, Literal
 
 import torch
 from torch import Tensor, nn

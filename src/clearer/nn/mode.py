@@ -1,8 +1,8 @@
 """Training or evaluation mode (BatchNorm statistics) for the length of a block."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from torch import nn
 

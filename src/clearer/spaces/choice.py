@@ -6,7 +6,8 @@ architecture it holds and runs only the chosen candidate. The same space code bu
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import Tensor, nn

@@ -5,9 +5,9 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import check_min
-from ..registry import CANDIDATES, SPACES
 from ..nn.blocks import ResidualBlock
 from ..nn.multiscale import Bottleneck, Fusion, Transition, Upsample
+from ..registry import CANDIDATES, SPACES
 from .choice import Choice, Supernet, check_architecture
 
 

@@ -6,8 +6,9 @@ optimiser, warm-up and BatchNorm mode of an architecture step on the other split
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 import torch
 from torch import Tensor, nn
