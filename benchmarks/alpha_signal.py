@@ -10,6 +10,7 @@ says how fast a setting gathers evidence about α.
     python benchmarks/alpha_signal.py --profile quick --set data.degradation.sigma=25 \\
         --after 0,25,50,100 --grads 10 [--set space.search_init=0.1] [--set data.batch=64]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,16 +37,22 @@ def measure(recipe_path: str, profile: str, overrides: dict, after: list[int], g
     cfg, data = recipe.search, recipe.data
     torch.manual_seed(recipe.seed)
     space = build_space(recipe).to(memory_format=torch.channels_last)
-    ctx = SearchContext(restore_loss=LOSSES.build(cfg.loss), arch_losses={},
-                        costs=candidate_costs(space, cfg.cost, data.channels),
-                        total_steps=cfg.epochs * cfg.steps_per_epoch, steps_per_epoch=cfg.steps_per_epoch)
+    ctx = SearchContext(
+        restore_loss=LOSSES.build(cfg.loss),
+        arch_losses={},
+        costs=candidate_costs(space, cfg.cost, data.channels),
+        total_steps=cfg.epochs * cfg.steps_per_epoch,
+        steps_per_epoch=cfg.steps_per_epoch,
+    )
     strategy = STRATEGIES.build(cfg.strategy)
     strategy.prepare(space, space, ctx)
     degrade = build_degradation(recipe)
-    train = make_stream(DATASETS.build(data.train), degrade, data.channels, data.patch, data.batch, 0,
-                        torch.device("cpu"), True)
-    alpha = make_stream(DATASETS.build(data.alpha), degrade, data.channels, data.patch, data.batch, 7,
-                       torch.device("cpu"), True)
+    train = make_stream(
+        DATASETS.build(data.train), degrade, data.channels, data.patch, data.batch, 0, torch.device("cpu"), True
+    )
+    alpha = make_stream(
+        DATASETS.build(data.alpha), degrade, data.channels, data.patch, data.batch, 7, torch.device("cpu"), True
+    )
     space.train()
     rows, done = [], 0
     for target in after:
@@ -66,10 +73,15 @@ def measure(recipe_path: str, profile: str, overrides: dict, after: list[int], g
         mean = g.mean(0)
         spread = (g - mean).pow(2).sum(-1).mean(0).sqrt()
         snr = mean.norm(dim=-1) / spread
-        row = {"after": target, "snr": [round(float(v), 3) for v in snr],
-               "mean_snr": round(float(snr.mean()), 3), "grad_mean": float(mean.norm(dim=-1).mean()),
-               "alpha_s": round(alpha_s, 3), "weight_s": round(weight_s, 3),
-               "snr2_per_s": round(float((snr ** 2).mean()) / alpha_s, 3)}
+        row = {
+            "after": target,
+            "snr": [round(float(v), 3) for v in snr],
+            "mean_snr": round(float(snr.mean()), 3),
+            "grad_mean": float(mean.norm(dim=-1).mean()),
+            "alpha_s": round(alpha_s, 3),
+            "weight_s": round(weight_s, 3),
+            "snr2_per_s": round(float((snr**2).mean()) / alpha_s, 3),
+        }
         print(json.dumps(row), flush=True)
         rows.append(row)
     return rows
@@ -77,6 +89,7 @@ def measure(recipe_path: str, profile: str, overrides: dict, after: list[int], g
 
 def main() -> None:
     from clearer.recipe import parse_set
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--recipe", default="recipes/bsd.py")
     parser.add_argument("--profile", default="quick")

@@ -6,6 +6,7 @@ resumed run matches an unbroken one.
 
 Takes a few minutes on 2 CPU cores (every case is a real `clearer run` process).
 """
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BSD = str(ROOT / "recipes" / "bsd.py")
-SETS = ["--profile", "smoke", "--quiet", "--set", "search.epochs=4", "--set", "retrain.epochs=4",
-        "--set", "evaluate.sets=[dict(name='set12', limit=1)]"]
+SETS = [
+    "--profile",
+    "smoke",
+    "--quiet",
+    "--set",
+    "search.epochs=4",
+    "--set",
+    "retrain.epochs=4",
+    "--set",
+    "evaluate.sets=[dict(name='set12', limit=1)]",
+]
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 
 
@@ -28,10 +38,19 @@ def clearer(*args: str, limit_bytes: int | None = None, **kw) -> subprocess.Pope
     pre = None
     if limit_bytes is not None:
         import resource
+
         def pre():
             return resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
-    return subprocess.Popen([sys.executable, "-m", "clearer", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=ENV, preexec_fn=pre, **kw)
+
+    return subprocess.Popen(
+        [sys.executable, "-m", "clearer", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+        preexec_fn=pre,
+        **kw,
+    )
 
 
 def finish(proc: subprocess.Popen, timeout: float = 600) -> tuple[int, str]:
@@ -58,19 +77,23 @@ def kill_when(run: Path, ready, what: str, reference: dict) -> str:
     rc, err = finish(clearer("run", BSD, *SETS, "--resume", str(run)))
     same = rc == 0 and scores(run) == reference
     left = [p.name for p in run.rglob("*") if ".tmp" in p.name]
-    return (f"{what}: SIGKILL after {killed_after:.1f}s, orphan temp files {orphans or 'none'}; resume rc {rc}, "
-            f"metrics identical to the unbroken run: {same}; temp files after resume: {left or 'none'}"
-            + ("" if rc == 0 else f"; stderr: {err[-300:]}"))
+    return (
+        f"{what}: SIGKILL after {killed_after:.1f}s, orphan temp files {orphans or 'none'}; resume rc {rc}, "
+        f"metrics identical to the unbroken run: {same}; temp files after resume: {left or 'none'}"
+        + ("" if rc == 0 else f"; stderr: {err[-300:]}")
+    )
 
 
 def full_disk(run: Path, reference: dict) -> str:
     rc, err = finish(clearer("run", BSD, *SETS, "--out", str(run), limit_bytes=40_000))
     traceback = "Traceback" in err
-    message = err[err.find("error:"):][:220] if "error:" in err else err[-220:]
+    message = err[err.find("error:") :][:220] if "error:" in err else err[-220:]
     rc2, _ = finish(clearer("run", BSD, *SETS, "--resume", str(run)))
     same = rc2 == 0 and scores(run) == reference
-    return (f"full disk (ulimit -f 40 kB): rc {rc}, traceback {traceback}, message: {message!r}; "
-            f"resume without the limit rc {rc2}, metrics identical: {same}")
+    return (
+        f"full disk (ulimit -f 40 kB): rc {rc}, traceback {traceback}, message: {message!r}; "
+        f"resume without the limit rc {rc2}, metrics identical: {same}"
+    )
 
 
 def free_port() -> int:
@@ -99,10 +122,29 @@ def rank_pids(parent: int) -> dict[int, int]:
 
 def stopped_rank(run: Path, timeout_s: int = 20) -> str:
     env = {**ENV, "CLEARER_DDP_TIMEOUT": str(timeout_s)}
-    proc = subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
-                             "--master_addr=127.0.0.1", f"--master_port={free_port()}", "-m", "clearer", "run",
-                             BSD, *SETS, "--out", str(run), "--set", "channels_last=False"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc_per_node=2",
+            "--master_addr=127.0.0.1",
+            f"--master_port={free_port()}",
+            "-m",
+            "clearer",
+            "run",
+            BSD,
+            *SETS,
+            "--out",
+            str(run),
+            "--set",
+            "channels_last=False",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     while proc.poll() is None and not (run / "state" / "search.safetensors").exists():
         time.sleep(0.05)
     pids = rank_pids(proc.pid)
@@ -123,9 +165,11 @@ def stopped_rank(run: Path, timeout_s: int = 20) -> str:
     except ProcessLookupError:
         pass
     err = " ".join(err.split())
-    line = err[err.find("error: rank"):][:260] if "error: rank" in err else err[-400:]
-    return (f"stopped DDP rank (SIGSTOP rank 1, CLEARER_DDP_TIMEOUT={timeout_s}): torchrun ended after "
-            f"{waited:.0f}s with rc {proc.returncode}; rank 0 said: {line!r}")
+    line = err[err.find("error: rank") :][:260] if "error: rank" in err else err[-400:]
+    return (
+        f"stopped DDP rank (SIGSTOP rank 1, CLEARER_DDP_TIMEOUT={timeout_s}): torchrun ended after "
+        f"{waited:.0f}s with rc {proc.returncode}; rank 0 said: {line!r}"
+    )
 
 
 def main() -> None:
@@ -136,10 +180,13 @@ def main() -> None:
     assert rc == 0, err[-2000:]
     reference = scores(out / "unbroken")
     print(f"unbroken run: {time.time() - t0:.0f}s, {reference}", flush=True)
+
     def state(name):
         return lambda run: (run / "state" / name).exists()
+
     def writing(run):
         return any(".tmp" in p.name for p in (run / "state").glob(".*"))
+
     cases = [
         ("SIGKILL in search", state("search.safetensors")),
         ("SIGKILL in retrain", state("retrain.safetensors")),

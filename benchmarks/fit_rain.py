@@ -21,6 +21,7 @@ What it does, per pair (rain-N, norain-N):
    streaks, and the 50th/90th peak ratio), for a few rounds; the mean of R is left as a check.
 The fitted per-image values give the ranges printed last (angles made symmetric: wind blows either way).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -96,9 +97,12 @@ def streaks(layer: torch.Tensor) -> dict[str, torch.Tensor]:
     # main axis at φ from the x axis; the streak direction (sin θ, cos θ) gives θ = 90° − φ
     phi = torch.rad2deg(0.5 * torch.atan2(2 * sxy, sxx - syy))
     keep = (ids > 0) & (counts >= MIN_PIXELS)
-    return {"length": torch.sqrt(12 * (half + disc) + 1)[keep],
-            "width": torch.sqrt(12 * (half - disc).clamp(min=0) + 1)[keep],
-            "angle": ((90 - phi + 90) % 180 - 90)[keep], "peak": peak[keep]}
+    return {
+        "length": torch.sqrt(12 * (half + disc) + 1)[keep],
+        "width": torch.sqrt(12 * (half - disc).clamp(min=0) + 1)[keep],
+        "angle": ((90 - phi + 90) % 180 - 90)[keep],
+        "peak": peak[keep],
+    }
 
 
 def statistics(layer: torch.Tensor) -> dict[str, float]:
@@ -107,9 +111,15 @@ def statistics(layer: torch.Tensor) -> dict[str, float]:
     long = s["length"] > 3 * s["width"]
     long = long if bool(long.any()) else torch.ones_like(long)
     q = torch.quantile(s["peak"], torch.tensor([0.5, 0.9], dtype=torch.float64))
-    return {"mean": float(layer.mean()), "angle": float(s["angle"][long].median()),
-            "length": float(s["length"][long].median()), "width": float(s["width"][long].median()),
-            "peak50": float(q[0]), "peak90": float(q[1]), "streaks": len(s["peak"])}
+    return {
+        "mean": float(layer.mean()),
+        "angle": float(s["angle"][long].median()),
+        "length": float(s["length"][long].median()),
+        "width": float(s["width"][long].median()),
+        "peak50": float(q[0]),
+        "peak90": float(q[1]),
+        "streaks": len(s["peak"]),
+    }
 
 
 def render(params: dict[str, float], shape: tuple[int, int], seed: int) -> torch.Tensor:
@@ -119,17 +129,30 @@ def render(params: dict[str, float], shape: tuple[int, int], seed: int) -> torch
 
 
 def _clip(name: str, value: float) -> float:
-    bounds = {"density": (1e-5, 0.2), "length": (2.0, 120.0), "width": (1.0, 8.0), "brightness": (0.02, 1.0),
-              "variation": (0.0, 8.0)}
+    bounds = {
+        "density": (1e-5, 0.2),
+        "length": (2.0, 120.0),
+        "width": (1.0, 8.0),
+        "brightness": (0.02, 1.0),
+        "variation": (0.0, 8.0),
+    }
     low, high = bounds[name]
     return min(max(value, low), high)
 
 
-def fit(real: dict[str, float], shape: tuple[int, int], seed: int,
-        form: dict[str, bool]) -> tuple[dict[str, float], dict[str, float]]:
+def fit(
+    real: dict[str, float], shape: tuple[int, int], seed: int, form: dict[str, bool]
+) -> tuple[dict[str, float], dict[str, float]]:
     """Model parameters whose rendering has the real image's statistics; returns (params, their stats)."""
-    params = {"density": 0.005, "length": real["length"], "width": 1.5, "brightness": min(1.0, 1.3 * real["peak90"]),
-              "variation": 1.5, "angle": real["angle"], **form}
+    params = {
+        "density": 0.005,
+        "length": real["length"],
+        "width": 1.5,
+        "brightness": min(1.0, 1.3 * real["peak90"]),
+        "variation": 1.5,
+        "angle": real["angle"],
+        **form,
+    }
     for _ in range(ROUNDS):
         syn = statistics(render(params, shape, seed))
         params["length"] = _clip("length", params["length"] * real["length"] / syn["length"])
@@ -156,8 +179,13 @@ def ranges(fitted: list[dict[str, float]]) -> dict[str, list[float]]:
     angle range is symmetric (wind blows either way), ±(n + 1)/n · the largest |angle|.
     """
     n = len(fitted)
-    limits = {"density": (0.0, 1.0), "length": (1.0, 128.0), "width": (1.0, 16.0), "brightness": (0.0, 1.0),
-              "variation": (0.0, 8.0)}
+    limits = {
+        "density": (0.0, 1.0),
+        "length": (1.0, 128.0),
+        "width": (1.0, 16.0),
+        "brightness": (0.0, 1.0),
+        "variation": (0.0, 8.0),
+    }
 
     def span(name: str, digits: int) -> list[float]:
         values = [f[name] for f in fitted]
@@ -166,13 +194,19 @@ def ranges(fitted: list[dict[str, float]]) -> dict[str, list[float]]:
         return [round(max(low, min(values) - margin), digits), round(min(high, max(values) + margin), digits)]
 
     widest = max(abs(f["angle"]) for f in fitted) * (n + 1) / n
-    return {"density": span("density", 4), "length": span("length", 0), "width": span("width", 1),
-            "brightness": span("brightness", 2), "variation": span("variation", 1),
-            "angle": [-math.ceil(widest), math.ceil(widest)]}
+    return {
+        "density": span("density", 4),
+        "length": span("length", 0),
+        "width": span("width", 1),
+        "brightness": span("brightness", 2),
+        "variation": span("variation", 1),
+        "angle": [-math.ceil(widest), math.ceil(widest)],
+    }
 
 
-def picture(pairs: list[tuple[torch.Tensor, torch.Tensor]], fitted: list[dict[str, float]], rows: list[int],
-            path: Path) -> None:
+def picture(
+    pairs: list[tuple[torch.Tensor, torch.Tensor]], fitted: list[dict[str, float]], rows: list[int], path: Path
+) -> None:
     """Rows of real rainy | synthetic rainy (fitted parameters of that pair, same clean image, add blend)."""
     strips = []
     for i in rows:
@@ -196,8 +230,9 @@ def main() -> None:
     torch.set_num_threads(1)
     dataset = rain100l(args.split)
     pairs = dataset.load(3)
-    print(f"Rain100L {args.split}: {len(pairs)} pairs; threshold {THRESHOLD * 255:.0f}/255, "
-          f"streaks of >= {MIN_PIXELS} px")
+    print(
+        f"Rain100L {args.split}: {len(pairs)} pairs; threshold {THRESHOLD * 255:.0f}/255, streaks of >= {MIN_PIXELS} px"
+    )
     print("\ncompositing: relative spread across channels of the recovered streak layer (0 = grey rain)")
     print(f"{'pair':>10} {'add':>7} {'screen':>7} {'clipped':>8}")
     for (rainy, clean), name in zip(pairs, dataset.inputs):
@@ -215,8 +250,10 @@ def main() -> None:
             best = (error, form, fits)
     _, form, fits = best
     fitted = [params for params, _ in fits]
-    print(f"\nstreak statistics with blur={form['blur']}, taper={form['taper']}: real | synthetic with the "
-          "fitted parameters (mean and peaks on 0-255)")
+    print(
+        f"\nstreak statistics with blur={form['blur']}, taper={form['taper']}: real | synthetic with the "
+        "fitted parameters (mean and peaks on 0-255)"
+    )
     print(f"{'pair':>10} " + " ".join(f"{k:>8}" for k in STATS))
     scale = {"mean": 255, "peak50": 255, "peak90": 255}
     for name, real, (_, syn) in zip(dataset.inputs, reals, fits):

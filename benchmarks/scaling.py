@@ -6,6 +6,7 @@ configuration at a time. Prints a table and writes a PNG.
 
     python benchmarks/scaling.py [--device cpu|cuda] [--base quick|paper] [--out scaling.png] [--steps 3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,16 +27,32 @@ GRID = {
 
 def point(config: dict[str, Any], args: argparse.Namespace) -> dict[str, Any] | None:
     """One measured point in a fresh process; None when it failed (e.g. out of memory)."""
-    proc = subprocess.run([sys.executable, __file__, "--point", json.dumps(config), "--steps", str(args.steps),
-                           "--device", args.device, "--mode", args.mode], capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--point",
+            json.dumps(config),
+            "--steps",
+            str(args.steps),
+            "--device",
+            args.device,
+            "--mode",
+            args.mode,
+        ],
+        capture_output=True,
+        text=True,
+    )
     lines = proc.stdout.strip().splitlines()
     return json.loads(lines[-1]) if proc.returncode == 0 and lines else None
 
 
 def plot(rows: dict[str, list[tuple[int, dict[str, Any]]]], base: dict[str, Any], where: str, out: Path) -> None:
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     fig, axes = plt.subplots(1, len(rows), figsize=(4.2 * len(rows), 3.6))
     for ax, (factor, points) in zip(axes, rows.items()):
         xs = [x for x, _ in points]
@@ -66,6 +83,7 @@ def main() -> None:
         print(json.dumps(measure(json.loads(args.point), args.mode, args.steps, args.device, "search")))
         return
     import torch
+
     base = dict(CONFIGS[args.base or ("paper" if args.device == "cuda" else "quick")])
     where = torch.cuda.get_device_name() if args.device == "cuda" else f"{torch.get_num_threads()} CPU threads"
     print(f"machine: {where}, torch {torch.__version__}, mode {args.mode}, base {base}")
@@ -79,8 +97,11 @@ def main() -> None:
                 print(f"{factor:6} {value:5} failed (out of memory?)", flush=True)
                 continue
             rows[factor].append((value, r))
-            print(f"{factor:6} {value:5} {r['s_per_step']:8.3f} {r['samples_per_s']:9.1f} {r['gflop_per_step']:7.1f} "
-                  f"{r['pct_peak']:5.1f} {r['mem_gib']:7.2f}", flush=True)
+            print(
+                f"{factor:6} {value:5} {r['s_per_step']:8.3f} {r['samples_per_s']:9.1f} {r['gflop_per_step']:7.1f} "
+                f"{r['pct_peak']:5.1f} {r['mem_gib']:7.2f}",
+                flush=True,
+            )
     plot({k: v for k, v in rows.items() if v}, base, where, args.out)
     print(f"figure: {args.out}")
 

@@ -16,6 +16,7 @@ Each row runs in its own process, so its peak memory and its compile time are it
     python benchmarks/search_step.py [--steps 3] [--configs paper,quick] [--device cpu|cuda]
                                      [--phases search,retrain] [--modes ref,before,now,...]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,6 +50,7 @@ PAPER_TEST_IMAGES = 200  # BSDS500 test, 481x321
 def resolve_precision(precision: str, device: Any) -> str:
     """'auto' -> what the engine uses: bf16 where it is fast (CPUs with AVX512-BF16/AMX), TF32 on CUDA."""
     from clearer.engine.device import bf16_is_fast
+
     if precision != "auto":
         return precision
     return "bf16" if bf16_is_fast(device) else ("tf32" if device.type == "cuda" else "float32")
@@ -56,6 +58,7 @@ def resolve_precision(precision: str, device: Any) -> str:
 
 def set_tf32(on: bool) -> None:
     import torch
+
     torch.backends.cuda.matmul.allow_tf32 = on
     torch.backends.cudnn.allow_tf32 = on
 
@@ -63,6 +66,7 @@ def set_tf32(on: bool) -> None:
 def matmul_peak(device: Any, precision: str, n: int | None = None, seconds: float = 0.5) -> float:
     """GFLOP/s of the best of three rounds of large square matmuls in `precision` on `device`."""
     import torch
+
     n = n or (8192 if device.type == "cuda" else 2048)
     dtype = torch.bfloat16 if precision == "bf16" else torch.float32
     a, b = (torch.randn(n, n, device=device, dtype=dtype) for _ in range(2))
@@ -82,8 +86,9 @@ def matmul_peak(device: Any, precision: str, n: int | None = None, seconds: floa
     return best
 
 
-def build_step(config: str | dict[str, Any], phase: str, device: Any, channels_last: bool, autocast: bool,
-               fused: bool) -> tuple[Callable[[], Any], Any, list]:
+def build_step(
+    config: str | dict[str, Any], phase: str, device: Any, channels_last: bool, autocast: bool, fused: bool
+) -> tuple[Callable[[], Any], Any, list]:
     """(step, network, batches) for one search step (weight + α) or one retrain step, as the engine runs it."""
     import torch
 
@@ -103,23 +108,37 @@ def build_step(config: str | dict[str, Any], phase: str, device: Any, channels_l
     mse = torch.nn.functional.mse_loss
     if phase == "search":
         space = ClearerSpace(channels=1, **c).to(device, memory_format=fmt)
-        ctx = SearchContext(mse, {"binary_entropy": (0.01, binary_entropy), "expected_cost": (0.01, expected_cost)},
-                            candidate_costs(space, "params", 1), total_steps=100, steps_per_epoch=10,
-                            autocast=autocast)
+        ctx = SearchContext(
+            mse,
+            {"binary_entropy": (0.01, binary_entropy), "expected_cost": (0.01, expected_cost)},
+            candidate_costs(space, "params", 1),
+            total_steps=100,
+            steps_per_epoch=10,
+            autocast=autocast,
+        )
         strategy = Bilevel(warmup_epochs=0)
         strategy.prepare(space, space, ctx)
         if not fused:  # the optimisers as they were built before fused ones
             w, a = strategy.weight_config, strategy.alpha_config
-            strategy.trainer.optimizer = torch.optim.SGD(list(space.parameters()), w.lr, momentum=w.momentum,
-                                                         weight_decay=w.weight_decay)
-            strategy.alpha_optimizer = torch.optim.Adam(strategy.alpha.parameters(), strategy.alpha_lr(),
-                                                        betas=tuple(a.betas), weight_decay=a.weight_decay)
+            strategy.trainer.optimizer = torch.optim.SGD(
+                list(space.parameters()), w.lr, momentum=w.momentum, weight_decay=w.weight_decay
+            )
+            strategy.alpha_optimizer = torch.optim.Adam(
+                strategy.alpha.parameters(), strategy.alpha_lr(), betas=tuple(a.betas), weight_decay=a.weight_decay
+            )
         return lambda: strategy.step(batches[0], batches[1], epoch=1)["loss"], space, batches
-    arch = {f"cell{i}/col{j}": ("parallel", "fusion")[j % 2] for i in range(1, c["cells"] + 1)
-            for j in range(c["columns"])}
+    arch = {
+        f"cell{i}/col{j}": ("parallel", "fusion")[j % 2] for i in range(1, c["cells"] + 1) for j in range(c["columns"])
+    }
     model = ClearerSpace(channels=1, architecture=arch, **c).to(device, memory_format=fmt)
-    trainer = Trainer(model, model.parameters(), OptimConfig(optimizer="adam", lr=1e-3, min_lr=1e-3, weight_decay=0.0),
-                      100, mse, autocast)
+    trainer = Trainer(
+        model,
+        model.parameters(),
+        OptimConfig(optimizer="adam", lr=1e-3, min_lr=1e-3, weight_decay=0.0),
+        100,
+        mse,
+        autocast,
+    )
     if not fused:
         trainer.optimizer = torch.optim.Adam(model.parameters(), 1e-3)
     return lambda: trainer.step(batches[0]), model, batches
@@ -130,12 +149,14 @@ def eval_seconds(model: Any, device: Any, autocast: bool, channels_last: bool) -
     import torch
 
     from clearer.engine.inference import restore_image
+
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     image = torch.rand(1, 1, 321, 481, device=device)
 
     def net(x: Any) -> Any:
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
             return model(x.contiguous(memory_format=fmt)).float()
+
     model.eval()
     restore_image(net, image, model.multiple)
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
@@ -146,8 +167,15 @@ def eval_seconds(model: Any, device: Any, autocast: bool, channels_last: bool) -
     return time.perf_counter() - t
 
 
-def measure(config: str | dict[str, Any], mode: str, steps: int, device: str = "cpu", phase: str = "search",
-            peak_seconds: float = 0.5, peak_n: int | None = None) -> dict[str, Any]:
+def measure(
+    config: str | dict[str, Any],
+    mode: str,
+    steps: int,
+    device: str = "cpu",
+    phase: str = "search",
+    peak_seconds: float = 0.5,
+    peak_n: int | None = None,
+) -> dict[str, Any]:
     """One row in this process: s/step, counted GFLOP, achieved GFLOP/s, matching peak, memory.
 
     `config` names one of CONFIGS or gives its fields (width, cells, columns, stem_blocks, residual,
@@ -186,13 +214,28 @@ def measure(config: str | dict[str, Any], mode: str, steps: int, device: str = "
         seconds = (time.perf_counter() - t) / steps
     peak = max(peak, matmul_peak(dev, precision, peak_n, peak_seconds))
     batch = (CONFIGS[config] if isinstance(config, str) else config)["batch"]
-    mem = (torch.cuda.max_memory_allocated() / 2**30 if dev.type == "cuda"
-           else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20)
-    row = {"config": config, "mode": mode, "phase": phase, "precision": precision,
-           "compiled": (compile_mode(dev) or "default") if do_compile else "no", "fused": fused,
-           "s_per_step": seconds, "samples_per_s": batch / seconds, "gflop_per_step": flops / 1e9,
-           "gflops": flops / seconds / 1e9, "peak_gflops": peak, "pct_peak": 100 * flops / seconds / 1e9 / peak,
-           "mem_gib": mem, "warmup_s": warmup, "loss": float(loss)}
+    mem = (
+        torch.cuda.max_memory_allocated() / 2**30
+        if dev.type == "cuda"
+        else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    )
+    row = {
+        "config": config,
+        "mode": mode,
+        "phase": phase,
+        "precision": precision,
+        "compiled": (compile_mode(dev) or "default") if do_compile else "no",
+        "fused": fused,
+        "s_per_step": seconds,
+        "samples_per_s": batch / seconds,
+        "gflop_per_step": flops / 1e9,
+        "gflops": flops / seconds / 1e9,
+        "peak_gflops": peak,
+        "pct_peak": 100 * flops / seconds / 1e9 / peak,
+        "mem_gib": mem,
+        "warmup_s": warmup,
+        "loss": float(loss),
+    }
     if phase == "retrain" and config in ("paper", "quick"):
         row["eval_s_per_image"] = eval_seconds(network, dev, autocast, channels_last)
     return row
@@ -200,8 +243,20 @@ def measure(config: str | dict[str, Any], mode: str, steps: int, device: str = "
 
 def run_row(config: str, mode: str, phase: str, args: argparse.Namespace) -> dict[str, Any] | str:
     """measure() in a fresh process (its own memory peak and compile caches); an error line on failure."""
-    proc = subprocess.run([sys.executable, __file__, "--one", f"{config}:{mode}:{phase}", "--steps",
-                           str(args.steps), "--device", args.device], capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--one",
+            f"{config}:{mode}:{phase}",
+            "--steps",
+            str(args.steps),
+            "--device",
+            args.device,
+        ],
+        capture_output=True,
+        text=True,
+    )
     lines = proc.stdout.strip().splitlines()
     if proc.returncode != 0 or not lines:
         return "failed: " + (proc.stderr.strip().splitlines() or ["no output"])[-1][:200]
@@ -215,8 +270,10 @@ def project(rows: dict[str, dict[str, Any]]) -> str:
     retrain = PAPER_STEPS["retrain"] * r["s_per_step"] + r["warmup_s"]
     evaluate = PAPER_TEST_IMAGES * r.get("eval_s_per_image", 0.0)
     total = search + retrain + evaluate
-    return (f"search {search / 60:.1f} min + retrain {retrain / 60:.1f} min + evaluation {evaluate / 60:.1f} min "
-            f"(x8 self-ensemble: {8 * evaluate / 60:.1f}) = {total / 60:.1f} min")
+    return (
+        f"search {search / 60:.1f} min + retrain {retrain / 60:.1f} min + evaluation {evaluate / 60:.1f} min "
+        f"(x8 self-ensemble: {8 * evaluate / 60:.1f}) = {total / 60:.1f} min"
+    )
 
 
 def main() -> None:
@@ -233,6 +290,7 @@ def main() -> None:
         print(json.dumps(measure(config, mode, args.steps, args.device, phase)))
         return
     import torch
+
     cuda = args.device == "cuda"
     default = "ref,channels_last,tf32,bf16,before,now" if cuda else "ref,channels_last,bf16,before,now,compiled"
     modes = ["ref"] + [m for m in (args.modes or default).split(",") if m != "ref"]
@@ -241,8 +299,10 @@ def main() -> None:
         parser.error(f"unknown modes {unknown}; valid: {', '.join(MODES)}")
     where = torch.cuda.get_device_name() if cuda else f"{torch.get_num_threads()} CPU threads"
     print(f"machine: {where}, torch {torch.__version__}; every figure below measured in this run")
-    print(f"{'config':6} {'phase':7} {'mode':13} {'prec':7} {'s/step':>8} {'samples/s':>9} {'GFLOP':>7} "
-          f"{'GFLOP/s':>8} {'peak':>8} {'%peak':>5} {'mem GiB':>7} {'vs ref':>6} {'warm-up s':>9}")
+    print(
+        f"{'config':6} {'phase':7} {'mode':13} {'prec':7} {'s/step':>8} {'samples/s':>9} {'GFLOP':>7} "
+        f"{'GFLOP/s':>8} {'peak':>8} {'%peak':>5} {'mem GiB':>7} {'vs ref':>6} {'warm-up s':>9}"
+    )
     results: dict[tuple[str, str, str], dict[str, Any]] = {}
     for config in args.configs.split(","):
         for phase in args.phases.split(","):
@@ -254,18 +314,27 @@ def main() -> None:
                 results[config, phase, mode] = r
                 ref = results.get((config, phase, "ref"))
                 speedup = ref["s_per_step"] / r["s_per_step"] if ref else float("nan")
-                print(f"{config:6} {phase:7} {mode:13} {r['precision']:7} {r['s_per_step']:8.4f} "
-                      f"{r['samples_per_s']:9.1f} {r['gflop_per_step']:7.1f} {r['gflops']:8.1f} "
-                      f"{r['peak_gflops']:8.0f} {r['pct_peak']:5.1f} {r['mem_gib']:7.2f} {speedup:5.2f}x "
-                      f"{r['warmup_s']:9.1f}", flush=True)
-    print("GFLOP: per step, counted by FlopCounterMode; peak: GFLOP/s of a large matmul in the row's precision, "
-          "same process; vs ref: time of the eager float32 step over the row's")
+                print(
+                    f"{config:6} {phase:7} {mode:13} {r['precision']:7} {r['s_per_step']:8.4f} "
+                    f"{r['samples_per_s']:9.1f} {r['gflop_per_step']:7.1f} {r['gflops']:8.1f} "
+                    f"{r['peak_gflops']:8.0f} {r['pct_peak']:5.1f} {r['mem_gib']:7.2f} {speedup:5.2f}x "
+                    f"{r['warmup_s']:9.1f}",
+                    flush=True,
+                )
+    print(
+        "GFLOP: per step, counted by FlopCounterMode; peak: GFLOP/s of a large matmul in the row's precision, "
+        "same process; vs ref: time of the eager float32 step over the row's"
+    )
     for config in args.configs.split(","):
         for before, after in (("before", "now"), ("ref", "now")):
             pairs = {ph: (results.get((config, ph, before)), results.get((config, ph, after))) for ph in PAPER_STEPS}
             if all(a and b for a, b in pairs.values()):
-                print(f"{config}: {after} vs {before}: " + ", ".join(
-                    f"{ph} step {b['s_per_step'] / a['s_per_step']:.2f}x faster" for ph, (b, a) in pairs.items()))
+                print(
+                    f"{config}: {after} vs {before}: "
+                    + ", ".join(
+                        f"{ph} step {b['s_per_step'] / a['s_per_step']:.2f}x faster" for ph, (b, a) in pairs.items()
+                    )
+                )
         if config == "paper":
             for mode in modes:
                 rows = {ph: results.get((config, ph, mode)) for ph in PAPER_STEPS}

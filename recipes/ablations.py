@@ -20,6 +20,7 @@ all architectures of the space.
   3-8x fewer. Its supernet step costs about 15x CLEARER's on a CPU, so it searches on batches of 4
   for 8 steps per epoch (retraining is the same as every other variant's).
 """
+
 from pathlib import Path
 
 from clearer.compare import PerSeed, random_architectures
@@ -43,13 +44,21 @@ def VARIANTS(profile):
     return {
         "bilevel": {},
         "no-binary-entropy": {"search.arch_losses": {k: v for k, v in losses.items() if k != "binary_entropy"}},
-        **{f"lambda2={v:g}": {"search.arch_losses": {**losses, "expected_cost": v}, "search.cost": "flops"}
-           for v in LAMBDA2},
+        **{
+            f"lambda2={v:g}": {"search.arch_losses": {**losses, "expected_cost": v}, "search.cost": "flops"}
+            for v in LAMBDA2
+        },
         "gumbel": {"search.strategy.name": "gumbel"},
-        "random-search": {"search.strategy": PerSeed(lambda seed: {"name": "random", "samples": 8, "seed": seed,
-                                                                   "weights": weights})},
-        "random-arch": {"search.strategy": PerSeed(lambda seed: {"name": "fixed",
-                                                                 "architecture": archs[seed % len(archs)]})},
-        "darts-bilevel": {"space": darts, "data.batch": 4, "retrain.batch": resolved.data.batch,
-                          "search.steps_per_epoch": max(1, resolved.search.steps_per_epoch // 2)},
+        "random-search": {
+            "search.strategy": PerSeed(lambda seed: {"name": "random", "samples": 8, "seed": seed, "weights": weights})
+        },
+        "random-arch": {
+            "search.strategy": PerSeed(lambda seed: {"name": "fixed", "architecture": archs[seed % len(archs)]})
+        },
+        "darts-bilevel": {
+            "space": darts,
+            "data.batch": 4,
+            "retrain.batch": resolved.data.batch,
+            "search.steps_per_epoch": max(1, resolved.search.steps_per_epoch // 2),
+        },
     }

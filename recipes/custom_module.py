@@ -5,6 +5,7 @@ receptive field at the same cost). It follows `clearer.contracts.Candidate`, the
 `clearer` space: built from the list of branch widths, it maps a list of branch tensors to a list of the
 same shapes.
 """
+
 from torch import nn
 
 from clearer import CANDIDATES
@@ -20,17 +21,25 @@ class DilatedParallel(nn.Module):
     def __init__(self, widths: list[int]) -> None:
         super().__init__()
         self.blocks = nn.ModuleList(
-            nn.Sequential(nn.Conv2d(w, w, 3, padding=2, dilation=2, bias=False), nn.BatchNorm2d(w),
-                          nn.ReLU(inplace=True),
-                          nn.Conv2d(w, w, 3, padding=2, dilation=2, bias=False), nn.BatchNorm2d(w))
-            for w in widths)
+            nn.Sequential(
+                nn.Conv2d(w, w, 3, padding=2, dilation=2, bias=False),
+                nn.BatchNorm2d(w),
+                nn.ReLU(inplace=True),
+                nn.Conv2d(w, w, 3, padding=2, dilation=2, bias=False),
+                nn.BatchNorm2d(w),
+            )
+            for w in widths
+        )
 
     def forward(self, xs):
         return [nn.functional.relu(x + block(x)) for block, x in zip(self.blocks, xs)]
 
 
-RECIPE = derive(RECIPE, {
-    "name": "custom_module",
-    "space.candidates": ["parallel", "fusion", "dilated_parallel"],
-})
+RECIPE = derive(
+    RECIPE,
+    {
+        "name": "custom_module",
+        "space.candidates": ["parallel", "fusion", "dilated_parallel"],
+    },
+)
 PROFILES = PROFILES

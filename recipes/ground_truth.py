@@ -13,6 +13,7 @@ folder) then shows where each search's derived architecture ranks in it.
 Variant names spell the architecture, one letter per choice point in order (cell1/col0, cell1/col1,
 cell2/col0, ...): P = parallel, F = fusion.
 """
+
 from pathlib import Path
 
 from clearer.compare import every_architecture, fixed_variants

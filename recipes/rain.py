@@ -22,6 +22,7 @@ image, α steps with BatchNorm in eval mode, binary entropy 0.01·log10 = 4.34e-
 retraining 2000 × 100 steps of Adam 2e-3 cosine to 0); `quick` (default on CPU) is a residual
 network at a budget of minutes; `compare` a quarter of it for rain_models.py; `smoke` seconds.
 """
+
 from clearer.recipe import derive
 
 from bsd import PROFILES as BSD_PROFILES
@@ -31,36 +32,60 @@ from bsd import RECIPE as BSD
 # added to the picture and clipped (not screen-blended), sharp box-shaped lines 1.2–2.6 px wide (this
 # form matched the measured streak statistics better than soft or tapered ones), most streaks faint
 # and a few bright in every picture (per-streak intensity u^variation).
-RAIN = dict(name="rain_streaks", blend="add", blur=False, taper=False, density=[0.0008, 0.0109], length=[10, 54],
-            angle=[-25, 25], width=[1.2, 2.6], brightness=[0.2, 0.7], variation=[1.6, 8.0])
+RAIN = dict(
+    name="rain_streaks",
+    blend="add",
+    blur=False,
+    taper=False,
+    density=[0.0008, 0.0109],
+    length=[10, 54],
+    angle=[-25, 25],
+    width=[1.2, 2.6],
+    brightness=[0.2, 0.7],
+    variation=[1.6, 8.0],
+)
 TEST = [dict(name="rain100l", split="val"), dict(name="rain100l", split="heldout")]
 TUNE = [dict(name="rain100l", split="tune")]
 NOT_RAIN100L = "rain100l"
 
-RECIPE = derive(BSD, {
-    "name": "rain",
-    "data.channels": 3,
-    "data.train": dict(name="bsds500", split="train+test", exclude=NOT_RAIN100L),
-    "data.alpha": dict(name="bsds500", split="val", exclude=NOT_RAIN100L),
-    "data.degradation": RAIN,
-    # the released deraining code: α step with BatchNorm in eval mode, binary entropy only
-    "search.strategy.bn_mode": "eval",
-    "search.arch_losses": {"binary_entropy": 4.34e-3},
-    "retrain.epochs": 2000, "retrain.lr": 2e-3, "retrain.min_lr": 0.0,
-    "evaluate.sets": TEST,
-    "evaluate.protocol": "standard",
-})
+RECIPE = derive(
+    BSD,
+    {
+        "name": "rain",
+        "data.channels": 3,
+        "data.train": dict(name="bsds500", split="train+test", exclude=NOT_RAIN100L),
+        "data.alpha": dict(name="bsds500", split="val", exclude=NOT_RAIN100L),
+        "data.degradation": RAIN,
+        # the released deraining code: α step with BatchNorm in eval mode, binary entropy only
+        "search.strategy.bn_mode": "eval",
+        "search.arch_losses": {"binary_entropy": 4.34e-3},
+        "retrain.epochs": 2000,
+        "retrain.lr": 2e-3,
+        "retrain.min_lr": 0.0,
+        "evaluate.sets": TEST,
+        "evaluate.protocol": "standard",
+    },
+)
 
 QUICK = {k: v for k, v in BSD_PROFILES["quick"].items() if not k.startswith("evaluate.")}
 PROFILES = {
     "paper": {},
     # the network measured in the README (2 cells x 2 columns), pinned against changes to bsd.py's quick profile
-    "quick": {**QUICK, "space.cells": 2, "space.columns": 2, "search.strategy.bn_mode": "train",
-              "search.arch_losses": {"binary_entropy": 1e-3, "expected_cost": 1e-3}},
+    "quick": {
+        **QUICK,
+        "space.cells": 2,
+        "space.columns": 2,
+        "search.strategy.bn_mode": "train",
+        "search.arch_losses": {"binary_entropy": 1e-3, "expected_cost": 1e-3},
+    },
     # A quarter of the quick budget, scored on the tuning half only: for comparisons (recipes/rain_models.py).
-    "compare": {**{k: v for k, v in BSD_PROFILES["compare"].items()
-                   if not k.startswith(("data.degradation", "evaluate.sets"))},
-                "search.arch_losses": {"binary_entropy": 1e-3, "expected_cost": 1e-3}, "evaluate.sets": TUNE},
-    "smoke": {**{k: v for k, v in BSD_PROFILES["smoke"].items() if k != "evaluate.sets"},
-              "evaluate.sets": [dict(name="rain100l", split="tune", limit=2)]},
+    "compare": {
+        **{k: v for k, v in BSD_PROFILES["compare"].items() if not k.startswith(("data.degradation", "evaluate.sets"))},
+        "search.arch_losses": {"binary_entropy": 1e-3, "expected_cost": 1e-3},
+        "evaluate.sets": TUNE,
+    },
+    "smoke": {
+        **{k: v for k, v in BSD_PROFILES["smoke"].items() if k != "evaluate.sets"},
+        "evaluate.sets": [dict(name="rain100l", split="tune", limit=2)],
+    },
 }

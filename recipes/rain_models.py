@@ -10,12 +10,12 @@ fitted choices (screen instead of add, equal instead of faint-and-bright streaks
 instead of sharp box streaks, near-vertical rain), and `before-fit` is the faint screen-blended model the recipe
 used before it was fitted to Rain100L.
 """
+
 from rain import RAIN
 
 BASE = "rain.py"
 SEEDS = 1
-FIXED = {"search.strategy": {"name": "fixed", "candidate": "fusion"}, "search.epochs": 1,
-         "search.steps_per_epoch": 1}
+FIXED = {"search.strategy": {"name": "fixed", "candidate": "fusion"}, "search.epochs": 1, "search.steps_per_epoch": 1}
 
 MODELS = {
     "fitted": RAIN,
@@ -23,7 +23,14 @@ MODELS = {
     "equal-streaks": dict(RAIN, variation=0.0),
     "soft-tapered": dict(RAIN, blur=True, taper=True),
     "steep-5deg": dict(RAIN, angle=[-5, 5]),
-    "before-fit": dict(name="rain_streaks", density=[0.0, 0.005], length=[20, 60], angle=[-30, 30], width=[1, 1.5],
-                       brightness=[0.05, 0.4], noise=[0.0, 0.03]),
+    "before-fit": dict(
+        name="rain_streaks",
+        density=[0.0, 0.005],
+        length=[20, 60],
+        angle=[-30, 30],
+        width=[1, 1.5],
+        brightness=[0.05, 0.4],
+        noise=[0.0, 0.03],
+    ),
 }
 VARIANTS = {name: {**FIXED, "data.degradation": model} for name, model in MODELS.items()}

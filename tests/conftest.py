@@ -1,5 +1,6 @@
 """Shared helpers and fixtures: the `clearer` command, the real benchmark data folder (skips cleanly when
 CLEARER_DATA is unset) and a small synthetic one laid out the same way (for end-to-end runs without it)."""
+
 from __future__ import annotations
 
 import os
@@ -25,8 +26,9 @@ if os.environ.get("CLEARER_DATA"):
 
 def clearer(*args: object, timeout: float = 900, **kw) -> subprocess.CompletedProcess:
     """`clearer ARGS` in a new process, as a user runs it; stdout and stderr captured as text."""
-    return subprocess.run([sys.executable, "-m", "clearer", *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "clearer", *map(str, args)], capture_output=True, text=True, timeout=timeout, **kw
+    )
 
 
 @pytest.fixture

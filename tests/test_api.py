@@ -1,6 +1,7 @@
 """Using a trained run: clearer.load + restore, clearer evaluate, clearer export (ONNX checked in
 onnxruntime, .pt2), and the run's tracking files; on one smoke run of recipes/custom_module.py, whose
 own candidate module must be registered again from the recipe file it recorded."""
+
 from __future__ import annotations
 
 import csv
@@ -37,8 +38,17 @@ def run(tmp_path_factory) -> Path:
     if not value or not Path(value).is_dir():
         pytest.skip("CLEARER_DATA is not set to the benchmark data folder")
     out = tmp_path_factory.mktemp("api") / "run"
-    proc = cli("run", str(CUSTOM), "--profile", "smoke", "--out", str(out), "--quiet",
-               "--set", "evaluate.sets=[dict(name='bsd68', limit=1)]")
+    proc = cli(
+        "run",
+        str(CUSTOM),
+        "--profile",
+        "smoke",
+        "--out",
+        str(out),
+        "--quiet",
+        "--set",
+        "evaluate.sets=[dict(name='bsd68', limit=1)]",
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return out
 

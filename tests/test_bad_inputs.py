@@ -4,6 +4,7 @@ paragraph naming the bad value, no traceback, nothing executed, and no input or 
 The CLI runs in-process (`main(argv)`); run-folder cases share one smoke run (module fixture) and work
 on copies of it.
 """
+
 from __future__ import annotations
 
 import functools
@@ -39,13 +40,21 @@ from conftest import RECIPES
 BSD = str(RECIPES / "bsd.py")
 SMOKE = ["--profile", "smoke"]
 # the shared run: smoke profile, one epoch per phase, two small test images
-FAST = ["--set", "search.epochs=1", "--set", "retrain.epochs=1",
-        "--set", "evaluate.sets=[dict(name='set12', limit=1)]", "--quiet"]
+FAST = [
+    "--set",
+    "search.epochs=1",
+    "--set",
+    "retrain.epochs=1",
+    "--set",
+    "evaluate.sets=[dict(name='set12', limit=1)]",
+    "--quiet",
+]
 
 pytestmark = pytest.mark.usefixtures("restore_registries", "one_thread")
 
 
 # ------------------------------------------------------------------------------------------ helpers
+
 
 @dataclass
 class Outcome:
@@ -238,8 +247,15 @@ def test_set_naming_os_system_executes_nothing(command, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     flag = tmp_path / "pwned"
     out = ["--out", tmp_path / "out"] if command == "run" else []
-    bad(command, BSD, *SMOKE, *out, "--set", f"data.train=dict(name='os:system', command='touch {flag}')",
-        says="unknown datasets 'os:system'")
+    bad(
+        command,
+        BSD,
+        *SMOKE,
+        *out,
+        "--set",
+        f"data.train=dict(name='os:system', command='touch {flag}')",
+        says="unknown datasets 'os:system'",
+    )
     assert not flag.exists() and not (tmp_path / "out").exists()
 
 
@@ -286,8 +302,15 @@ def test_out_that_is_a_file(tmp_path):
 @needs_data
 def test_out_under_a_file_cannot_be_created(tmp_path):
     target = write(tmp_path / "file.txt", "mine")
-    bad("run", BSD, *SMOKE, "--out", target / "sub", says=f"cannot create the run folder {target / 'sub'}",
-        watch=(target,))
+    bad(
+        "run",
+        BSD,
+        *SMOKE,
+        "--out",
+        target / "sub",
+        says=f"cannot create the run folder {target / 'sub'}",
+        watch=(target,),
+    )
 
 
 def test_out_with_a_stray_arch_json_is_refused(tmp_path):
@@ -306,8 +329,11 @@ RECIPE_FILES = [
     ("badprofiles.py", "RECIPE = {}\nPROFILES = [1]\n", "PROFILES in"),
     ("unknownkey.py", "RECIPE = dict(serch=dict(epochs=1))\n", "unknown key serch"),
     ("unregistered.py", "class Net:\n    pass\nRECIPE = dict(space=Net)\n", "'Net' is not registered"),
-    ("qualname.py", "RECIPE = dict(space=dict(name='os:system', command='touch pwned'))\n",
-     "unknown spaces 'os:system'"),
+    (
+        "qualname.py",
+        "RECIPE = dict(space=dict(name='os:system', command='touch pwned'))\n",
+        "unknown spaces 'os:system'",
+    ),
     ("negative.py", "RECIPE = dict(search=dict(epochs=-1))\n", "search.epochs must be at least 1"),
     ("nan.py", "RECIPE = dict(retrain=dict(lr=float('nan')))\n", "retrain.lr must be a finite number"),
     ("inf.py", "RECIPE = dict(retrain=dict(grad_clip=float('inf')))\n", "retrain.grad_clip must be a finite"),
@@ -346,15 +372,19 @@ def test_bad_recipe_json_is_data_never_code(text, says, tmp_path, monkeypatch):
     assert not (tmp_path / "pwned").exists()
 
 
-@pytest.mark.parametrize("args,says", [
-    (["show", "no/such/recipe.py"], "recipe file 'no/such/recipe.py' not found"),
-    (["show", "no/such/recipe.json"], "not found"),
-    (["list", "nosuchkind"], "unknown kind 'nosuchkind'"),
-    (["list", "--recipe", "no/such.py"], "not found"),
-    (["run", "no/such/recipe.py", "--profile", "smoke"], "not found"),
-    (["show", BSD, "--profile", "smok"], "Did you mean 'smoke'"),
-    (["show-arch", "no/such/run"], "arch.json not found"),
-], ids=lambda v: " ".join(v)[:40] if isinstance(v, list) else None)
+@pytest.mark.parametrize(
+    "args,says",
+    [
+        (["show", "no/such/recipe.py"], "recipe file 'no/such/recipe.py' not found"),
+        (["show", "no/such/recipe.json"], "not found"),
+        (["list", "nosuchkind"], "unknown kind 'nosuchkind'"),
+        (["list", "--recipe", "no/such.py"], "not found"),
+        (["run", "no/such/recipe.py", "--profile", "smoke"], "not found"),
+        (["show", BSD, "--profile", "smok"], "Did you mean 'smoke'"),
+        (["show-arch", "no/such/run"], "arch.json not found"),
+    ],
+    ids=lambda v: " ".join(v)[:40] if isinstance(v, list) else None,
+)
 def test_bad_command_line(args, says, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     bad(*args, says=says)
@@ -367,13 +397,17 @@ def test_a_directory_as_recipe(tmp_path):
 @pytest.mark.parametrize("where", ["before", "after", "end"])
 def test_debug_is_accepted_anywhere(where, tmp_path):
     missing = str(tmp_path / "missing.py")
-    args = {"before": ["--debug", "show", missing], "after": ["show", "--debug", missing],
-            "end": ["show", missing, "--profile", "smoke", "--debug"]}[where]
+    args = {
+        "before": ["--debug", "show", missing],
+        "after": ["show", "--debug", missing],
+        "end": ["show", missing, "--profile", "smoke", "--debug"],
+    }[where]
     with pytest.raises(ClearerError, match="not found"):
         main(args)
 
 
 # ------------------------------------------------------------------------------------- run folders
+
 
 def _truncate(path: Path, size: int | None = None) -> None:
     data = path.read_bytes()
@@ -385,31 +419,55 @@ RUN_FOLDER_CASES = {
     "recipe.json corrupt": (lambda r: write(r / "recipe.json", "{"), "recipe.json: Expecting"),
     "recipe.json empty": (lambda r: write(r / "recipe.json", ""), "recipe.json"),
     "recipe.json a list": (lambda r: write(r / "recipe.json", "[]"), "a recipe is a dict"),
-    "recipe.json os:system": (lambda r: _edit(r / "recipe.json", ["data", "train"],
-                                              {"name": "os:system", "command": "touch pwned"}),
-                              "unknown datasets 'os:system'"),
-    "recipe.json helpers:Net": (lambda r: _edit(r / "recipe.json", ["space"], {"name": "helpers:Net"}),
-                                "unknown spaces 'helpers:Net'"),
-    "recipe.json epochs -1": (lambda r: _edit(r / "recipe.json", ["retrain", "epochs"], -1),
-                              "retrain.epochs must be at least 1"),
+    "recipe.json os:system": (
+        lambda r: _edit(r / "recipe.json", ["data", "train"], {"name": "os:system", "command": "touch pwned"}),
+        "unknown datasets 'os:system'",
+    ),
+    "recipe.json helpers:Net": (
+        lambda r: _edit(r / "recipe.json", ["space"], {"name": "helpers:Net"}),
+        "unknown spaces 'helpers:Net'",
+    ),
+    "recipe.json epochs -1": (
+        lambda r: _edit(r / "recipe.json", ["retrain", "epochs"], -1),
+        "retrain.epochs must be at least 1",
+    ),
     "arch.json corrupt": (lambda r: write(r / "arch.json", '{"architecture": '), "arch.json"),
-    "arch.json not a record": (lambda r: write(r / "arch.json", '{"architecture": 5}'),
-                               "is not an architecture record"),
-    "arch.json unknown label": (lambda r: _edit(r / "arch.json", ["architecture"], {"bogus": "fusion"}),
-                                "architecture does not fit the space"),
+    "arch.json not a record": (
+        lambda r: write(r / "arch.json", '{"architecture": 5}'),
+        "is not an architecture record",
+    ),
+    "arch.json unknown label": (
+        lambda r: _edit(r / "arch.json", ["architecture"], {"bogus": "fusion"}),
+        "architecture does not fit the space",
+    ),
     "arch.json other candidate": (lambda r: _flip_arch(r), "do not fit the network"),
     "weights truncated": (lambda r: _truncate(r / "model.safetensors"), "model.safetensors is damaged"),
     "weights empty": (lambda r: _truncate(r / "model.safetensors", 0), "model.safetensors is damaged"),
     "weights garbage": (lambda r: write(r / "model.safetensors", "not weights"), "model.safetensors is damaged"),
-    "retrain state truncated": (lambda r: (_truncate(r / "state/retrain.safetensors"),
-                                           (r / "model.safetensors").unlink()), "retrain.safetensors is damaged"),
-    "retrain state empty": (lambda r: (_truncate(r / "state/retrain.safetensors", 0),
-                                       (r / "model.safetensors").unlink()), "retrain.safetensors is damaged"),
-    "search state truncated": (lambda r: (_truncate(r / "state/search.safetensors"), (r / "arch.json").unlink(),
-                                          (r / "model.safetensors").unlink()), "search.safetensors is damaged"),
-    "search state other space": (lambda r: (_edit(r / "recipe.json", ["space", "width"], 16),
-                                            (r / "arch.json").unlink(), (r / "model.safetensors").unlink()),
-                                 "do not fit the network"),
+    "retrain state truncated": (
+        lambda r: (_truncate(r / "state/retrain.safetensors"), (r / "model.safetensors").unlink()),
+        "retrain.safetensors is damaged",
+    ),
+    "retrain state empty": (
+        lambda r: (_truncate(r / "state/retrain.safetensors", 0), (r / "model.safetensors").unlink()),
+        "retrain.safetensors is damaged",
+    ),
+    "search state truncated": (
+        lambda r: (
+            _truncate(r / "state/search.safetensors"),
+            (r / "arch.json").unlink(),
+            (r / "model.safetensors").unlink(),
+        ),
+        "search.safetensors is damaged",
+    ),
+    "search state other space": (
+        lambda r: (
+            _edit(r / "recipe.json", ["space", "width"], 16),
+            (r / "arch.json").unlink(),
+            (r / "model.safetensors").unlink(),
+        ),
+        "do not fit the network",
+    ),
 }
 
 
@@ -440,9 +498,18 @@ def test_damaged_run_folder_on_resume(case, run_copy, tmp_path, monkeypatch):
 
 
 @needs_data
-@pytest.mark.parametrize("case", ["recipe.json corrupt", "recipe.json os:system", "recipe.json helpers:Net",
-                                  "arch.json corrupt", "arch.json other candidate", "weights truncated",
-                                  "weights empty"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "recipe.json corrupt",
+        "recipe.json os:system",
+        "recipe.json helpers:Net",
+        "arch.json corrupt",
+        "arch.json other candidate",
+        "weights truncated",
+        "weights empty",
+    ],
+)
 def test_damaged_run_folder_on_restore(case, run_copy, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     write(run_copy / "helpers.py", f"open({str(tmp_path / 'pwned')!r}, 'w').close()\nclass Net: pass\n")
@@ -454,20 +521,33 @@ def test_damaged_run_folder_on_restore(case, run_copy, tmp_path, monkeypatch):
 
 
 @needs_data
-@pytest.mark.parametrize("setting,says", [
-    ("search.epochs=5", "--resume can change only evaluate.* keys; --set search.epochs"),
-    ("data.degradation.sigma=15", "--set data.degradation.sigma"),
-    ("evaluate.tile=0", "evaluate.tile must be at least 1"),
-    ("evaluate.sets=['nope']", "unknown datasets 'nope'"),
-])
+@pytest.mark.parametrize(
+    "setting,says",
+    [
+        ("search.epochs=5", "--resume can change only evaluate.* keys; --set search.epochs"),
+        ("data.degradation.sigma=15", "--set data.degradation.sigma"),
+        ("evaluate.tile=0", "evaluate.tile must be at least 1"),
+        ("evaluate.sets=['nope']", "unknown datasets 'nope'"),
+    ],
+)
 def test_resume_set_changes_evaluation_only(setting, says, run_copy):
     bad("run", BSD, *SMOKE, "--resume", run_copy, "--set", setting, "--quiet", says=says, watch=(run_copy,))
 
 
 @needs_data
 def test_resume_can_change_evaluation_keys(run_copy):
-    result = cli("run", BSD, *SMOKE, "--resume", run_copy, "--quiet",
-                 "--set", "evaluate.sets=[dict(name='bsd68', limit=1)]", "--set", "evaluate.tile=128")
+    result = cli(
+        "run",
+        BSD,
+        *SMOKE,
+        "--resume",
+        run_copy,
+        "--quiet",
+        "--set",
+        "evaluate.sets=[dict(name='bsd68', limit=1)]",
+        "--set",
+        "evaluate.tile=128",
+    )
     assert result.code == 0, result.err[-2000:]
     metrics = json.loads((run_copy / "metrics.json").read_text())
     assert list(metrics["sets"]) == ["bsd68"]
@@ -495,10 +575,17 @@ def test_full_disk_is_a_clear_error(run_copy, tmp_path):
     """A file size limit (ulimit -f) while the weights are written: one paragraph, nothing half-written."""
     (run_copy / "model.safetensors").unlink()  # retraining resumes after its last epoch and saves weights
     limit = 20_000
-    code = (f"import resource, sys; resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit})); "
-            "from clearer.cli import main; sys.argv[0] = 'clearer'; main()")
-    proc = subprocess.run([sys.executable, "-c", code, "run", BSD, *SMOKE, "--resume", str(run_copy), "--quiet"],
-                          capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    code = (
+        f"import resource, sys; resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit})); "
+        "from clearer.cli import main; sys.argv[0] = 'clearer'; main()"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "run", BSD, *SMOKE, "--resume", str(run_copy), "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
     err = " ".join(proc.stderr.split())
     assert proc.returncode == 2 and "Traceback" not in err, err[-2000:]
     assert "cannot write" in err and "model.safetensors" in err and "ulimit -f" in err
@@ -523,6 +610,7 @@ def test_recipe_json_of_a_run_reproduces_it(smoke_run, tmp_path):
 
 
 # ----------------------------------------------------------------------------------------- restore
+
 
 @needs_data
 def test_restore_into_the_folder_of_its_input_never_overwrites_it(smoke_run, tmp_path):
@@ -552,17 +640,28 @@ def test_restore_same_stem_from_two_folders_gets_unique_names(smoke_run, tmp_pat
 def test_restore_refuses_existing_outputs(smoke_run, tmp_path):
     image = png(tmp_path / "in" / "photo.png", np.full((40, 40), 90, np.uint8))
     earlier = write(tmp_path / "out" / "photo.png", "earlier result")
-    bad("restore", image, "--run", smoke_run, "--out", tmp_path / "out", says=("photo.png", "--overwrite"),
-        watch=(image, earlier))
+    bad(
+        "restore",
+        image,
+        "--run",
+        smoke_run,
+        "--out",
+        tmp_path / "out",
+        says=("photo.png", "--overwrite"),
+        watch=(image, earlier),
+    )
 
 
 def _bomb(path: Path, side: int = 60_000) -> Path:
     """A PNG whose header claims side x side pixels (a decompression bomb) in a few dozen bytes."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
     header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
-                     + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    )
     return path
 
 
@@ -570,11 +669,15 @@ RESTORE_INPUTS = {
     "missing": (lambda d: d / "nope.png", "not found"),
     "text": (lambda d: write(d / "notes.png", "not an image"), "cannot read image file"),
     "empty": (lambda d: write(d / "empty.png", ""), "cannot read image file"),
-    "truncated": (lambda d: (_truncate(png(d / "cut.png", np.full((64, 64), 7, np.uint8)), 60), d / "cut.png")[1],
-                  "cannot read image file"),
+    "truncated": (
+        lambda d: (_truncate(png(d / "cut.png", np.full((64, 64), 7, np.uint8)), 60), d / "cut.png")[1],
+        "cannot read image file",
+    ),
     "bomb": (lambda d: _bomb(d / "bomb.png"), "decompression bomb"),
-    "float tiff": (lambda d: (Image.fromarray(np.ones((8, 8), np.float32)).save(d / "f.tif"), d / "f.tif")[1],
-                   "floating-point"),
+    "float tiff": (
+        lambda d: (Image.fromarray(np.ones((8, 8), np.float32)).save(d / "f.tif"), d / "f.tif")[1],
+        "floating-point",
+    ),
     "folder": (lambda d: (d / "sub.png").mkdir() or d / "sub.png", "not found"),
 }
 
@@ -596,10 +699,28 @@ def test_restore_bad_places(smoke_run, tmp_path):
     watch = (image, a_file, smoke_run)
     bad("restore", image, "--run", smoke_run, "--out", a_file, says="is a file", watch=watch)
     bad("restore", image, "--run", smoke_run, "--out", a_file / "sub", says="cannot write image", watch=watch)
-    bad("restore", image, "--run", tmp_path / "norun", "--out", tmp_path / "o", says="has no model.safetensors",
-        watch=watch)
-    bad("restore", image, "--run", smoke_run, "--out", tmp_path / "o", "--tile", "0", says="tile must be at least",
-        watch=watch)
+    bad(
+        "restore",
+        image,
+        "--run",
+        tmp_path / "norun",
+        "--out",
+        tmp_path / "o",
+        says="has no model.safetensors",
+        watch=watch,
+    )
+    bad(
+        "restore",
+        image,
+        "--run",
+        smoke_run,
+        "--out",
+        tmp_path / "o",
+        "--tile",
+        "0",
+        says="tile must be at least",
+        watch=watch,
+    )
 
 
 def test_sixteen_bit_png_keeps_its_range(tmp_path):
@@ -623,12 +744,15 @@ COMPARISONS = {
     "variants raise": ("BASE = 'bsd.py'\ndef VARIANTS(profile):\n    raise KeyError(profile)\n", "raised KeyError"),
     "no base": ("VARIANTS = {}\n", "defines no BASE"),
     "missing base": ("BASE = 'nothere.py'\nVARIANTS = {}\n", "not found"),
-    "negative epochs": ("BASE = 'bsd.py'\nVARIANTS = {'x': {'search.epochs': -1}}\n",
-                        "search.epochs must be at least 1"),
-    "os:system": ("BASE = 'bsd.py'\nVARIANTS = {'x': {'data.train': {'name': 'os:system', 'command': 'touch pwned'}}}\n",
-                  "unknown datasets 'os:system'"),
-    "bad candidate": ("BASE = 'bsd.py'\nVARIANTS = {'x': {'space.candidates': ['parallel', 'nope']}}\n",
-                      "variant 'x'"),
+    "negative epochs": (
+        "BASE = 'bsd.py'\nVARIANTS = {'x': {'search.epochs': -1}}\n",
+        "search.epochs must be at least 1",
+    ),
+    "os:system": (
+        "BASE = 'bsd.py'\nVARIANTS = {'x': {'data.train': {'name': 'os:system', 'command': 'touch pwned'}}}\n",
+        "unknown datasets 'os:system'",
+    ),
+    "bad candidate": ("BASE = 'bsd.py'\nVARIANTS = {'x': {'space.candidates': ['parallel', 'nope']}}\n", "variant 'x'"),
     "bad tile": ("BASE = 'bsd.py'\nVARIANTS = {'x': {'evaluate.tile': 16}}\n", "evaluate.tile=16 is too small"),
 }
 
@@ -643,9 +767,14 @@ def test_bad_comparison(case, tmp_path, monkeypatch):
     assert not (tmp_path / "cmp").exists() and not (tmp_path / "pwned").exists()
 
 
-@pytest.mark.parametrize("args,says", [(["--shard", "3/2"], "--shard expects I/N"),
-                                       (["--shard", "x"], "--shard expects I/N"),
-                                       (["--seeds", "0"], "--seeds must be at least 1")])
+@pytest.mark.parametrize(
+    "args,says",
+    [
+        (["--shard", "3/2"], "--shard expects I/N"),
+        (["--shard", "x"], "--shard expects I/N"),
+        (["--seeds", "0"], "--seeds must be at least 1"),
+    ],
+)
 def test_bad_comparison_options(args, says, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     shutil.copy(RECIPES / "bsd.py", tmp_path / "bsd.py")
@@ -654,6 +783,7 @@ def test_bad_comparison_options(args, says, tmp_path, monkeypatch):
 
 
 # ------------------------------------------------------------------------------------------- fetch
+
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args) -> None:
@@ -722,8 +852,9 @@ def test_fetch_verifies_every_file_writes_the_bsd68_map_and_force_refetches(serv
     assert result.code == 0, result.err
     assert "every file matches its recorded sha256" in result.out
     assert (root / "bsd68_in_bsds500_val.txt").read_text() == (data / "bsd68_in_bsds500_val.txt").read_text()
-    assert digest(root / "BSD68") == {str(root / "BSD68" / Path(k).name): hashlib.sha256(v).hexdigest()
-                                      for k, v in members.items()}
+    assert digest(root / "BSD68") == {
+        str(root / "BSD68" / Path(k).name): hashlib.sha256(v).hexdigest() for k, v in members.items()
+    }
     again = cli("data", "fetch", "bsd68", "--root", root, "--url", f"{base}/bsd68.zip")
     assert again.code == 0 and "already exists" in again.out
     (root / "BSD68" / "test001.png").write_bytes(b"damaged")

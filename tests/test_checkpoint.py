@@ -1,4 +1,5 @@
 """Checkpoints: nested state (tensors, numbers, strings, lists, tuples, non-string keys) comes back exactly."""
+
 from __future__ import annotations
 
 import json
@@ -14,11 +15,17 @@ def test_nested_state_round_trips_exactly(tmp_path):
     gen = torch.Generator().manual_seed(3)
     state = {
         "model": {"conv.weight": torch.randn(2, 3, generator=gen), "bn.num_batches_tracked": torch.tensor(7)},
-        "optimizer": {"state": {0: {"step": torch.tensor(4.0), "exp_avg": torch.randn(2, 3)[:, 1]}},
-                      "param_groups": [{"lr": 1e-3, "betas": (0.9, 0.999), "params": [0], "fused": None}]},
+        "optimizer": {
+            "state": {0: {"step": torch.tensor(4.0), "exp_avg": torch.randn(2, 3)[:, 1]}},
+            "param_groups": [{"lr": 1e-3, "betas": (0.9, 0.999), "params": [0], "fused": None}],
+        },
         "generator": gen.get_state(),
         "half": torch.ones(2, dtype=torch.bfloat16),
-        "epoch": 2, "done": False, "name": "bsd", "empty": [], "nested": [[1, (2, "x")], {}],
+        "epoch": 2,
+        "done": False,
+        "name": "bsd",
+        "empty": [],
+        "nested": [[1, (2, "x")], {}],
     }
     path = tmp_path / "state.safetensors"
     save_state(path, state, metadata={"phase": "search"})
@@ -31,8 +38,13 @@ def test_nested_state_round_trips_exactly(tmp_path):
     assert loaded["optimizer"]["param_groups"] == state["optimizer"]["param_groups"]  # the tuple stays a tuple
     assert isinstance(loaded["optimizer"]["param_groups"][0]["betas"], tuple)
     assert torch.equal(loaded["generator"], state["generator"]) and loaded["half"].dtype == torch.bfloat16
-    assert {k: loaded[k] for k in ("epoch", "done", "name", "empty", "nested")} == \
-        {"epoch": 2, "done": False, "name": "bsd", "empty": [], "nested": [[1, (2, "x")], {}]}
+    assert {k: loaded[k] for k in ("epoch", "done", "name", "empty", "nested")} == {
+        "epoch": 2,
+        "done": False,
+        "name": "bsd",
+        "empty": [],
+        "nested": [[1, (2, "x")], {}],
+    }
     restored = torch.Generator()
     restored.set_state(loaded["generator"])
     assert torch.equal(torch.rand(3, generator=restored), torch.rand(3, generator=gen))

@@ -1,4 +1,5 @@
 """The `clearer` command line: --version, list, show, and user errors as one paragraph (exit code 2)."""
+
 from __future__ import annotations
 
 import json
@@ -21,9 +22,6 @@ ROOT = Path(__file__).resolve().parents[1]
 BSD = str(ROOT / "recipes" / "bsd.py")
 KINDS = ["candidates", "ops", "spaces", "losses", "strategies", "datasets", "degradations"]
 CLEARER = Path(sys.executable).with_name("clearer")  # the installed console script
-
-
-
 
 
 pytestmark = pytest.mark.usefixtures("restore_registries")
@@ -57,6 +55,7 @@ def run_script(*args: str) -> subprocess.CompletedProcess:
 
 # ------------------------------------------------------------------------------------------ CliRunner
 
+
 def test_version() -> None:
     result = invoke("--version")
     assert result.exit_code == 0 and result.stdout.strip() == f"clearer {clearer.__version__}"
@@ -89,7 +88,8 @@ def test_list_unknown_kind_suggests_and_lists_kinds() -> None:
 
 def test_list_with_recipe_includes_its_own_parts(tmp_path: Path) -> None:
     recipe = tmp_path / "own.py"
-    recipe.write_text(textwrap.dedent("""\
+    recipe.write_text(
+        textwrap.dedent("""\
         from clearer import LOSSES
 
         @LOSSES.register("test_cli_huber")
@@ -97,7 +97,8 @@ def test_list_with_recipe_includes_its_own_parts(tmp_path: Path) -> None:
             \"\"\"Huber loss for tests.\"\"\"
 
         RECIPE = dict(search=dict(loss="test_cli_huber"))
-        """))
+        """)
+    )
     result = invoke("list", "losses", "--recipe", str(recipe))
     assert result.exit_code == 0 and "test_cli_huber" in result.stdout and "Huber loss for tests." in result.stdout
 
@@ -130,13 +131,18 @@ def test_show_errors_name_the_problem() -> None:
     msg = failure("show", BSD, "--profile", "smoke", "--set", "search.epoch=3")
     assert "unknown key search.epoch." in msg and "Did you mean search.epochs" in msg
     msg = failure("show", BSD, "--profile", "smok")
-    assert "no profile 'smok'" in msg and "Did you mean 'smoke'?" in msg and "Profiles: paper, paper-released, quick, compare, smoke." in msg
+    assert (
+        "no profile 'smok'" in msg
+        and "Did you mean 'smoke'?" in msg
+        and "Profiles: paper, paper-released, quick, compare, smoke." in msg
+    )
     msg = failure("show", BSD, "--profile", "smoke", "--set", "search.epochs=3.5")
     assert "search.epochs expects int, got 3.5 (float)" in msg
     assert "--set expects key=value" in failure("show", BSD, "--set", "search.epochs")
 
 
 # ------------------------------------------------------------------------------------------ main()
+
 
 def test_main_turns_user_errors_into_one_paragraph(tmp_path: Path, monkeypatch, capsys) -> None:
     recipe = tmp_path / "boom.py"
@@ -158,6 +164,7 @@ def test_main_with_debug_raises(tmp_path: Path, monkeypatch) -> None:
 
 
 # ------------------------------------------------------------------------------------------ real process
+
 
 @pytest.mark.slow
 def test_console_script_show_and_error() -> None:

@@ -1,4 +1,5 @@
 """`clearer compare`: the ablation grid (smoke), sharding + report, resume, tables and figures."""
+
 from __future__ import annotations
 
 import json
@@ -16,15 +17,26 @@ from conftest import RECIPES, clearer
 
 ABLATIONS = RECIPES / "ablations.py"
 GROUND_TRUTH = RECIPES / "ground_truth.py"
-VARIANTS = ["bilevel", "no-binary-entropy", "lambda2=0.0001", "lambda2=0.0002", "lambda2=0.0003", "lambda2=0.0004",
-            "lambda2=0.0005", "gumbel", "random-search", "random-arch", "darts-bilevel"]
+VARIANTS = [
+    "bilevel",
+    "no-binary-entropy",
+    "lambda2=0.0001",
+    "lambda2=0.0002",
+    "lambda2=0.0003",
+    "lambda2=0.0004",
+    "lambda2=0.0005",
+    "gumbel",
+    "random-search",
+    "random-arch",
+    "darts-bilevel",
+]
 
 
 def test_ablation_grid_resolves_every_variant_with_the_same_data_and_budget(data_dir, tmp_path):
     comparison = load_comparison(ABLATIONS, "compare", {}, None, tmp_path)
     assert list(dict.fromkeys(j.variant for j in comparison.jobs)) == VARIANTS
     assert len(comparison.jobs) == 3 * (len(VARIANTS) - 1) + 5  # 3 seeds, 5 random architectures
-    assert [j.variant for j in comparison.jobs[:len(VARIANTS)]] == VARIANTS  # seed-major
+    assert [j.variant for j in comparison.jobs[: len(VARIANTS)]] == VARIANTS  # seed-major
     recipes = [j.recipe for j in comparison.jobs]
     for r in recipes:
         assert r.data.train == recipes[0].data.train and r.evaluate == recipes[0].evaluate
@@ -45,10 +57,14 @@ def test_darts_baseline_is_within_2x_of_clearer_in_flops():
     """DARTS' derived cells (sep/conv ops) land within 2x of the CLEARER networks' FLOPs/px."""
     from clearer.engine.build import build_space
     from clearer.spaces.cost import flops_per_pixel
+
     grid = {j.variant: j.recipe for j in load_comparison(ABLATIONS, "compare", {}, 1, None).jobs}
-    clearer_flops = [flops_per_pixel(build_space(grid["bilevel"], {c.label: name for c in
-                                                                   build_space(grid["bilevel"]).choices()}), 1)
-                     for name in ("parallel", "fusion")]
+    clearer_flops = [
+        flops_per_pixel(
+            build_space(grid["bilevel"], {c.label: name for c in build_space(grid["bilevel"]).choices()}), 1
+        )
+        for name in ("parallel", "fusion")
+    ]
     darts_space = build_space(grid["darts-bilevel"])
     labels = list(dict.fromkeys(c.label for c in darts_space.choices()))
     for op in ("sep_conv_3x3", "conv_3x3"):
@@ -98,8 +114,10 @@ def test_ground_truth_ranks_every_architecture_and_searches_land_in_it(data_dir,
         assert e["seeds"] == 2 and e["tie_low"] <= e["rank"] <= e["tie_high"]
     assert "rank (tied)" in proc.stdout
     mini = tmp_path / "mini.py"
-    mini.write_text(f"BASE = {str(RECIPES / 'bsd.py')!r}\nVARIANTS = {{'bilevel': {{}}, 'all-fusion': "
-                    "{'search.strategy': {'name': 'fixed', 'candidate': 'fusion'}}}\n")
+    mini.write_text(
+        f"BASE = {str(RECIPES / 'bsd.py')!r}\nVARIANTS = {{'bilevel': {{}}, 'all-fusion': "
+        "{'search.strategy': {'name': 'fixed', 'candidate': 'fusion'}}}\n"
+    )
     proc = clearer("compare", str(mini), "--profile", "smoke", "--out", str(cmp_dir), "--seeds", "2")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "ranked against the ground truth" in proc.stdout and "rank in ground truth" in proc.stdout
@@ -108,16 +126,26 @@ def test_ground_truth_ranks_every_architecture_and_searches_land_in_it(data_dir,
     assert rows["all-fusion"]["rank"] == [ff["rank"], ff["rank"]] and rows["all-fusion"]["rank_of"] == 4
     assert len(rows["bilevel"]["rank"]) == 2 and 0 <= rows["bilevel"]["percentile"] <= 100
     # another retrain budget is another ground truth: no rank column
-    other = clearer("compare", str(mini), "--profile", "smoke", "--out", str(tmp_path / "cmp2"), "--seeds", "1",
-                    "--set", "retrain.epochs=1")
+    other = clearer(
+        "compare",
+        str(mini),
+        "--profile",
+        "smoke",
+        "--out",
+        str(tmp_path / "cmp2"),
+        "--seeds",
+        "1",
+        "--set",
+        "retrain.epochs=1",
+    )
     assert other.returncode == 0 and "rank in ground truth" not in other.stdout
 
 
-MINI = '''
+MINI = """
 BASE = {base!r}
 VARIANTS = {{"clearer": {{}}, "all-fusion": {{"search.strategy": {{"name": "fixed", "candidate": "fusion"}}}}}}
 SEEDS = 2
-'''
+"""
 
 
 @pytest.mark.slow
@@ -149,6 +177,7 @@ def test_shard_slices_cover_the_grid_once(tmp_path):
     parts = [shard(jobs, f"{i}/3") for i in range(3)]
     assert sorted(sum(parts, [])) == jobs
     from clearer.errors import ClearerError
+
     with pytest.raises(ClearerError, match="I/N"):
         shard(jobs, "3/3")
 
@@ -170,8 +199,22 @@ def test_psnr_vs_params_plot_only_when_sizes_differ(tmp_path):
 
 
 def row(variant: str, psnr: float, std: float, seeds: int = 3, **extra) -> dict:
-    return {**dict(variant=variant, psnr=psnr, psnr_std=std, seeds=seeds, architecture="a", params=1,
-                   flops_per_pixel=1, search_s=0.0, retrain_s=0.0, ssim=0.5, ssim_std=0.0), **extra}
+    return {
+        **dict(
+            variant=variant,
+            psnr=psnr,
+            psnr_std=std,
+            seeds=seeds,
+            architecture="a",
+            params=1,
+            flops_per_pixel=1,
+            search_s=0.0,
+            retrain_s=0.0,
+            ssim=0.5,
+            ssim_std=0.0,
+        ),
+        **extra,
+    }
 
 
 def test_ties_are_differences_under_two_pooled_seed_std_and_one_seed_shows_no_std():
@@ -187,8 +230,10 @@ def test_ties_are_differences_under_two_pooled_seed_std_and_one_seed_shows_no_st
 
 
 def test_ground_truth_table_ranks_ties_percentiles_and_front():
-    gt_rows = [row(n, p, 0.02, arch_hashes=[n], architectures=[{"x": n}], flops_per_pixel=f)
-               for n, p, f in (("A", 28.3, 100), ("B", 28.28, 50), ("C", 28.0, 20), ("D", 27.9, 60))]
+    gt_rows = [
+        row(n, p, 0.02, arch_hashes=[n], architectures=[{"x": n}], flops_per_pixel=f)
+        for n, p, f in (("A", 28.3, 100), ("B", 28.28, 50), ("C", 28.0, 20), ("D", 27.9, 60))
+    ]
     truth = ground_truth_table({"set": gt_rows}, "key")
     entries = {e["name"]: e for e in truth["sets"]["set"]}
     assert [e["name"] for e in truth["sets"]["set"]] == ["A", "B", "C", "D"]
@@ -207,6 +252,7 @@ def test_ground_truth_table_ranks_ties_percentiles_and_front():
 
 def test_seed_agreement_is_kendall_tau_of_the_two_seeds_orders():
     from clearer.compare.report import seed_agreement
+
     same = [dict(seed_psnr=[p, p + 0.01]) for p in (28.0, 28.1, 28.2)]
     assert "τ = 1.00" in seed_agreement(same)
     flipped = [dict(seed_psnr=[p, -p]) for p in (28.0, 28.1, 28.2)]
@@ -224,19 +270,24 @@ def test_job_identity_ignores_search_settings_of_a_fixed_architecture_and_space_
     base = Recipe.from_dict({"search": {"strategy": {"name": "fixed", "candidate": "fusion"}}})
     retuned = Recipe.from_dict({"search": {"strategy": {"name": "fixed", "candidate": "fusion"}, "epochs": 3}})
     assert job_identity(base) == job_identity(retuned)
-    explicit = Recipe.from_dict({"search": {"strategy": {"name": "fixed", "candidate": "fusion"}},
-                                 "space": {"name": "clearer", "residual": False}})
+    explicit = Recipe.from_dict(
+        {
+            "search": {"strategy": {"name": "fixed", "candidate": "fusion"}},
+            "space": {"name": "clearer", "residual": False},
+        }
+    )
     assert job_identity(explicit) == job_identity(base)  # residual=False is the space's default
     searched = Recipe.from_dict({})
     assert job_identity(searched) != job_identity(Recipe.from_dict({"search": {"epochs": 3}}))
-    assert job_identity(base) != job_identity(Recipe.from_dict(
-        {"search": {"strategy": {"name": "fixed", "candidate": "parallel"}}}))
+    assert job_identity(base) != job_identity(
+        Recipe.from_dict({"search": {"strategy": {"name": "fixed", "candidate": "parallel"}}})
+    )
 
 
-SIGMA = '''
+SIGMA = """
 BASE = {base!r}
 VARIANTS = {{"fusion": {{"search.strategy": {{"name": "fixed", "candidate": "fusion"}}}}}}
-'''
+"""
 
 
 @pytest.mark.slow
@@ -274,9 +325,11 @@ def test_report_with_nothing_finished_fails_and_writes_nothing(data_dir, tmp_pat
 
 def test_per_seed_changes_are_made_from_each_seed(tmp_path):
     comp = tmp_path / "c.py"
-    comp.write_text(f"from clearer.compare import PerSeed\nBASE = {str(RECIPES / 'bsd.py')!r}\nSEEDS = 2\n"
-                    "VARIANT_SEEDS = {'b': 3}\n"
-                    "VARIANTS = {'a': {}, 'b': {'search.epochs': PerSeed(lambda seed: seed + 1)}}\n")
+    comp.write_text(
+        f"from clearer.compare import PerSeed\nBASE = {str(RECIPES / 'bsd.py')!r}\nSEEDS = 2\n"
+        "VARIANT_SEEDS = {'b': 3}\n"
+        "VARIANTS = {'a': {}, 'b': {'search.epochs': PerSeed(lambda seed: seed + 1)}}\n"
+    )
     jobs = load_comparison(comp, "smoke", {}, None, tmp_path).jobs
     assert [(j.variant, j.seed) for j in jobs] == [("a", 0), ("b", 0), ("a", 1), ("b", 1), ("b", 2)]
     assert [j.recipe.search.epochs for j in jobs if j.variant == "b"] == [1, 2, 3]
@@ -291,12 +344,16 @@ def test_alpha_figure_draws_every_candidate_of_every_choice_point(tmp_path):
     candidates = {"node0/edge0": ["conv", "skip", "none"], "node0/edge1": ["conv", "skip", "none"]}
     (run / "arch.json").write_text(json.dumps({"candidates": candidates}))
     header = ["epoch"] + [f"{label}:{n}" for label, ns in candidates.items() for n in ns] + ["node0/edge0:snr"]
-    lines = [",".join(header)] + [",".join([str(e), "0.2", str(0.3 + 0.1 * e), str(0.5 - 0.1 * e)] * 1
-                                           + ["0.3", "0.4", "0.3", ""]) for e in (1, 2, 3)]
+    lines = [",".join(header)] + [
+        ",".join([str(e), "0.2", str(0.3 + 0.1 * e), str(0.5 - 0.1 * e)] * 1 + ["0.3", "0.4", "0.3", ""])
+        for e in (1, 2, 3)
+    ]
     (run / "alpha.csv").write_text("\n".join(lines) + "\n")
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     drawn = []
     original = plt.Axes.plot
 

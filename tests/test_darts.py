@@ -1,4 +1,5 @@
 """DARTS ops and the darts_cells space: shapes, derivation rule, fixed materialisation."""
+
 from __future__ import annotations
 
 import pytest
@@ -18,8 +19,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 def random_probs(space: DartsSpace, seed: int = 0) -> dict[str, list[float]]:
     gen = torch.Generator().manual_seed(seed)
-    return {c.label: torch.softmax(torch.randn(len(c.candidates), generator=gen), 0).tolist()
-            for c in space.choices()}
+    return {c.label: torch.softmax(torch.randn(len(c.candidates), generator=gen), 0).tolist() for c in space.choices()}
 
 
 @pytest.mark.parametrize("name", DARTS_OPS)
@@ -79,8 +79,7 @@ def test_derive_keeps_top2_non_none_edges_per_node():
                 edges = [f"cell{k}/node{i}/edge{j}" for j in range(2 + i)]
                 kept = [e for e in edges if arch[e] != "none"]
                 assert len(kept) == 2
-                assert min(strength[e] for e in kept) >= max(
-                    (strength[e] for e in edges if e not in kept), default=0.0)
+                assert min(strength[e] for e in kept) >= max((strength[e] for e in edges if e not in kept), default=0.0)
                 for e in kept:  # the best non-none op of a kept edge
                     best = max((p, n) for n, p in enumerate(probs[e]) if n != none_at)[1]
                     assert arch[e] == DARTS_OPS[best]
@@ -154,6 +153,7 @@ def test_shared_cells_one_alpha_per_edge_one_derived_cell_everywhere():
     """DARTS' default: every normal cell shares α, so the search learns and derives one cell."""
     from clearer.strategies.base import SearchContext
     from clearer.strategies.bilevel import Bilevel
+
     space = DartsSpace(channels=1, width=4, cells=3, nodes=4)
     assert labels(3, 4) == [f"node{i}/edge{j}" for i in range(4) for j in range(2 + i)]
     assert len(space.choices()) == 3 * 14 and {c.label for c in space.choices()} == set(labels(3, 4))

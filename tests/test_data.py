@@ -1,4 +1,5 @@
 """Data layer: image I/O, datasets and overlap checks, degradations, patch sampling, fetching."""
+
 from __future__ import annotations
 
 import functools
@@ -28,6 +29,7 @@ def _png(path: Path, array: np.ndarray) -> Path:
 
 
 # ---------------------------------------------------------------- images
+
 
 def test_data_root_unset_and_missing(monkeypatch, tmp_path):
     monkeypatch.delenv("CLEARER_DATA", raising=False)
@@ -96,6 +98,7 @@ def test_image_folder_relative_to_data_root_and_limit(monkeypatch, tmp_path):
 
 # ---------------------------------------------------------------- datasets (real data)
 
+
 def test_bsds500_splits_and_exclude(data_dir):
     assert [len(bsds500(s)) for s in ("train", "val", "test")] == [200, 100, 200]
     kept = bsds500("val", exclude="bsd68")
@@ -148,6 +151,7 @@ def test_bsd68_overlaps_bsds500_val_pixel_for_pixel(data_dir):
 
 # ---------------------------------------------------------------- degradations
 
+
 def test_sigma_validation_messages():
     for bad in (-1, 300, [10, 300], [5, 10, 15], "25"):
         with pytest.raises(ClearerError, match="sigma"):
@@ -189,6 +193,7 @@ def test_clip_quantize_determinism_and_ranges():
 
 
 # ---------------------------------------------------------------- patches
+
 
 def _ramp(c: int, h: int, w: int, offset: int = 0) -> torch.Tensor:
     return (torch.arange(c * h * w, dtype=torch.float32) + offset).view(c, h, w)
@@ -238,6 +243,7 @@ def test_patch_too_large_names_sizes():
 
 
 # ---------------------------------------------------------------- fetch
+
 
 @pytest.fixture
 def http_dir(tmp_path):

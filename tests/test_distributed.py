@@ -1,4 +1,5 @@
 """Data-parallel search with torchrun (2 CPU processes, gloo) matches one process with the global batch."""
+
 from __future__ import annotations
 
 import json
@@ -27,9 +28,21 @@ def free_port() -> int:
 
 def torchrun(*args: str, nproc: int = 2) -> subprocess.CompletedProcess:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    return subprocess.run([sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={nproc}",
-                           "--master_addr=127.0.0.1", f"--master_port={free_port()}", *args],
-                          capture_output=True, text=True, timeout=600, env=env)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            f"--nproc_per_node={nproc}",
+            "--master_addr=127.0.0.1",
+            f"--master_port={free_port()}",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
 
 
 def test_two_processes_match_each_other_and_one_process_with_the_global_batch(synthetic_data, tmp_path):
@@ -37,8 +50,13 @@ def test_two_processes_match_each_other_and_one_process_with_the_global_batch(sy
     proc = torchrun(str(WORKER), str(RECIPES / "bsd.py"), str(tmp_path / "run-ddp"), "2", str(ddp))
     assert proc.returncode == 0, proc.stderr[-3000:]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run([sys.executable, str(WORKER), str(RECIPES / "bsd.py"), str(tmp_path / "run-one"),
-                           "4", str(single)], capture_output=True, text=True, timeout=600, env=env)
+    proc = subprocess.run(
+        [sys.executable, str(WORKER), str(RECIPES / "bsd.py"), str(tmp_path / "run-one"), "4", str(single)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     rank0, rank1 = load_state(ddp / "rank0.safetensors"), load_state(ddp / "rank1.safetensors")
     alone = load_state(single / "rank0.safetensors")
@@ -56,8 +74,21 @@ def test_two_processes_match_each_other_and_one_process_with_the_global_batch(sy
 
 def test_torchrun_cli_run_completes_with_sharded_evaluation(synthetic_data, tmp_path):
     out = tmp_path / "run"
-    proc = torchrun("-m", "clearer", "run", str(RECIPES / "bsd.py"), "--profile", "smoke", "--out", str(out),
-                    "--quiet", "--set", "channels_last=False", "--set", "autocast='none'")
+    proc = torchrun(
+        "-m",
+        "clearer",
+        "run",
+        str(RECIPES / "bsd.py"),
+        "--profile",
+        "smoke",
+        "--out",
+        str(out),
+        "--quiet",
+        "--set",
+        "channels_last=False",
+        "--set",
+        "autocast='none'",
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["sets"]["bsd68"]["images"] == 2
@@ -69,7 +100,21 @@ def test_torchrun_into_a_fresh_folder_never_sees_its_own_rank0_files_as_an_old_r
     """Regression: rank 1 used to check --out after rank 0 had written recipe.json, and refused to run."""
     for attempt in range(2):
         out = tmp_path / f"run{attempt}"
-        proc = torchrun("-m", "clearer", "run", str(RECIPES / "bsd.py"), "--profile", "smoke", "--out", str(out),
-                        "--quiet", "--set", "search.epochs=1", "--set", "retrain.epochs=1",
-                        "--set", "channels_last=False")
+        proc = torchrun(
+            "-m",
+            "clearer",
+            "run",
+            str(RECIPES / "bsd.py"),
+            "--profile",
+            "smoke",
+            "--out",
+            str(out),
+            "--quiet",
+            "--set",
+            "search.epochs=1",
+            "--set",
+            "retrain.epochs=1",
+            "--set",
+            "channels_last=False",
+        )
         assert proc.returncode == 0, proc.stderr[-2000:]

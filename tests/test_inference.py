@@ -1,4 +1,5 @@
 """Whole-image inference: padding to the network multiple, tiling, self-ensemble."""
+
 from __future__ import annotations
 
 import pytest
@@ -108,8 +109,7 @@ def test_tiled_clearer_network_matches_untiled_within_a_hundredth_of_a_db(data_d
 
     torch.manual_seed(0)
     arch = {"cell1/col0": "fusion", "cell2/col0": "parallel"}
-    net = ClearerSpace(channels=1, width=8, cells=2, columns=1, stem_blocks=1, residual=True,
-                       architecture=arch).eval()
+    net = ClearerSpace(channels=1, width=8, cells=2, columns=1, stem_blocks=1, residual=True, architecture=arch).eval()
     clean = read_image(data_dir / "BSD68" / "test001.png", 1)
     noisy = clean + torch.randn(clean.shape, generator=torch.Generator().manual_seed(0)) * 25 / 255
     whole = restore_image(net, noisy, net.multiple)

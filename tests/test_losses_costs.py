@@ -1,4 +1,5 @@
 """Loss values and candidate costs on small inputs whose results are worked out by hand."""
+
 from __future__ import annotations
 
 import math

@@ -1,4 +1,5 @@
 """PSNR/SSIM values and the named measurement protocols."""
+
 from __future__ import annotations
 
 import math
@@ -31,7 +32,9 @@ def test_psnr_known_mse_and_shapes():
     assert math.isclose(psnr(x, y).item(), 20.0, abs_tol=1e-5)  # mse 0.01
     assert math.isclose(psnr(x * 255, y * 255, data_range=255).item(), 20.0, abs_tol=1e-5)
     batch = psnr(torch.zeros(3, 1, 4, 4), torch.stack([torch.full((1, 4, 4), v) for v in (0.1, 0.01, 0.001)]))
-    assert batch.shape == (3,) and torch.allclose(batch, torch.tensor([20.0, 40.0, 60.0], dtype=torch.float64), atol=1e-5)
+    assert batch.shape == (3,) and torch.allclose(
+        batch, torch.tensor([20.0, 40.0, 60.0], dtype=torch.float64), atol=1e-5
+    )
     assert psnr(y, y).item() == math.inf
     with pytest.raises(ClearerError, match="differ in shape"):
         psnr(x, torch.zeros(1, 8, 9))
@@ -42,7 +45,9 @@ def test_ssim_identity_and_monotone_in_noise():
     clean = torch.nn.functional.avg_pool2d(torch.rand(1, 3, 68, 68, generator=g), 5, 1)[0]
     for window in ("gaussian", "matlab"):
         assert math.isclose(ssim(clean, clean, window).item(), 1.0, abs_tol=1e-9)
-        values = [ssim(clean + s * torch.randn(clean.shape, generator=g), clean, window).item() for s in (0.02, 0.1, 0.3)]
+        values = [
+            ssim(clean + s * torch.randn(clean.shape, generator=g), clean, window).item() for s in (0.02, 0.1, 0.3)
+        ]
         assert values[0] > values[1] > values[2] and values[0] < 1
     with pytest.raises(ClearerError, match="gaussian, matlab"):
         ssim(clean, clean, "box")
@@ -116,7 +121,12 @@ def test_protocols_prepare_measure_and_lookup():
     assert standard.prepare(img).shape == img.shape
     assert center_crop(torch.rand(2, 1, 70, 130), 64).shape == (2, 1, 64, 128)
     assert clearer.as_dict()["ssim_window"] == "gaussian" and standard.ssim_window == "matlab"
-    assert (clearer.clip_input, clearer.quantize_input, standard.clip_input, standard.quantize_output) == (True, True, False, True)
+    assert (clearer.clip_input, clearer.quantize_input, standard.clip_input, standard.quantize_output) == (
+        True,
+        True,
+        False,
+        True,
+    )
     assert clearer.noise(30).clip and not standard.noise(25).quantize
 
     clean8 = torch.full((1, 16, 16), 128 / 255)

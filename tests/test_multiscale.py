@@ -1,5 +1,6 @@
 """The CLEARER space's building blocks and its two materialisations: modules that start as the identity,
 and a derived network that computes exactly what the supernet computes with one-hot weights."""
+
 from __future__ import annotations
 
 import pytest
@@ -64,8 +65,9 @@ ARCH = {"cell1/col0": "fusion", "cell1/col1": "parallel", "cell2/col0": "paralle
 
 
 def one_hot(space: ClearerSpace, architecture: dict[str, str]) -> dict[str, torch.Tensor]:
-    return {c.label: torch.tensor([float(name == architecture[c.label]) for name in c.candidates])
-            for c in space.choices()}
+    return {
+        c.label: torch.tensor([float(name == architecture[c.label]) for name in c.candidates]) for c in space.choices()
+    }
 
 
 def test_derived_clearer_net_is_the_supernet_restricted_to_its_choices():

@@ -1,4 +1,5 @@
 """Paired (degraded, clean) datasets: rain_pairs and rain100l on the real Rain100L pairs, every layout and error."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -43,6 +44,7 @@ def _png(path: Path, height: int, width: int, value: int = 0, rgb: bool = True) 
 
 # ---------------------------------------------------------------- real data
 
+
 def test_rain_pairs_on_rain100l(rain100l_dir):
     s = rain_pairs("Rain100L-val")  # relative to CLEARER_DATA
     assert isinstance(s, PairedSet) and isinstance(s, PairSource) and len(s) == 20
@@ -81,6 +83,7 @@ def test_skip_and_limit_cut_disjoint_parts(rain100l_dir):
 
 # ---------------------------------------------------------------- layouts in tmp folders
 
+
 def test_paired_folder_matches_by_stem_and_sorts_naturally(tmp_path, monkeypatch):
     for i, n in enumerate((10, 2, 1)):
         _png(tmp_path / "d" / "input" / f"img{n}.jpg", 4, 6, 100 + i)
@@ -112,13 +115,15 @@ def test_rain_pairs_one_and_two_folders(tmp_path):
         _png(tmp_path / "rain" / f"rain-00{n}.png", 5, 4)
         _png(tmp_path / "clean" / f"norain-{n}.png", 5, 4)
     two = rain_pairs(str(tmp_path / "rain"), target_path=str(tmp_path / "clean"))
-    assert [(a.name, b.name) for a, b in two.pairs] == [("rain-001.png", "norain-1.png"),
-                                                         ("rain-002.png", "norain-2.png")]
+    assert [(a.name, b.name) for a, b in two.pairs] == [
+        ("rain-001.png", "norain-1.png"),
+        ("rain-002.png", "norain-2.png"),
+    ]
 
 
 def test_side_by_side_splits_halves(tmp_path):
     img = np.zeros((4, 10, 3), np.uint8)
-    img[:, :5] = 30   # clean on the left
+    img[:, :5] = 30  # clean on the left
     img[:, 5:] = 220  # rainy on the right
     Image.fromarray(img).save(tmp_path / "2.png")
     Image.fromarray(img).save(tmp_path / "10.png")
@@ -135,6 +140,7 @@ def test_side_by_side_splits_halves(tmp_path):
 
 
 # ---------------------------------------------------------------- one interface: (input, target) pairs
+
 
 def _noise_pngs(folder: Path, count: int, seed: int = 0, size: tuple[int, int] = (40, 56)) -> list[Path]:
     rng = np.random.default_rng(seed)
@@ -220,6 +226,7 @@ def test_evaluation_pairs_seed_each_image_by_its_index_and_skip_pairs_that_measu
 
 
 # ---------------------------------------------------------------- errors
+
 
 def test_size_mismatch_names_both_files(tmp_path):
     _png(tmp_path / "input" / "a.png", 4, 6)

@@ -1,4 +1,5 @@
 """Synthetic rain streaks: statistics against the parameters, orientation, determinism, validation."""
+
 from __future__ import annotations
 
 import math
@@ -68,8 +69,9 @@ def test_mean_brightness_follows_density_and_brightness():
 @pytest.mark.parametrize("angle", [-25.0, 15.0])
 def test_streak_orientation_matches_angle(angle):
     for blur in (True, False):
-        layer = render_streaks((2, 192, 192), _gen(0), density=0.003, length=25, angle=angle, width=1.5,
-                               brightness=0.8, blur=blur)
+        layer = render_streaks(
+            (2, 192, 192), _gen(0), density=0.003, length=25, angle=angle, width=1.5, brightness=0.8, blur=blur
+        )
         assert streak_angle(layer) == pytest.approx(angle, abs=2.0)
 
 
@@ -148,8 +150,9 @@ def test_variation_makes_most_streaks_faint_and_taper_fades_the_ends():
     assert float(lit(even).median()) == pytest.approx(1.0) and float(lit(spread).median()) < 0.3
     assert float(spread.max()) > 0.9
     box = line_kernels(torch.tensor([21.0]), torch.tensor([0.0]), torch.tensor([1.0]), radius=12, soften=False)[0, 0]
-    tapered = line_kernels(torch.tensor([21.0]), torch.tensor([0.0]), torch.tensor([1.0]), radius=12, soften=False,
-                           taper=True)[0, 0]
+    tapered = line_kernels(
+        torch.tensor([21.0]), torch.tensor([0.0]), torch.tensor([1.0]), radius=12, soften=False, taper=True
+    )[0, 0]
     column = tapered[:, 12]
     assert float(column.max()) == pytest.approx(1.0) and float(column[2]) < 0.25 < float(box[2, 12])
     assert float(tapered.sum()) == pytest.approx(float(box.sum()) / 2, rel=0.1)
@@ -157,25 +160,28 @@ def test_variation_makes_most_streaks_faint_and_taper_fades_the_ends():
     assert "tapered soft streaks, add blend" in rain_streaks(taper=True, blend="add").describe()
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(density=1.5), r"density=1\.5 is outside 0\.\.1"),
-    (dict(density=-0.1), r"density=-0\.1 is outside"),
-    (dict(length=[30, 10]), r"length range \[30, 10\] has low > high"),
-    (dict(length=[1, 2, 3]), r"length range must be \[low, high\]"),
-    (dict(length=0.5), r"length=0\.5 is outside 1\.\.128"),
-    (dict(angle=120), r"angle=120 is outside -90\.\.90"),
-    (dict(width=0), r"width=0 is outside"),
-    (dict(brightness="bright"), r"brightness must be a number.*'bright'"),
-    (dict(brightness=True), r"brightness must be a number.*True"),
-    (dict(density=float("nan")), r"density must be a number.*nan"),
-    (dict(blur="yes"), r"blur must be true or false, got 'yes'"),
-    (dict(haze=1.5), r"haze=1\.5 is outside 0\.\.1"),
-    (dict(airlight=[0.9, 0.5]), r"airlight range \[0\.9, 0\.5\] has low > high"),
-    (dict(noise=-0.01), r"noise=-0\.01 is outside 0\.\.0\.5"),
-    (dict(variation=9), r"variation=9 is outside 0\.\.8"),
-    (dict(taper=1), r"taper must be true or false, got 1"),
-    (dict(blend="multiply"), r"blend='multiply' is not valid; use one of screen, add"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(density=1.5), r"density=1\.5 is outside 0\.\.1"),
+        (dict(density=-0.1), r"density=-0\.1 is outside"),
+        (dict(length=[30, 10]), r"length range \[30, 10\] has low > high"),
+        (dict(length=[1, 2, 3]), r"length range must be \[low, high\]"),
+        (dict(length=0.5), r"length=0\.5 is outside 1\.\.128"),
+        (dict(angle=120), r"angle=120 is outside -90\.\.90"),
+        (dict(width=0), r"width=0 is outside"),
+        (dict(brightness="bright"), r"brightness must be a number.*'bright'"),
+        (dict(brightness=True), r"brightness must be a number.*True"),
+        (dict(density=float("nan")), r"density must be a number.*nan"),
+        (dict(blur="yes"), r"blur must be true or false, got 'yes'"),
+        (dict(haze=1.5), r"haze=1\.5 is outside 0\.\.1"),
+        (dict(airlight=[0.9, 0.5]), r"airlight range \[0\.9, 0\.5\] has low > high"),
+        (dict(noise=-0.01), r"noise=-0\.01 is outside 0\.\.0\.5"),
+        (dict(variation=9), r"variation=9 is outside 0\.\.8"),
+        (dict(taper=1), r"taper must be true or false, got 1"),
+        (dict(blend="multiply"), r"blend='multiply' is not valid; use one of screen, add"),
+    ],
+)
 def test_parameter_validation_names_the_value(kwargs, message):
     with pytest.raises(ClearerError, match=message):
         rain_streaks(**kwargs)

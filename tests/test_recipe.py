@@ -1,4 +1,5 @@
 """Recipes: loading, profiles, --set overrides, validation messages, derive, local parts, JSON round trip."""
+
 from __future__ import annotations
 
 import json
@@ -22,9 +23,6 @@ from clearer.registry import LOSSES, SPACES
 
 ROOT = Path(__file__).resolve().parents[1]
 BSD = ROOT / "recipes" / "bsd.py"
-
-
-
 
 
 pytestmark = pytest.mark.usefixtures("restore_registries")
@@ -52,7 +50,10 @@ def one_paragraph(msg: str) -> None:
 
 @pytest.fixture
 def small(tmp_path: Path) -> Path:
-    return write(tmp_path, "small.py", """\
+    return write(
+        tmp_path,
+        "small.py",
+        """\
         RECIPE = dict(
             name="small",
             space=dict(name="clearer", width=16),
@@ -60,10 +61,12 @@ def small(tmp_path: Path) -> Path:
             evaluate=dict(sets=["bsd68", dict(name="set12", limit=2)]),
         )
         PROFILES = {"tiny": {"space.width": 8, "search.epochs": 1}, "tidy": {}}
-        """)
+        """,
+    )
 
 
 # ------------------------------------------------------------------------------------------ loading
+
 
 def test_small_recipe_resolves_to_plain_validated_data(small: Path) -> None:
     r = resolve(small)
@@ -101,6 +104,7 @@ def test_recipe_without_profiles_says_so(tmp_path: Path) -> None:
 
 # ------------------------------------------------------------------------------------------ --set
 
+
 def test_set_overrides_after_the_profile(small: Path) -> None:
     r = resolve(small, "tiny", "search.epochs=3", "space.width=4", "name='other'", "device=cpu")
     assert r.search.epochs == 3 and r.space["width"] == 4 and r.name == "other" and r.device == "cpu"
@@ -135,9 +139,15 @@ def test_set_misspelt_degradation_argument_suggests_the_right_one(small: Path) -
     one_paragraph(msg)
 
 
-@pytest.mark.parametrize("key, near", [
-    ("search.epoch", "search.epochs"), ("serch.epochs", "search.epochs"), ("sed", "seed"),
-    ("evaluate.protocl", "evaluate.protocol")])
+@pytest.mark.parametrize(
+    "key, near",
+    [
+        ("search.epoch", "search.epochs"),
+        ("serch.epochs", "search.epochs"),
+        ("sed", "seed"),
+        ("evaluate.protocl", "evaluate.protocol"),
+    ],
+)
 def test_set_unknown_schema_key_names_it_and_close_matches(small: Path, key: str, near: str) -> None:
     msg = error(small, None, f"{key}=3")
     assert f"unknown key {key}." in msg and "Did you mean" in msg and near in msg
@@ -180,6 +190,7 @@ def test_set_accepts_dict_calls_as_recipes_write_them() -> None:
 
 
 # ------------------------------------------------------------------------------------------ file errors
+
 
 def test_unknown_key_in_file_names_it_and_suggests(tmp_path: Path) -> None:
     path = write(tmp_path, "typo.py", "RECIPE = dict(search=dict(epoch=3))\n")
@@ -234,11 +245,15 @@ def test_missing_file_is_one_paragraph(tmp_path: Path) -> None:
 
 
 def test_syntax_error_names_file_and_line(tmp_path: Path) -> None:
-    path = write(tmp_path, "broken.py", """\
+    path = write(
+        tmp_path,
+        "broken.py",
+        """\
         RECIPE = dict(
             name="broken",,
         )
-        """)
+        """,
+    )
     with pytest.raises(ClearerError) as info:
         load_recipe(path)
     msg = str(info.value)
@@ -248,12 +263,16 @@ def test_syntax_error_names_file_and_line(tmp_path: Path) -> None:
 
 
 def test_exception_inside_recipe_names_file_line_and_type(tmp_path: Path) -> None:
-    path = write(tmp_path, "boom.py", """\
+    path = write(
+        tmp_path,
+        "boom.py",
+        """\
         import math
         RECIPE = dict(
             seed=int(math.log(0)),
         )
-        """)
+        """,
+    )
     with pytest.raises(ClearerError) as info:
         load_recipe(path)
     msg = str(info.value)
@@ -287,17 +306,26 @@ def test_from_dict_rejects_non_dict() -> None:
 
 # ------------------------------------------------------------------------------------------ derive
 
+
 def test_derived_recipe_imports_its_base_from_the_same_folder(tmp_path: Path) -> None:
-    write(tmp_path, "base.py", """\
+    write(
+        tmp_path,
+        "base.py",
+        """\
         RECIPE = dict(name="base", search=dict(epochs=200, loss="mse"), space=dict(name="clearer", width=32))
         PROFILES = {"smoke": {"search.epochs": 1}}
-        """)
-    derived = write(tmp_path, "derived.py", """\
+        """,
+    )
+    derived = write(
+        tmp_path,
+        "derived.py",
+        """\
         from clearer.recipe import derive
         from base import RECIPE as BASE, PROFILES
         RECIPE = derive(BASE, {"search.epochs": 3, "name": "derived", "space.width": 8})
         assert BASE["search"]["epochs"] == 200, "derive must not change the base"
-        """)
+        """,
+    )
     r = resolve(derived)
     assert (r.name, r.search.epochs, r.space["width"], r.search.loss) == ("derived", 3, 8, {"name": "mse"})
     assert resolve(derived, "smoke").search.epochs == 1
@@ -338,11 +366,15 @@ def test_derive_unknown_key_fails_at_once_with_suggestion() -> None:
 
 
 def test_derive_error_in_a_recipe_points_at_its_line(tmp_path: Path) -> None:
-    path = write(tmp_path, "bad_derive.py", """\
+    path = write(
+        tmp_path,
+        "bad_derive.py",
+        """\
         from clearer.recipe import derive
 
         RECIPE = derive({}, {"search.epoch": 3})
-        """)
+        """,
+    )
     with pytest.raises(ClearerError) as info:
         load_recipe(path)
     assert f"in recipe {path}:3: unknown key search.epoch." in str(info.value)
@@ -379,22 +411,30 @@ def test_recipe_registers_its_own_part_and_resolves_it_to_its_name(tmp_path: Pat
 
 def test_a_derived_recipe_may_reuse_a_base_that_registers_parts(tmp_path: Path) -> None:
     write(tmp_path, "local.py", LOCAL_SPACE)
-    child = write(tmp_path, "child.py", """\
+    child = write(
+        tmp_path,
+        "child.py",
+        """\
         from clearer.recipe import derive
         from local import RECIPE as BASE
         RECIPE = derive(BASE, {"space.width": 12})
-        """)
+        """,
+    )
     assert resolve(tmp_path / "local.py").space["width"] == 6  # runs local.py as a recipe first
     assert resolve(child).space == {"name": "test_recipe_tiny", "width": 12}  # then imports it
     assert resolve(child).space["width"] == 12
 
 
 def test_class_given_directly_becomes_its_registered_name(tmp_path: Path) -> None:
-    path = write(tmp_path, "direct.py", """\
+    path = write(
+        tmp_path,
+        "direct.py",
+        """\
         from clearer.spaces.clearer_space import ClearerSpace
         from clearer.data.degradations import gaussian
         RECIPE = dict(space=dict(name=ClearerSpace, width=8), data=dict(degradation=gaussian))
-        """)
+        """,
+    )
     r = resolve(path)
     assert r.space == {"name": "clearer", "width": 8} and r.data.degradation == {"name": "gaussian"}
     assert Recipe.from_dict(json.loads(r.to_json())) == r
@@ -403,6 +443,7 @@ def test_class_given_directly_becomes_its_registered_name(tmp_path: Path) -> Non
 def test_data_names_registered_parts_only_never_imports(tmp_path: Path) -> None:
     """A resolved recipe is data: 'module:qualname' is an unknown name, not an import (issue 12)."""
     import torch
+
     with pytest.raises(ClearerError, match="space: 'Identity' is not registered"):
         Recipe.from_dict({"space": torch.nn.Identity})
     flag = tmp_path / "ran"
@@ -413,12 +454,16 @@ def test_data_names_registered_parts_only_never_imports(tmp_path: Path) -> None:
 
 
 def test_unregistered_recipe_class_asks_to_be_registered(tmp_path: Path) -> None:
-    path = write(tmp_path, "unreg.py", """\
+    path = write(
+        tmp_path,
+        "unreg.py",
+        """\
         class Mine:
             def __init__(self, width: int = 4) -> None:
                 pass
         RECIPE = dict(space=Mine)
-        """)
+        """,
+    )
     msg = error(path)
     assert "space: 'Mine' is not registered" in msg and '@SPACES.register("my_name")' in msg
 
@@ -433,8 +478,7 @@ def test_untyped_part_arguments_are_normalised_to_json(tmp_path: Path) -> None:
     def untyped(pair=(1, 2), table=None):
         """A loss with unannotated arguments."""
 
-    r = Recipe.from_dict({"search": {"loss": {"name": "test_recipe_untyped", "pair": (3, 4),
-                                              "table": {"a": (1,)}}}})
+    r = Recipe.from_dict({"search": {"loss": {"name": "test_recipe_untyped", "pair": (3, 4), "table": {"a": (1,)}}}})
     assert r.search.loss == {"name": "test_recipe_untyped", "pair": [3, 4], "table": {"a": [1]}}
     assert Recipe.from_dict(json.loads(r.to_json())) == r
     with pytest.raises(ClearerError) as info:
@@ -455,6 +499,7 @@ def test_tuple_annotations_become_lists(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------------------------------ JSON and bsd.py
+
 
 @pytest.mark.parametrize("profile", [None, "paper", "paper-released", "quick", "compare", "smoke"])
 def test_bsd_round_trips_through_json(profile: str | None) -> None:
@@ -488,14 +533,19 @@ def test_bsd_profiles_and_overrides() -> None:
     msg = error(BSD, "smoke", "search.strategy.weights.lrr=0.1")
     assert "unknown key search.strategy.weights.lrr. Did you mean search.strategy.weights.lr?" in msg
     assert resolve(BSD, "smoke", "search.strategy.weights.lr=0.5").search.strategy["weights"].lr == 0.5
-    assert resolve(BSD, "smoke", "search.strategy=dict(name='gumbel')", "search.strategy.alpha.movement=4.0"
-                   ).search.strategy["alpha"].movement == 4.0  # a part's argument not given yet
+    assert (
+        resolve(BSD, "smoke", "search.strategy=dict(name='gumbel')", "search.strategy.alpha.movement=4.0")
+        .search.strategy["alpha"]
+        .movement
+        == 4.0
+    )  # a part's argument not given yet
 
 
 def alpha_lr(recipe: Recipe) -> float:
     """The α learning rate a bilevel search of this recipe uses."""
     from clearer.registry import STRATEGIES
     from clearer.strategies.base import SearchContext
+
     space = SPACES.get("clearer")(**{k: v for k, v in recipe.space.items() if k != "name"})
     strategy = STRATEGIES.get("bilevel")(**{k: v for k, v in recipe.search.strategy.items() if k != "name"})
     steps = recipe.search.steps_per_epoch
@@ -531,6 +581,7 @@ def test_every_bsd_profile_resolves_to_the_settings_of_issue_10() -> None:
 
 def test_exec_recipe_leaves_sys_path_as_it_was(tmp_path: Path) -> None:
     import sys
+
     before = list(sys.path)
     path = write(tmp_path, "path.py", "import sys\nRECIPE = dict(name=sys.path[0])\n")
     assert exec_recipe(path)["RECIPE"]["name"] == str(tmp_path.resolve())

@@ -1,4 +1,5 @@
 """Smoke runs of the other recipes: a custom module searched beside CLEARER's, deraining, show-arch, restore."""
+
 from __future__ import annotations
 
 import json
@@ -101,9 +102,19 @@ def test_rain_recipe_trains_on_real_pairs_when_given_them(data_dir, tmp_path):
         save_image(folder / f"norain-{n}.png", clean)
         save_image(folder / f"rain-{n}.png", rain(clean, torch.Generator().manual_seed(n)))
     out = tmp_path / "run"
-    proc = clearer("run", str(RECIPES / "rain.py"), "--profile", "smoke", "--out", str(out), "--quiet",
-                   "--set", f"data.train=dict(name='rain_pairs', path='{folder}', skip=2)",
-                   "--set", f"data.alpha=dict(name='rain_pairs', path='{folder}', limit=2)")
+    proc = clearer(
+        "run",
+        str(RECIPES / "rain.py"),
+        "--profile",
+        "smoke",
+        "--out",
+        str(out),
+        "--quiet",
+        "--set",
+        f"data.train=dict(name='rain_pairs', path='{folder}', skip=2)",
+        "--set",
+        f"data.alpha=dict(name='rain_pairs', path='{folder}', limit=2)",
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     log = (out / "log.txt").read_text()
     assert "weights on real pairs, α on real pairs" in log and "on real pairs" in log.split("retrain:")[1]

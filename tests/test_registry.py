@@ -1,4 +1,5 @@
 """Registries: explicit names, duplicate detection with both file:line places, helpful unknown-name errors."""
+
 from __future__ import annotations
 
 import inspect
@@ -20,9 +21,6 @@ KINDS = ["candidates", "ops", "spaces", "losses", "strategies", "datasets", "deg
 def widgets() -> Registry:
     """A private registry, so these tests never touch the global ones."""
     return Registry("widgets")
-
-
-
 
 
 def _line(obj) -> int:
@@ -122,23 +120,27 @@ def test_registering_the_same_object_twice_is_harmless(widgets: Registry) -> Non
 def test_running_a_file_twice_is_not_a_clash_but_a_second_definition_is(tmp_path: Path, widgets: Registry) -> None:
     """A recipe file loaded twice re-registers its parts; that must not look like a name clash."""
     import builtins
+
     builtins._clearer_test_widgets = widgets  # the file reaches the private registry through builtins
     try:
         parts = tmp_path / "parts.py"
-        parts.write_text(textwrap.dedent("""\
+        parts.write_text(
+            textwrap.dedent("""\
             reg = _clearer_test_widgets
 
             @reg.register("knob")
             class Knob:
                 def __init__(self, size: int = 1) -> None:
                     self.size = size
-            """))
+            """)
+        )
         first = runpy.run_path(str(parts))["Knob"]
         second = runpy.run_path(str(parts))["Knob"]
         assert first is not second and widgets.get("knob") is second  # the latest definition wins
 
         clash = tmp_path / "clash.py"
-        clash.write_text(textwrap.dedent("""\
+        clash.write_text(
+            textwrap.dedent("""\
             reg = _clearer_test_widgets
 
 
@@ -146,7 +148,8 @@ def test_running_a_file_twice_is_not_a_clash_but_a_second_definition_is(tmp_path
             class Knob:
                 def __init__(self) -> None:
                     pass
-            """))
+            """)
+        )
         with pytest.raises(ClearerError) as info:
             runpy.run_path(str(clash))
     finally:
@@ -158,6 +161,7 @@ def test_running_a_file_twice_is_not_a_clash_but_a_second_definition_is(tmp_path
 
 def test_where_is_file_and_line() -> None:
     from clearer.spaces.clearer_space import ClearerSpace
+
     file, line = _where(ClearerSpace).rsplit(":", 1)
     assert file.endswith("clearer_space.py")
     source = Path(file).read_text().splitlines()
@@ -197,8 +201,15 @@ def test_get_accepts_the_class_itself_but_not_other_values(widgets: Registry) ->
 def test_global_registries_cover_every_kind_with_builtin_parts() -> None:
     assert list(REGISTRIES) == KINDS
     assert clearer.REGISTRIES is REGISTRIES
-    for kind, name in [("candidates", "fusion"), ("ops", "sep_conv_3x3"), ("spaces", "clearer"), ("losses", "mse"),
-                       ("strategies", "bilevel"), ("datasets", "bsd68"), ("degradations", "gaussian")]:
+    for kind, name in [
+        ("candidates", "fusion"),
+        ("ops", "sep_conv_3x3"),
+        ("spaces", "clearer"),
+        ("losses", "mse"),
+        ("strategies", "bilevel"),
+        ("datasets", "bsd68"),
+        ("degradations", "gaussian"),
+    ]:
         assert name in REGISTRIES[kind], (kind, name)
         assert summary(REGISTRIES[kind].get(name)), f"{kind}/{name} needs a one-line docstring for `clearer list`"
 
@@ -242,12 +253,16 @@ def test_build_calls_the_named_part_with_its_arguments_and_the_callers(widgets: 
     assert widgets.build({"name": knob, "turns": 3}, size=2) == (2, 3)  # the function itself
 
 
-@pytest.mark.parametrize("ref, extra, said", [
-    ({"name": "knob", "colour": "red"}, {"size": 2}, "got an unexpected keyword argument 'colour'"),
-    ("knob", {}, "missing a required argument: 'size'"),
-])
+@pytest.mark.parametrize(
+    "ref, extra, said",
+    [
+        ({"name": "knob", "colour": "red"}, {"size": 2}, "got an unexpected keyword argument 'colour'"),
+        ("knob", {}, "missing a required argument: 'size'"),
+    ],
+)
 def test_build_with_arguments_the_part_does_not_take_names_kind_name_and_parameters(
-        widgets: Registry, ref, extra, said) -> None:
+    widgets: Registry, ref, extra, said
+) -> None:
     @widgets.register("knob")
     class Knob:
         def __init__(self, size: int, turns: int = 1) -> None:
@@ -276,8 +291,7 @@ def test_a_candidate_with_another_constructor_is_a_clearer_error(restore_registr
             super().__init__()
 
     with pytest.raises(ClearerError) as info:
-        ClearerSpace(width=4, cells=1, columns=1, stem_blocks=0,
-                     candidates=["parallel", "test_registry_single_width"])
+        ClearerSpace(width=4, cells=1, columns=1, stem_blocks=0, candidates=["parallel", "test_registry_single_width"])
     msg = str(info.value)
     assert "candidates 'test_registry_single_width' cannot be built" in msg and "It takes width." in msg
     with pytest.raises(ClearerError, match="unknown candidates 'sep_conv_3x3'"):  # a DARTS op is no candidate

@@ -1,4 +1,5 @@
 """End-to-end runs of recipes/bsd.py (smoke profile): artefacts, resume after SIGKILL, NaN guard, splits."""
+
 from __future__ import annotations
 
 import csv
@@ -32,8 +33,17 @@ def test_smoke_run_leaves_every_artefact(synthetic_data, tmp_path):
     out = tmp_path / "run"
     proc = clearer("run", str(BSD), "--profile", "smoke", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
-    for name in ("recipe.json", "overrides.json", "log.txt", "alpha.csv", "arch.json", "model.safetensors",
-                 "metrics.json", "state/search.safetensors", "state/retrain.safetensors"):
+    for name in (
+        "recipe.json",
+        "overrides.json",
+        "log.txt",
+        "alpha.csv",
+        "arch.json",
+        "model.safetensors",
+        "metrics.json",
+        "state/search.safetensors",
+        "state/retrain.safetensors",
+    ):
         assert (out / name).is_file(), name
     assert list((out / "samples").glob("*.png"))
     arch = json.loads((out / "arch.json").read_text())
@@ -55,10 +65,18 @@ def test_smoke_run_leaves_every_artefact(synthetic_data, tmp_path):
     assert all(rows[0][f"{label}:snr"] == "" for label in arch["architecture"]) and any(s >= 0 for s in snr)
     assert "α-gradient signal/noise: cell1/col0" in (out / "log.txt").read_text()
     search = metrics["search"]
-    assert set(search) == {"discretisation_gap_db", "supernet_psnr", "inherited_psnr", "gap_set",
-                           "final_entropy", "min_max_prob", "decided"}
-    assert search["discretisation_gap_db"] == pytest.approx(search["supernet_psnr"] - search["inherited_psnr"],
-                                                            abs=1e-3)
+    assert set(search) == {
+        "discretisation_gap_db",
+        "supernet_psnr",
+        "inherited_psnr",
+        "gap_set",
+        "final_entropy",
+        "min_max_prob",
+        "decided",
+    }
+    assert search["discretisation_gap_db"] == pytest.approx(
+        search["supernet_psnr"] - search["inherited_psnr"], abs=1e-3
+    )
     assert "crops of the α split" in search["gap_set"] and isinstance(search["decided"], bool)
     assert 0 <= search["final_entropy"] <= 0.6932 and 0.5 <= search["min_max_prob"] <= 1
 
@@ -67,9 +85,23 @@ def test_smoke_run_leaves_every_artefact(synthetic_data, tmp_path):
 def test_sigkill_mid_search_then_resume_completes_like_an_unbroken_run(synthetic_data, tmp_path):
     sets = ["--set", "search.epochs=8", "--set", "search.steps_per_epoch=4"]
     killed = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "-m", "clearer", "run", str(BSD), "--profile", "smoke",
-                             "--out", str(killed), "--quiet", *sets],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "clearer",
+            "run",
+            str(BSD),
+            "--profile",
+            "smoke",
+            "--out",
+            str(killed),
+            "--quiet",
+            *sets,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     state = killed / "state" / "search.safetensors"
     deadline = time.time() + 120
     while not state.exists() and time.time() < deadline:
@@ -119,19 +151,39 @@ def test_nan_loss_stops_with_message_and_keeps_last_good_checkpoint(synthetic_da
     recipe = tmp_path / "nan_recipe.py"
     recipe.write_text(NAN_RECIPE)
     out = tmp_path / "run"
-    proc = clearer("run", str(recipe), "--profile", "smoke", "--out", str(out),
-                   "--set", "search.epochs=5", "--set", "search.steps_per_epoch=3")
+    proc = clearer(
+        "run",
+        str(recipe),
+        "--profile",
+        "smoke",
+        "--out",
+        str(out),
+        "--set",
+        "search.epochs=5",
+        "--set",
+        "search.steps_per_epoch=3",
+    )
     assert proc.returncode == 2
     message = " ".join(proc.stderr.split())
     assert "loss became nan at epoch 2, step 3" in message
     assert "last good checkpoint" in message and "Traceback" not in proc.stderr
     from clearer.engine.checkpoint import load_state
+
     assert load_state(out / "state" / "search.safetensors")["epoch"] == 1
 
 
-@pytest.mark.parametrize("name, profile", [("bsd.py", "paper"), ("bsd.py", "quick"), ("bsd.py", "smoke"),
-                                           ("rain.py", "paper"), ("rain.py", "quick"), ("rain.py", "compare"),
-                                           ("rain.py", "smoke")])
+@pytest.mark.parametrize(
+    "name, profile",
+    [
+        ("bsd.py", "paper"),
+        ("bsd.py", "quick"),
+        ("bsd.py", "smoke"),
+        ("rain.py", "paper"),
+        ("rain.py", "quick"),
+        ("rain.py", "compare"),
+        ("rain.py", "smoke"),
+    ],
+)
 def test_no_evaluation_image_reaches_training_or_search(data_dir, name, profile):
     recipe = load_recipe(RECIPES / name).resolve(profile)
     learned = [DATASETS.build(recipe.data.train), DATASETS.build(recipe.data.alpha)]

@@ -1,4 +1,5 @@
 """Speed work that must not change results: cached input scores, compiled steps, honest benchmarks."""
+
 from __future__ import annotations
 
 import os
@@ -29,8 +30,9 @@ def test_input_scores_are_measured_once_per_set_and_reused(synthetic_data, tmp_p
     mean = sum(row["input_psnr"] for row in cached.values()) / len(cached)
     assert second["input_psnr"] == round(mean, 5)
     # a lower noise level degrades the inputs less: measured anew, not taken from the cache
-    milder = load_recipe(RECIPES / "bsd.py").resolve("smoke", {"evaluate.sets": [{"name": "bsd68", "limit": 2}],
-                                                                "data.degradation.sigma": 15.0})
+    milder = load_recipe(RECIPES / "bsd.py").resolve(
+        "smoke", {"evaluate.sets": [{"name": "bsd68", "limit": 2}], "data.degradation.sigma": 15.0}
+    )
     third = E.evaluate(milder, model, tmp_path, torch.device("cpu"), log)["bsd68"]
     assert len(E._INPUT_SCORES) == 2 and third["input_psnr"] > first["input_psnr"] + 8
 
@@ -47,8 +49,13 @@ def _search_losses(compile_it: bool, steps: int = 3) -> list[float]:
 
     torch.manual_seed(0)
     space = ClearerSpace(channels=1, width=4, cells=1, columns=1, stem_blocks=1, residual=True)
-    ctx = SearchContext(torch.nn.functional.mse_loss, {"binary_entropy": (0.01, binary_entropy)},
-                        candidate_costs(space, "params", 1), total_steps=10, steps_per_epoch=10)
+    ctx = SearchContext(
+        torch.nn.functional.mse_loss,
+        {"binary_entropy": (0.01, binary_entropy)},
+        candidate_costs(space, "params", 1),
+        total_steps=10,
+        steps_per_epoch=10,
+    )
     strategy = Bilevel(warmup_epochs=0, weights=OptimConfig(optimizer="adam", lr=1e-2), alpha=AlphaConfig(lr=1e-1))
     strategy.prepare(space, space, ctx)
     g = torch.Generator().manual_seed(1)
@@ -64,8 +71,9 @@ def _search_losses(compile_it: bool, steps: int = 3) -> list[float]:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not os.environ.get("CLEARER_SLOW"), reason="compiling takes 1-6 minutes on 2 CPU cores; "
-                    "CLEARER_SLOW=1 runs it")
+@pytest.mark.skipif(
+    not os.environ.get("CLEARER_SLOW"), reason="compiling takes 1-6 minutes on 2 CPU cores; CLEARER_SLOW=1 runs it"
+)
 def test_compiled_search_steps_match_eager_on_cpu(one_thread):
     """torch.compile (what compile="on" runs) gives the eager losses and α, float32, to 1e-4."""
     eager, fast = _search_losses(False), _search_losses(True)
@@ -117,7 +125,14 @@ def test_losses_read_once_per_epoch_still_stop_at_the_first_bad_step(tmp_path):
         return {"loss": loss, "arch_loss": 1.0} if epoch else {"loss": loss}
 
     with pytest.raises(NonFiniteLoss, match=r"loss became nan at epoch 2, step 3"):
-        for epoch, means in run_epochs("search", log=RunLog(None, verbose=False), epochs=4, steps_per_epoch=4,
-                                       start_epoch=0, step=step, checkpoint=tmp_path / "state.safetensors"):
+        for epoch, means in run_epochs(
+            "search",
+            log=RunLog(None, verbose=False),
+            epochs=4,
+            steps_per_epoch=4,
+            start_epoch=0,
+            step=step,
+            checkpoint=tmp_path / "state.safetensors",
+        ):
             ends.append((epoch, means))
     assert ends == [(0, {"loss": 0.5 * (1 + 2 + 3 + 4) / 4})]

@@ -1,4 +1,5 @@
 """Every strategy on both spaces, GDAS sampling cost, random search's choice, resume round trip."""
+
 from __future__ import annotations
 
 import math
@@ -29,9 +30,6 @@ STRATEGY_ARGS = {
 }
 
 
-
-
-
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
@@ -42,17 +40,22 @@ def make_space(name: str, architecture: dict[str, str] | None = None) -> torch.n
 def make_ctx(space: torch.nn.Module, epochs: int = 2, steps_per_epoch: int = 2) -> SearchContext:
     return SearchContext(
         restore_loss=F.mse_loss,
-        arch_losses={"binary_entropy": (0.01, LOSSES.get("binary_entropy")),
-                     "expected_cost": (0.01, LOSSES.get("expected_cost"))},
-        costs=candidate_costs(space, "params", 1), total_steps=epochs * steps_per_epoch,
-        steps_per_epoch=steps_per_epoch)
+        arch_losses={
+            "binary_entropy": (0.01, LOSSES.get("binary_entropy")),
+            "expected_cost": (0.01, LOSSES.get("expected_cost")),
+        },
+        costs=candidate_costs(space, "params", 1),
+        total_steps=epochs * steps_per_epoch,
+        steps_per_epoch=steps_per_epoch,
+    )
 
 
 def batch(seed: int, size: int = 16, n: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
     """Smooth random 'images' and a noisy copy (σ = 25/255)."""
     gen = torch.Generator().manual_seed(seed)
-    clean = F.interpolate(torch.rand(n, 1, size // 4, size // 4, generator=gen), size=size,
-                          mode="bilinear", align_corners=False)
+    clean = F.interpolate(
+        torch.rand(n, 1, size // 4, size // 4, generator=gen), size=size, mode="bilinear", align_corners=False
+    )
     return clean + 25 / 255 * torch.randn(clean.shape, generator=gen), clean
 
 
@@ -109,7 +112,8 @@ def test_gumbel_computes_one_candidate_per_choice_point():
     for choice in space.choices():
         for op in choice.ops.values():
             op.register_forward_hook(  # per choice module: DARTS normal cells share labels (and α)
-                lambda m, i, o, key=id(choice): calls.__setitem__(key, calls.get(key, 0) + 1))
+                lambda m, i, o, key=id(choice): calls.__setitem__(key, calls.get(key, 0) + 1)
+            )
     strategy.step(batch(0), batch(1), epoch=0)  # warm-up: weight step only, one forward
     assert calls and set(calls.values()) == {1} and len(calls) == len(space.choices())
     calls.clear()
@@ -142,9 +146,10 @@ def test_random_derives_the_lowest_loss_sample():
     best = min(range(4), key=expected.__getitem__)
     assert logs["loss"] == pytest.approx(sum(expected) / 4, rel=1e-5)
     assert strategy.derive() == strategy.samples[best]
-    assert strategy.probability_lists() == {k: [1.0 if c == v else 0.0 for c in
-                                                 next(ch.candidates for ch in space.choices() if ch.label == k)]
-                                            for k, v in strategy.samples[best].items()}
+    assert strategy.probability_lists() == {
+        k: [1.0 if c == v else 0.0 for c in next(ch.candidates for ch in space.choices() if ch.label == k)]
+        for k, v in strategy.samples[best].items()
+    }
 
 
 def test_random_samples_are_valid_architectures_of_the_space():
@@ -253,8 +258,8 @@ def test_second_order_hypergradient_matches_finite_differences():
     probs = strategy.probabilities()
     space.set_weights(probs)
     first = torch.autograd.grad(
-        restore_forward(space, arch, F.mse_loss, False) + strategy.arch_penalty(probs)[0],
-        list(strategy.alpha.values()))
+        restore_forward(space, arch, F.mse_loss, False) + strategy.arch_penalty(probs)[0], list(strategy.alpha.values())
+    )
     assert not torch.allclose(torch.cat(first), want, rtol=2e-2)  # the second-order term matters here
 
 
@@ -278,8 +283,9 @@ class _OneChoice(Supernet):
 
     def __init__(self) -> None:
         super().__init__()
-        self.pick = Choice("pick", ["identity", "mean"],
-                           lambda name: _Mean() if name == "mean" else torch.nn.Identity())
+        self.pick = Choice(
+            "pick", ["identity", "mean"], lambda name: _Mean() if name == "mean" else torch.nn.Identity()
+        )
         self.bias = torch.nn.Parameter(torch.zeros(()))  # a shared weight for the weight step to train
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -298,9 +304,13 @@ def search_one_choice(**settings) -> float:
     torch.manual_seed(0)
     space = _OneChoice()
     strategy = STRATEGIES.get("bilevel")(warmup_epochs=1, weights=ADAM, alpha=AlphaConfig(**settings))
-    ctx = SearchContext(restore_loss=F.mse_loss,
-                        arch_losses={"binary_entropy": (1e-3, LOSSES.get("binary_entropy"))},
-                        costs={}, total_steps=4 * 25, steps_per_epoch=25)
+    ctx = SearchContext(
+        restore_loss=F.mse_loss,
+        arch_losses={"binary_entropy": (1e-3, LOSSES.get("binary_entropy"))},
+        costs={},
+        total_steps=4 * 25,
+        steps_per_epoch=25,
+    )
     strategy.prepare(space, space, ctx)
     for k in range(ctx.total_steps):
         strategy.step(flat_batch(2 * k), flat_batch(2 * k + 1), k // 25)
@@ -345,13 +355,13 @@ def test_alpha_signal_is_the_restoration_gradient_over_the_epoch():
         g = torch.stack([s[label_key(c.label)] for s in seen]).double()
         mean = g.mean(0)
         assert signal[c.label]["grad_mean"] == pytest.approx(float(mean.norm()))
-        assert signal[c.label]["snr"] == pytest.approx(
-            float(mean.norm() / (g - mean).pow(2).sum(1).mean().sqrt()))
+        assert signal[c.label]["snr"] == pytest.approx(float(mean.norm() / (g - mean).pow(2).sum(1).mean().sqrt()))
 
 
 def test_official_space_is_the_released_network():
     """official=True at the paper's size: the released code's supernet, 12.56 M parameters."""
     from clearer.nn.multiscale import Upsample
+
     torch.manual_seed(0)
     space = SPACES.get("clearer")(channels=1, width=32, cells=3, columns=4, official=True)
     assert sum(p.numel() for p in space.parameters()) == 12_558_144
@@ -371,19 +381,22 @@ def test_search_init_starts_candidates_off_the_identity_in_search_mode_only():
     last = searching.cells[0].columns[0].ops["parallel"].blocks[0].body[1][1]
     assert torch.all(last.weight == 0.1)
     assert torch.all(searching.stem[2].body[1][1].weight == 0)  # the stem is no candidate
-    fixed = SPACES.get("clearer")(**args, search_init=0.1, architecture={"cell1/col0": "parallel",
-                                                                          "cell2/col0": "fusion"})
+    fixed = SPACES.get("clearer")(
+        **args, search_init=0.1, architecture={"cell1/col0": "parallel", "cell2/col0": "fusion"}
+    )
     assert torch.all(fixed.cells[0].columns[0].ops["parallel"].blocks[0].body[1][1].weight == 0)
 
 
 def test_search_summary_warns_naming_the_undecided_choice_points():
     from clearer.engine.search import search_summary
+
     lines: list[str] = []
     summary = search_summary({"cell1/col0": [0.55, 0.45], "cell1/col1": [0.02, 0.98]}, lines.append)
     assert summary["decided"] is False and summary["min_max_prob"] == pytest.approx(0.55)
     assert len(lines) == 1 and "the search did not decide: cell1/col0" in lines[0] and "col1" not in lines[0]
     assert summary["final_entropy"] == pytest.approx(
         (-(0.55 * math.log(0.55) + 0.45 * math.log(0.45)) - (0.02 * math.log(0.02) + 0.98 * math.log(0.98))) / 2,
-        rel=1e-4)
+        rel=1e-4,
+    )
     lines.clear()
     assert search_summary({"a": [0.9, 0.1]}, lines.append)["decided"] is True and not lines

@@ -1,4 +1,5 @@
 """The one weight trainer (search and retrain), the arch.json record, the training-mode block."""
+
 from __future__ import annotations
 
 import copy
@@ -58,13 +59,27 @@ def test_train_mode_restores_the_previous_mode_even_after_an_error():
 
 
 def test_arch_record_keeps_the_arch_json_format(tmp_path):
-    searched = ArchRecord({"cell1/col0": "fusion"}, {"cell1/col0": [0.4, 0.6]}, {"cell1/col0": ["parallel", "fusion"]},
-                          space={"name": "clearer"}, strategy="bilevel", search_seconds=1.5, search=None)
+    searched = ArchRecord(
+        {"cell1/col0": "fusion"},
+        {"cell1/col0": [0.4, 0.6]},
+        {"cell1/col0": ["parallel", "fusion"]},
+        space={"name": "clearer"},
+        strategy="bilevel",
+        search_seconds=1.5,
+        search=None,
+    )
     searched.write(tmp_path / "arch.json")
     data = json.loads((tmp_path / "arch.json").read_text())
-    assert data == {"architecture": {"cell1/col0": "fusion"}, "probabilities": {"cell1/col0": [0.4, 0.6]},
-                    "candidates": {"cell1/col0": ["parallel", "fusion"]}, "hash": arch_hash({"cell1/col0": "fusion"}),
-                    "space": {"name": "clearer"}, "strategy": "bilevel", "search_seconds": 1.5, "search": None}
+    assert data == {
+        "architecture": {"cell1/col0": "fusion"},
+        "probabilities": {"cell1/col0": [0.4, 0.6]},
+        "candidates": {"cell1/col0": ["parallel", "fusion"]},
+        "hash": arch_hash({"cell1/col0": "fusion"}),
+        "space": {"name": "clearer"},
+        "strategy": "bilevel",
+        "search_seconds": 1.5,
+        "search": None,
+    }
     assert ArchRecord.read(tmp_path / "arch.json") == searched
     given = ArchRecord({"cell1/col0": "fusion"}, None, {"cell1/col0": ["parallel", "fusion"]}, strategy="fixed")
     assert "search" not in given.to_dict()  # nothing was searched: no search entry, as before

@@ -1,5 +1,6 @@
 """Small things users hit: FLOPs of any op, relative data paths, captioned strips, metrics.csv on resume,
 whole `clearer list` descriptions, recipes copied to another folder."""
+
 from __future__ import annotations
 
 import csv
@@ -82,7 +83,11 @@ def test_metrics_csv_replaces_repeated_epochs_on_resume(tmp_path):
     with (tmp_path / "metrics.csv").open() as f:
         rows = list(csv.DictReader(f))
     assert [(r["phase"], r["epoch"], r["loss"]) for r in rows] == [
-        ("search", "1", "1"), ("search", "2", "0.5"), ("search", "3", "0.25"), ("retrain", "1", "0.5")]
+        ("search", "1", "1"),
+        ("search", "2", "0.5"),
+        ("search", "3", "0.25"),
+        ("retrain", "1", "0.5"),
+    ]
     assert rows[0]["val_psnr"] == "" and rows[-1]["val_psnr"] == "20"
 
 

@@ -1,4 +1,5 @@
 """clearer: multi-scale neural architecture search for image restoration (CLEARER, NeurIPS 2020)."""
+
 from __future__ import annotations
 
 __version__ = "0.1.0"
@@ -7,22 +8,38 @@ from . import losses, metrics  # noqa: E402,F401  (losses register; metrics for 
 from .api import evaluate, export, load, restore  # noqa: E402
 from .data import datasets, degradations, paired, rain  # noqa: E402,F401  # noqa: E402,F401
 from .nn import (
-                       darts_ops,  # noqa: E402,F401
-                       multiscale,  # noqa: E402,F401
+    darts_ops,  # noqa: E402,F401
+    multiscale,  # noqa: E402,F401
 )
 from .recipe import Recipe, derive, load_recipe  # noqa: E402
 from .registry import CANDIDATES, DATASETS, DEGRADATIONS, LOSSES, OPS, REGISTRIES, SPACES, STRATEGIES, Registry  # noqa: E402
 from .spaces import (
-                       clearer_space,  # noqa: E402,F401
-                       darts_space,  # noqa: E402,F401
+    clearer_space,  # noqa: E402,F401
+    darts_space,  # noqa: E402,F401
 )
 from .strategies import (  # noqa: E402,F401
-                       bilevel,  # noqa: E402,F401
-                       fixed,
-                       gumbel,
-                       random_search,
+    bilevel,  # noqa: E402,F401
+    fixed,
+    gumbel,
+    random_search,
 )
 
-__all__ = ["Registry", "Recipe", "load_recipe", "derive", "REGISTRIES", "CANDIDATES", "OPS", "SPACES",
-           "LOSSES", "STRATEGIES", "DATASETS", "DEGRADATIONS", "load", "restore", "evaluate", "export",
-           "__version__"]
+__all__ = [
+    "Registry",
+    "Recipe",
+    "load_recipe",
+    "derive",
+    "REGISTRIES",
+    "CANDIDATES",
+    "OPS",
+    "SPACES",
+    "LOSSES",
+    "STRATEGIES",
+    "DATASETS",
+    "DEGRADATIONS",
+    "load",
+    "restore",
+    "evaluate",
+    "export",
+    "__version__",
+]

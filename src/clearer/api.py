@@ -1,11 +1,12 @@
 """The public Python surface: load a finished run, restore images with it, re-evaluate it, export it.
 
-    import clearer
-    model = clearer.load("runs/bsd/20261128-194307")      # the trained nn.Module, eval mode
-    clean = model.restore("noisy.png")                     # PIL in/out; also tensors, numpy arrays
-    clearer.evaluate("runs/bsd/20261128-194307", {"data.degradation.sigma": 15})
-    clearer.export("runs/bsd/20261128-194307", "onnx", "bsd.onnx")
+import clearer
+model = clearer.load("runs/bsd/20261128-194307")      # the trained nn.Module, eval mode
+clean = model.restore("noisy.png")                     # PIL in/out; also tensors, numpy arrays
+clearer.evaluate("runs/bsd/20261128-194307", {"data.degradation.sigma": 15})
+clearer.export("runs/bsd/20261128-194307", "onnx", "bsd.onnx")
 """
+
 from __future__ import annotations
 
 import csv
@@ -37,8 +38,9 @@ EVALUABLE = ("evaluate", "data.degradation", "device", "autocast", "channels_las
 ImageLike = torch.Tensor | np.ndarray | Image.Image | str | Path
 
 
-def load(run_dir: str | Path, recipe: str | Path | None = None, device: str | torch.device = "auto",
-         best: bool = False) -> nn.Module:
+def load(
+    run_dir: str | Path, recipe: str | Path | None = None, device: str | torch.device = "auto", best: bool = False
+) -> nn.Module:
     """The trained network of a finished run, in eval mode, with `restore(image)` and the attributes
     `multiple` (input sizes it needs), `channels` (1 gray, 3 RGB), `recipe`, `architecture`, `run_dir`.
 
@@ -48,8 +50,10 @@ def load(run_dir: str | Path, recipe: str | Path | None = None, device: str | to
     run_dir = Path(run_dir)
     weights = run_dir / (artifacts.BEST_WEIGHTS if best else artifacts.WEIGHTS)
     if not weights.is_file():
-        raise ClearerError(f"{run_dir} has no {weights.name}: the run has not finished retraining "
-                           f"(continue it with clearer run RECIPE --resume {run_dir}).")
+        raise ClearerError(
+            f"{run_dir} has no {weights.name}: the run has not finished retraining "
+            f"(continue it with clearer run RECIPE --resume {run_dir})."
+        )
     register_sources(run_dir, recipe)
     resolved = Recipe.from_dict(artifacts.read_json(run_dir / artifacts.RECIPE))
     architecture = ArchRecord.read(run_dir / artifacts.ARCH).architecture
@@ -57,7 +61,11 @@ def load(run_dir: str | Path, recipe: str | Path | None = None, device: str | to
     load_weights(weights, model)
     model.multiple = getattr(model, "multiple", 1)
     model.channels, model.recipe, model.architecture, model.run_dir = (
-        resolved.data.channels, resolved, architecture, run_dir)
+        resolved.data.channels,
+        resolved,
+        architecture,
+        run_dir,
+    )
     model.restore = types.MethodType(restore, model)
     return model.to(resolve_device(str(device))).eval()
 
@@ -75,8 +83,10 @@ def _as_batch(image: ImageLike, channels: int) -> tuple[torch.Tensor, Any]:
         scale = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(image.dtype, 1.0)
         hwc = image[:, :, None] if image.ndim == 2 else image
         if hwc.ndim != 3 or hwc.shape[2] != channels:
-            raise ClearerError(f"the model takes {channels}-channel images (H x W{' x 3' if channels == 3 else ''}); "
-                               f"got an array of shape {image.shape}. Convert the image first.")
+            raise ClearerError(
+                f"the model takes {channels}-channel images (H x W{' x 3' if channels == 3 else ''}); "
+                f"got an array of shape {image.shape}. Convert the image first."
+            )
         x = torch.from_numpy(np.ascontiguousarray(hwc, dtype=np.float32) / scale).permute(2, 0, 1)[None]
 
         def to_array(y: torch.Tensor) -> np.ndarray:
@@ -85,14 +95,17 @@ def _as_batch(image: ImageLike, channels: int) -> tuple[torch.Tensor, Any]:
             if scale == 1.0:
                 return out.astype(image.dtype)
             return np.clip(np.round(out * scale), 0, scale).astype(image.dtype)
+
         return x, to_array
     if isinstance(image, torch.Tensor):
         if image.dim() not in (3, 4) or image.shape[-3] != channels:
-            raise ClearerError(f"the model takes [C,H,W] or [B,C,H,W] tensors with C={channels}; "
-                               f"got shape {tuple(image.shape)}.")
+            raise ClearerError(
+                f"the model takes [C,H,W] or [B,C,H,W] tensors with C={channels}; got shape {tuple(image.shape)}."
+            )
         single = image.dim() == 3
-        return (image[None] if single else image).float(), \
-            lambda y: (y[0] if single else y).to(image.device, image.dtype)
+        return (image[None] if single else image).float(), lambda y: (y[0] if single else y).to(
+            image.device, image.dtype
+        )
     raise ClearerError(f"restore takes a tensor, numpy array, PIL image or file path; got {type(image).__name__}.")
 
 
@@ -113,9 +126,11 @@ def restore(model: nn.Module, image: ImageLike, tile: int | None = 512, self_ens
 
 # ------------------------------------------------------------------------------------------ evaluate
 
+
 @dataclass
 class Evaluation:
     """Where a re-evaluation wrote its files, and its metrics (per set; per image under "per_image")."""
+
     out: Path
     metrics: dict[str, Any]
 
@@ -126,11 +141,17 @@ def _check_evaluable(overrides: dict[str, Any]) -> None:
         raise ClearerError(
             f"clearer evaluate cannot change {', '.join(bad)}: that would need retraining. It changes "
             f"{', '.join(p + ('.…' if p in ('evaluate', 'data.degradation') else '') for p in EVALUABLE)}; "
-            f"e.g. --set data.degradation.sigma=15 or --set evaluate.sets=['set12'].")
+            f"e.g. --set data.degradation.sigma=15 or --set evaluate.sets=['set12']."
+        )
 
 
-def evaluate(run_dir: str | Path, overrides: dict[str, Any] | None = None, out: str | Path | None = None,
-             recipe: str | Path | None = None, verbose: bool = True) -> Evaluation:
+def evaluate(
+    run_dir: str | Path,
+    overrides: dict[str, Any] | None = None,
+    out: str | Path | None = None,
+    recipe: str | Path | None = None,
+    verbose: bool = True,
+) -> Evaluation:
     """Measure a finished run again with other test sets, noise, protocol or self-ensemble, without
     retraining. Writes recipe.json, overrides.json, metrics.json, per_image.csv and samples to `out`
     (default RUN/evaluations/<hash of the evaluation recipe>/); the run's own metrics stay untouched."""
@@ -143,8 +164,10 @@ def evaluate(run_dir: str | Path, overrides: dict[str, Any] | None = None, out: 
     evaluated = Recipe.from_dict(apply_overrides(model.recipe.to_dict(), overrides))
     out = Path(out) if out is not None else run_dir / EVALUATIONS / evaluated.hash()
     if (out / artifacts.WEIGHTS).exists() or ((out / artifacts.RECIPE).exists() and (out / artifacts.ARCH).exists()):
-        raise ClearerError(f"{out} is a run folder; its metrics.json is never overwritten. "
-                           f"Choose another --out (default: {run_dir / EVALUATIONS}/<hash>/).")
+        raise ClearerError(
+            f"{out} is a run folder; its metrics.json is never overwritten. "
+            f"Choose another --out (default: {run_dir / EVALUATIONS}/<hash>/)."
+        )
     device = resolve_device(evaluated.device)
     model.to(device)
     per_image: dict[str, list[dict[str, Any]]] = {}
@@ -153,8 +176,15 @@ def evaluate(run_dir: str | Path, overrides: dict[str, Any] | None = None, out: 
     sets = evaluate_sets(evaluated, model, out, device, log, per_image)
     for name, rows in per_image.items():
         sets[name]["per_image"] = rows
-    metrics = {"run": str(run_dir), "run_recipe_hash": model.recipe.hash(), "recipe_hash": evaluated.hash(),
-               "arch_hash": artifacts.arch_hash(model.architecture), "overrides": overrides, "sets": sets, **artifacts.versions()}
+    metrics = {
+        "run": str(run_dir),
+        "run_recipe_hash": model.recipe.hash(),
+        "recipe_hash": evaluated.hash(),
+        "arch_hash": artifacts.arch_hash(model.architecture),
+        "overrides": overrides,
+        "sets": sets,
+        **artifacts.versions(),
+    }
     artifacts.write_json(out / artifacts.RECIPE, evaluated.to_dict())
     artifacts.write_json(out / artifacts.OVERRIDES, overrides)
     artifacts.write_json(out / artifacts.METRICS, metrics)
@@ -179,9 +209,11 @@ def _write_per_image_csv(path: Path, per_image: dict[str, list[dict[str, Any]]])
 
 # -------------------------------------------------------------------------------------------- export
 
+
 @dataclass
 class Export:
     """An exported file and how far it is from the eager model on a real image."""
+
     path: Path
     max_abs_diff: float
     checked_on: str
@@ -205,8 +237,13 @@ def _check_image(model: nn.Module, image: str | Path | None) -> tuple[torch.Tens
             raise ClearerError("the run has no test set to check the export on; pass --image FILE.")
         ref = recipe.evaluate.sets[0]
         protocol = get_protocol(recipe.evaluate.protocol)
-        pairs = test_pairs(DATASETS.build(ref), model.channels, protocol, protocol_degradation(recipe, protocol),
-                           RunLog(None, verbose=False))
+        pairs = test_pairs(
+            DATASETS.build(ref),
+            model.channels,
+            protocol,
+            protocol_degradation(recipe, protocol),
+            RunLog(None, verbose=False),
+        )
         x, _, stem = next(iter(pairs))
         where = f"{set_name(ref)}/{stem} (degraded as in evaluation)"
     return pad_to_multiple(x, model.multiple)[0], where
@@ -215,9 +252,15 @@ def _check_image(model: nn.Module, image: str | Path | None) -> tuple[torch.Tens
 def _dynamic_shapes(multiple: int) -> tuple[dict[int, Any], ...]:
     """Batch, height and width free; height and width multiples of `multiple`."""
     from torch.export import Dim
+
     h, w = Dim("h_blocks", min=1, max=65536 // multiple), Dim("w_blocks", min=1, max=65536 // multiple)
-    return ({0: Dim("batch", min=1, max=1024), 2: h * multiple if multiple > 1 else h,
-             3: w * multiple if multiple > 1 else w},)
+    return (
+        {
+            0: Dim("batch", min=1, max=1024),
+            2: h * multiple if multiple > 1 else h,
+            3: w * multiple if multiple > 1 else w,
+        },
+    )
 
 
 class _Forward(nn.Module):
@@ -231,8 +274,13 @@ class _Forward(nn.Module):
         return self.net(image)
 
 
-def export(run: str | Path | nn.Module, format: Literal["onnx", "pt2"], out: str | Path,
-           image: str | Path | None = None, recipe: str | Path | None = None) -> Export:
+def export(
+    run: str | Path | nn.Module,
+    format: Literal["onnx", "pt2"],
+    out: str | Path,
+    image: str | Path | None = None,
+    recipe: str | Path | None = None,
+) -> Export:
     """Export a run's network to ONNX (torch's dynamo exporter) or a torch.export .pt2 archive with
     free batch, height and width (height and width multiples of the model's `multiple`), then run the
     exported file on a real image and return its largest difference from the eager model."""
@@ -256,9 +304,18 @@ def export(run: str | Path | nn.Module, format: Literal["onnx", "pt2"], out: str
         else:
             _need("onnx", "onnxscript", "onnxruntime")
             import onnxruntime
-            torch.onnx.export(net, (example,), str(out), dynamo=True, dynamic_shapes=shapes,
-                              input_names=["image"], output_names=["restored"], external_data=False,
-                              verbose=False)
+
+            torch.onnx.export(
+                net,
+                (example,),
+                str(out),
+                dynamo=True,
+                dynamic_shapes=shapes,
+                input_names=["image"],
+                output_names=["restored"],
+                external_data=False,
+                verbose=False,
+            )
             session = onnxruntime.InferenceSession(str(out), providers=["CPUExecutionProvider"])
             got = torch.from_numpy(session.run(None, {"image": x.numpy()})[0])
     diff = float((got - expected).abs().max())
@@ -267,6 +324,7 @@ def export(run: str | Path | nn.Module, format: Literal["onnx", "pt2"], out: str
 
 def _need(*modules: str) -> None:
     import importlib.util
+
     missing = [m for m in modules if importlib.util.find_spec(m) is None]
     if missing:
         raise ClearerError(f"ONNX export needs {', '.join(missing)}: pip install 'clearer[export]'.")

@@ -1,4 +1,5 @@
 """Draw a searched architecture as a PNG: for CLEARER, cells x columns over resolution branches."""
+
 from __future__ import annotations
 
 import re
@@ -20,14 +21,29 @@ def _color(name: str, palette: dict[str, str]) -> str:
 
 
 def _flow(ax: Any, x0: float, y0: float, x1: float, y1: float, color: str = "#555555", lw: float = 1.0) -> None:
-    ax.annotate("", (x1, y1), (x0, y0), arrowprops=dict(arrowstyle="-|>", color=color, lw=lw,
-                                                         shrinkA=0, shrinkB=0, mutation_scale=7))
+    ax.annotate(
+        "",
+        (x1, y1),
+        (x0, y0),
+        arrowprops=dict(arrowstyle="-|>", color=color, lw=lw, shrinkA=0, shrinkB=0, mutation_scale=7),
+    )
 
 
 def _box(ax: Any, x: float, y: float, w: float, h: float, text: str, color: str, fontsize: float = 7) -> None:
     from matplotlib.patches import FancyBboxPatch
-    ax.add_patch(FancyBboxPatch((x, y - h / 2), w, h, boxstyle="round,pad=0.02,rounding_size=0.06",
-                                facecolor=color, edgecolor="#333333", lw=0.6, zorder=3))
+
+    ax.add_patch(
+        FancyBboxPatch(
+            (x, y - h / 2),
+            w,
+            h,
+            boxstyle="round,pad=0.02,rounding_size=0.06",
+            facecolor=color,
+            edgecolor="#333333",
+            lw=0.6,
+            zorder=3,
+        )
+    )
     ax.text(x + w / 2, y, text, ha="center", va="center", fontsize=fontsize, zorder=4)
 
 
@@ -35,11 +51,21 @@ def _column(ax: Any, x: float, branches: int, winner: str, p: float | None, colo
     """One column over its branches: parallel = a residual block per branch; fusion = every branch to
     every other (resized); any other candidate = its name on each branch."""
     from matplotlib.patches import Rectangle
+
     top, bottom = 0.35, -(branches - 1) - 0.35
-    ax.add_patch(Rectangle((x, bottom), 0.9, top - bottom, facecolor=color, alpha=0.18, edgecolor=color,
-                           lw=1.2, zorder=1))
-    ax.text(x + 0.45, top + 0.08, winner + (f"\np={p:.2f}" if p is not None else ""), ha="center",
-            va="bottom", fontsize=6.5, color=color, fontweight="bold")
+    ax.add_patch(
+        Rectangle((x, bottom), 0.9, top - bottom, facecolor=color, alpha=0.18, edgecolor=color, lw=1.2, zorder=1)
+    )
+    ax.text(
+        x + 0.45,
+        top + 0.08,
+        winner + (f"\np={p:.2f}" if p is not None else ""),
+        ha="center",
+        va="bottom",
+        fontsize=6.5,
+        color=color,
+        fontweight="bold",
+    )
     if winner == "fusion":
         for i in range(branches):
             for j in range(branches):
@@ -49,8 +75,9 @@ def _column(ax: Any, x: float, branches: int, winner: str, p: float | None, colo
         _box(ax, x + 0.2, -k, 0.5, 0.32, "res" if winner == "parallel" else winner[:6], "white", 5.5)
 
 
-def _draw_multiscale(ax: Any, record: dict[str, Any], labels: list[str], parsed: list[Any],
-                     palette: dict[str, str]) -> None:
+def _draw_multiscale(
+    ax: Any, record: dict[str, Any], labels: list[str], parsed: list[Any], palette: dict[str, str]
+) -> None:
     """Stem, transitions (each adds a half-resolution branch by a stride-2 conv), the columns with their
     winning candidates, and the head that fuses every branch into full resolution."""
     arch, probs, candidates = record["architecture"], record.get("probabilities"), record["candidates"]
@@ -85,9 +112,13 @@ def _draw_multiscale(ax: Any, record: dict[str, Any], labels: list[str], parsed:
     _box(ax, x + 0.9, 0, 0.9, 0.5, "3×3 conv", "#dddddd", 6.5)
     _flow(ax, x + 1.8, 0, x + 2.2, 0)
     _box(ax, x + 2.2, 0, 1.5, 0.5, "output\n(+ input: residual)" if residual else "output", "#eeeeee", 6.5)
-    ax.set(xlim=(-1.8, x + 3.9), ylim=(-cells - 0.9, 1.3), xticks=[],
-           yticks=[-k for k in range(cells + 1)],
-           yticklabels=[f"1/{2 ** k} res., {width * 2 ** k} ch" for k in range(cells + 1)])
+    ax.set(
+        xlim=(-1.8, x + 3.9),
+        ylim=(-cells - 0.9, 1.3),
+        xticks=[],
+        yticks=[-k for k in range(cells + 1)],
+        yticklabels=[f"1/{2**k} res., {width * 2**k} ch" for k in range(cells + 1)],
+    )
     ax.tick_params(axis="y", length=0, labelsize=7)
     for side in ("top", "right", "bottom", "left"):
         ax.spines[side].set_visible(False)
@@ -98,6 +129,7 @@ def draw_architecture(run_dir: Path, out: Path | None = None) -> Path:
     the fusion head, other spaces as bars. The file suffix picks the format (.png, .pdf, .svg)."""
     try:
         import matplotlib
+
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
         from matplotlib.patches import Patch
@@ -125,8 +157,11 @@ def draw_architecture(run_dir: Path, out: Path | None = None) -> Path:
         ax.invert_yaxis()
     if palette:  # above a multi-scale drawing (it leaves room there), below the bars
         handles = [Patch(color=c, label=n) for n, c in palette.items()]
-        where = dict(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=len(palette)) if labels and all(parsed) \
+        where = (
+            dict(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=len(palette))
+            if labels and all(parsed)
             else dict(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=min(len(palette), 4))
+        )
         ax.legend(handles=handles, fontsize=7, frameon=False, **where)
     ax.set_title(f"architecture {record['hash']} ({record.get('strategy', '?')})", fontsize=9, loc="left")
     fig.tight_layout()

@@ -1,4 +1,5 @@
 """The `clearer` command line: list parts, show and run recipes, restore images, fetch data."""
+
 from __future__ import annotations
 
 import sys
@@ -13,8 +14,12 @@ from rich.table import Table
 from . import __version__
 from .errors import ClearerError, did_you_mean
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Neural architecture search for image restoration (CLEARER and friends).")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Neural architecture search for image restoration (CLEARER and friends).",
+)
 data_app = typer.Typer(no_args_is_help=True, help="Benchmark data: fetch public datasets.")
 app.add_typer(data_app, name="data")
 out = Console()
@@ -31,9 +36,12 @@ def _version(value: bool) -> None:
 
 
 @app.callback()
-def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                        help="Print the version and exit."),
-          debug: bool = typer.Option(False, "--debug", help="Show full tracebacks for errors.")) -> None:
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks for errors."),
+) -> None:
     """clearer: search, retrain and evaluate restoration networks from recipe files."""
 
 
@@ -42,12 +50,15 @@ def choose_profile(profiles: dict[str, Any], asked: str | None) -> str | None:
     if asked is not None:
         return None if asked == "none" else asked
     import torch
+
     cuda = torch.cuda.is_available()
     pick = "paper" if cuda else "quick"
     if pick in profiles:
-        err.print(f"[dim]profile {pick!r} chosen automatically: "
-                  f"{'a CUDA device is available' if cuda else 'no CUDA device, running on the CPU'} "
-                  f"(pass --profile NAME to choose another)[/dim]")
+        err.print(
+            f"[dim]profile {pick!r} chosen automatically: "
+            f"{'a CUDA device is available' if cuda else 'no CUDA device, running on the CPU'} "
+            f"(pass --profile NAME to choose another)[/dim]"
+        )
         return pick
     return None
 
@@ -56,12 +67,15 @@ def resolve(recipe: Path, profile: str | None, sets: list[str]) -> tuple[Any, di
     """Load, apply profile and --set, and build every part once (so bad values fail here, not mid-run)."""
     from .engine.build import check_recipe
     from .recipe import load_recipe, parse_set
+
     loaded = load_recipe(recipe)
     overrides = dict(parse_set(s) for s in sets)
     if loaded.resolved:
         if profile not in (None, "none"):
-            err.print(f"[dim]{recipe} is a resolved recipe (its profile is already applied); "
-                      f"--profile {profile} is not applied again[/dim]")
+            err.print(
+                f"[dim]{recipe} is a resolved recipe (its profile is already applied); "
+                f"--profile {profile} is not applied again[/dim]"
+            )
         chosen = None
     else:
         chosen = choose_profile(loaded.profiles, profile)
@@ -71,16 +85,20 @@ def resolve(recipe: Path, profile: str | None, sets: list[str]) -> tuple[Any, di
 
 
 @app.command("list")
-def list_parts(kind: str | None = typer.Argument(None, help="One kind (candidates, ops, losses, ...); all when omitted."),
-               recipe: Path | None = typer.Option(None, help="Also load this recipe's own registrations.")) -> None:
+def list_parts(
+    kind: str | None = typer.Argument(None, help="One kind (candidates, ops, losses, ...); all when omitted."),
+    recipe: Path | None = typer.Option(None, help="Also load this recipe's own registrations."),
+) -> None:
     """Table of registered parts per kind, with a one-line description."""
     from .recipe import exec_recipe
     from .registry import REGISTRIES, summary
+
     if recipe is not None:
         exec_recipe(recipe)
     if kind is not None and kind not in REGISTRIES:
-        raise ClearerError(f"unknown kind {kind!r}.{did_you_mean(kind, REGISTRIES, n=1)} "
-                           f"Kinds: {', '.join(REGISTRIES)}.")
+        raise ClearerError(
+            f"unknown kind {kind!r}.{did_you_mean(kind, REGISTRIES, n=1)} Kinds: {', '.join(REGISTRIES)}."
+        )
     table = Table(title="registered parts")
     for col in ("kind", "name", "description"):
         table.add_column(col)
@@ -92,31 +110,38 @@ def list_parts(kind: str | None = typer.Argument(None, help="One kind (candidate
 
 
 @app.command()
-def show(recipe: Path = typer.Argument(..., help="Recipe file, e.g. recipes/bsd.py."),
-         profile: str | None = typer.Option(None, help=PROFILE_HELP),
-         set_: list[str] = typer.Option([], "--set", help=SET_HELP)) -> None:
+def show(
+    recipe: Path = typer.Argument(..., help="Recipe file, e.g. recipes/bsd.py."),
+    profile: str | None = typer.Option(None, help=PROFILE_HELP),
+    set_: list[str] = typer.Option([], "--set", help=SET_HELP),
+) -> None:
     """Print the resolved recipe as JSON."""
     resolved, _, _ = resolve(recipe, profile, set_)
     out.print_json(resolved.to_json())
 
 
 @app.command("run")
-def run_cmd(recipe: Path = typer.Argument(..., help="Recipe file, e.g. recipes/bsd.py."),
-            profile: str | None = typer.Option(None, help=PROFILE_HELP),
-            set_: list[str] = typer.Option([], "--set", help=SET_HELP),
-            out_dir: Path | None = typer.Option(None, "--out", help="Run directory (default runs/<recipe>/<time>)."),
-            resume: Path | None = typer.Option(None, help="Continue the run in this directory."),
-            quiet: bool = typer.Option(False, "--quiet", help="Only the final summary.")) -> None:
+def run_cmd(
+    recipe: Path = typer.Argument(..., help="Recipe file, e.g. recipes/bsd.py."),
+    profile: str | None = typer.Option(None, help=PROFILE_HELP),
+    set_: list[str] = typer.Option([], "--set", help=SET_HELP),
+    out_dir: Path | None = typer.Option(None, "--out", help="Run directory (default runs/<recipe>/<time>)."),
+    resume: Path | None = typer.Option(None, help="Continue the run in this directory."),
+    quiet: bool = typer.Option(False, "--quiet", help="Only the final summary."),
+) -> None:
     """Search, derive, retrain and evaluate; prints where the results are."""
     from .engine import distributed
     from .engine.run import default_out, resume_recipe, run
+
     with distributed.process_group():
         resolved, overrides, _ = resolve(recipe, profile, set_)
         if resume is not None:
             saved = resume_recipe(resume, overrides)
             if saved.hash() != resolved.hash():
-                err.print(f"[yellow]resuming with the recipe saved in {resume} ({saved.hash()}); "
-                          f"the recipe given now resolves differently ({resolved.hash()})[/yellow]")
+                err.print(
+                    f"[yellow]resuming with the recipe saved in {resume} ({saved.hash()}); "
+                    f"the recipe given now resolves differently ({resolved.hash()})[/yellow]"
+                )
             resolved, target = saved, resume
         else:
             target = out_dir or default_out(resolved)
@@ -141,9 +166,13 @@ def print_sets(metrics: dict[str, Any]) -> None:
     for name, m in metrics["sets"].items():
         rows = [(m.get("color", "gray"), "")] + ([("Y", "_y")] if "psnr_y" in m else [])
         for channels, key in rows:
-            table.add_row(name, str(m["images"]), channels,
-                          f"{m['input_psnr' + key]:.2f} / {m['input_ssim' + key]:.4f}",
-                          f"{m['psnr' + key]:.2f} / {m['ssim' + key]:.4f}")
+            table.add_row(
+                name,
+                str(m["images"]),
+                channels,
+                f"{m['input_psnr' + key]:.2f} / {m['input_ssim' + key]:.4f}",
+                f"{m['psnr' + key]:.2f} / {m['ssim' + key]:.4f}",
+            )
     out.print(table)
 
 
@@ -151,51 +180,67 @@ RECIPE_HELP = "The recipe file that registers the run's own parts, if it moved o
 
 
 @app.command("evaluate")
-def evaluate_cmd(run_dir: Path = typer.Argument(..., help="A finished run directory."),
-                 set_: list[str] = typer.Option([], "--set", help="Change evaluate.* or data.degradation.* "
-                                                "(repeatable), e.g. --set data.degradation.sigma=15."),
-                 out_dir: Path | None = typer.Option(None, "--out", help="Folder for the results "
-                                                        "(default RUN_DIR/evaluations/<hash>/)."),
-                 recipe: Path | None = typer.Option(None, help=RECIPE_HELP),
-                 quiet: bool = typer.Option(False, "--quiet", help="Only the final table.")) -> None:
+def evaluate_cmd(
+    run_dir: Path = typer.Argument(..., help="A finished run directory."),
+    set_: list[str] = typer.Option(
+        [], "--set", help="Change evaluate.* or data.degradation.* (repeatable), e.g. --set data.degradation.sigma=15."
+    ),
+    out_dir: Path | None = typer.Option(
+        None, "--out", help="Folder for the results (default RUN_DIR/evaluations/<hash>/)."
+    ),
+    recipe: Path | None = typer.Option(None, help=RECIPE_HELP),
+    quiet: bool = typer.Option(False, "--quiet", help="Only the final table."),
+) -> None:
     """Measure a finished run again (other sets, noise, protocol, self-ensemble) without retraining."""
     from .api import PER_IMAGE, evaluate
     from .recipe import parse_set
+
     result = evaluate(run_dir, dict(parse_set(s) for s in set_), out_dir, recipe, verbose=not quiet)
     print_sets(result.metrics)
     out.print(f"metrics:   {result.out / 'metrics.json'}\nper image: {result.out / PER_IMAGE}")
 
 
 @app.command("export")
-def export_cmd(run_dir: Path = typer.Argument(..., help="A finished run directory."),
-               format_: str = typer.Option("onnx", "--format", help="onnx (torch's dynamo exporter) or pt2 "
-                                           "(a torch.export archive)."),
-               out_file: Path | None = typer.Option(None, "--out", help="File to write "
-                                                       "(default RUN_DIR/model.onnx or model.pt2)."),
-               image: Path | None = typer.Option(None, help="Image to check the export on (default: "
-                                                    "the first image of the run's first test set)."),
-               recipe: Path | None = typer.Option(None, help=RECIPE_HELP)) -> None:
+def export_cmd(
+    run_dir: Path = typer.Argument(..., help="A finished run directory."),
+    format_: str = typer.Option(
+        "onnx", "--format", help="onnx (torch's dynamo exporter) or pt2 (a torch.export archive)."
+    ),
+    out_file: Path | None = typer.Option(
+        None, "--out", help="File to write (default RUN_DIR/model.onnx or model.pt2)."
+    ),
+    image: Path | None = typer.Option(
+        None, help="Image to check the export on (default: the first image of the run's first test set)."
+    ),
+    recipe: Path | None = typer.Option(None, help=RECIPE_HELP),
+) -> None:
     """Export the trained network with free height/width (multiples of its input multiple), checked
     against the eager model on a real image."""
     from .api import export
+
     result = export(run_dir, format_, out_file or run_dir / f"model.{format_}", image, recipe)  # type: ignore[arg-type]
-    out.print(f"wrote {result.path}\nchecked on {result.checked_on}, input {tuple(result.shape)}: "
-              f"max |export - eager| = {result.max_abs_diff:.3g}")
+    out.print(
+        f"wrote {result.path}\nchecked on {result.checked_on}, input {tuple(result.shape)}: "
+        f"max |export - eager| = {result.max_abs_diff:.3g}"
+    )
 
 
 @app.command()
-def compare(recipe: Path = typer.Argument(..., help="Comparison file, e.g. recipes/ablations.py."),
-            profile: str | None = typer.Option(None, help=PROFILE_HELP),
-            set_: list[str] = typer.Option([], "--set", help="Override for every variant (repeatable)."),
-            seeds: int | None = typer.Option(None, help="Seeds per variant (default: the file's SEEDS or 1)."),
-            out_dir: Path | None = typer.Option(None, "--out", help="Folder of the comparison."),
-            shard_: str | None = typer.Option(None, "--shard", help="Run only slice I/N of the variant x seed grid."),
-            report: bool = typer.Option(False, "--report", help="Only collect finished runs and report."),
-            quiet: bool = typer.Option(True, "--quiet/--verbose", help="Per-run logs on the console.")) -> None:
+def compare(
+    recipe: Path = typer.Argument(..., help="Comparison file, e.g. recipes/ablations.py."),
+    profile: str | None = typer.Option(None, help=PROFILE_HELP),
+    set_: list[str] = typer.Option([], "--set", help="Override for every variant (repeatable)."),
+    seeds: int | None = typer.Option(None, help="Seeds per variant (default: the file's SEEDS or 1)."),
+    out_dir: Path | None = typer.Option(None, "--out", help="Folder of the comparison."),
+    shard_: str | None = typer.Option(None, "--shard", help="Run only slice I/N of the variant x seed grid."),
+    report: bool = typer.Option(False, "--report", help="Only collect finished runs and report."),
+    quiet: bool = typer.Option(True, "--quiet/--verbose", help="Per-run logs on the console."),
+) -> None:
     """Run variants of a recipe on the same data, budget and seeds; table, CSV/JSON/Markdown and PNGs."""
     from .compare import load_comparison, run_jobs, shard
     from .engine.build import check_recipe
     from .recipe import parse_set
+
     namespace_profiles = load_recipe_profiles(recipe)
     chosen = choose_profile(namespace_profiles, profile)
     comparison = load_comparison(recipe, chosen, dict(parse_set(s) for s in set_), seeds, out_dir)
@@ -210,8 +255,11 @@ def compare(recipe: Path = typer.Argument(..., help="Comparison file, e.g. recip
     if not report:
         run_jobs(shard(comparison.jobs, shard_), verbose=not quiet)
         if shard_ is not None:
-            out.print(f"shard {shard_} done; merge with: clearer compare {recipe} --report"
-                      + (f" --profile {chosen}" if chosen else "") + (f" --out {out_dir}" if out_dir else ""))
+            out.print(
+                f"shard {shard_} done; merge with: clearer compare {recipe} --report"
+                + (f" --profile {chosen}" if chosen else "")
+                + (f" --out {out_dir}" if out_dir else "")
+            )
             return
     report_comparison(comparison)
 
@@ -221,6 +269,7 @@ def report_comparison(comparison: Any) -> None:
     the files and figures; nothing finished is an error and writes nothing."""
     from .compare import gather, write_report
     from .compare.report import cells, legend, title
+
     found = gather(comparison)
     console = out if out.is_terminal else Console(width=400)  # piped: whole rows, not cut at 80 columns
     if found.foreign:
@@ -246,6 +295,7 @@ def report_comparison(comparison: Any) -> None:
 def load_recipe_profiles(path: Path) -> dict[str, Any]:
     """Profiles of the base recipe a comparison file names (for the automatic profile choice)."""
     from .recipe import exec_recipe, load_recipe
+
     namespace = exec_recipe(path)  # the comparison file
     if "BASE" not in namespace:
         return {}
@@ -253,40 +303,48 @@ def load_recipe_profiles(path: Path) -> dict[str, Any]:
 
 
 @app.command("show-arch")
-def show_arch(run_dir: Path = typer.Argument(..., help="A run directory with arch.json."),
-              out_file: Path | None = typer.Option(None, "--out", help="PNG path (default RUN_DIR/arch.png).")) -> None:
+def show_arch(
+    run_dir: Path = typer.Argument(..., help="A run directory with arch.json."),
+    out_file: Path | None = typer.Option(None, "--out", help="PNG path (default RUN_DIR/arch.png)."),
+) -> None:
     """Draw the searched network: cells, columns, branches, the winning candidates and their probability."""
     from .archplot import draw_architecture
+
     out.print(str(draw_architecture(run_dir, out_file)))
 
 
 @app.command()
-def restore(images: list[Path] = typer.Argument(..., help="Image files to restore."),
-            run_dir: Path = typer.Option(..., "--run", help="A finished run directory."),
-            out_dir: Path = typer.Option(..., "--out", help="Folder for the restored images."),
-            tile: int = typer.Option(512, help="Tile size for large images (memory bound)."),
-            self_ensemble: bool = typer.Option(False, "--self-ensemble", help="Average 8 flips/rotations."),
-            overwrite: bool = typer.Option(False, "--overwrite",
-                                           help="Replace existing outputs (inputs are never replaced)."),
-            recipe: Path | None = typer.Option(None, help=RECIPE_HELP)) -> None:
+def restore(
+    images: list[Path] = typer.Argument(..., help="Image files to restore."),
+    run_dir: Path = typer.Option(..., "--run", help="A finished run directory."),
+    out_dir: Path = typer.Option(..., "--out", help="Folder for the restored images."),
+    tile: int = typer.Option(512, help="Tile size for large images (memory bound)."),
+    self_ensemble: bool = typer.Option(False, "--self-ensemble", help="Average 8 flips/rotations."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs (inputs are never replaced)."),
+    recipe: Path | None = typer.Option(None, help=RECIPE_HELP),
+) -> None:
     """Apply a trained model to your own images (any size; gray or RGB as the model expects)."""
     from .engine.sources import register_sources
     from .restore import restore_files
+
     register_sources(run_dir, recipe)  # the run's own parts, from the file given or the one it recorded
     for path in restore_files(run_dir, images, out_dir, tile, self_ensemble, overwrite=overwrite):
         out.print(str(path))
 
 
 @data_app.command("fetch")
-def fetch_cmd(name: str = typer.Argument(..., help="Dataset name (bsds500, train400, bsd68, set12)."),
-              root: Path | None = typer.Option(None, help="Target folder (default $CLEARER_DATA)."),
-              url: str | None = typer.Option(None, help="Download from this URL instead."),
-              sha256: str | None = typer.Option(None, help="Expected checksum of the download."),
-              force: bool = typer.Option(False, "--force", help="Download again and replace the folder.")) -> None:
+def fetch_cmd(
+    name: str = typer.Argument(..., help="Dataset name (bsds500, train400, bsd68, set12)."),
+    root: Path | None = typer.Option(None, help="Target folder (default $CLEARER_DATA)."),
+    url: str | None = typer.Option(None, help="Download from this URL instead."),
+    sha256: str | None = typer.Option(None, help="Expected checksum of the download."),
+    force: bool = typer.Option(False, "--force", help="Download again and replace the folder."),
+) -> None:
     """Download a public dataset, verify its checksum and unpack it under the data folder."""
     import os
 
     from .data.fetch import fetch
+
     if root is None:
         if "CLEARER_DATA" not in os.environ:
             raise ClearerError("set CLEARER_DATA or pass --root to say where data should go.")

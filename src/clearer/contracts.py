@@ -4,6 +4,7 @@ Why written down: a part is found by name and called by code that never imports 
 module, a new strategy), so its shape is the only agreement between the two. Protocols are structural:
 a class fits by having these methods, without inheriting from anything here.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Protocol
@@ -71,8 +72,9 @@ class Strategy(Protocol):
 
     def prepare(self, space: Supernet, network: nn.Module, ctx: SearchContext, /) -> None: ...
 
-    def step(self, train: tuple[Tensor, Tensor], alpha: tuple[Tensor, Tensor], epoch: int, /
-             ) -> dict[str, float | Tensor]: ...
+    def step(
+        self, train: tuple[Tensor, Tensor], alpha: tuple[Tensor, Tensor], epoch: int, /
+    ) -> dict[str, float | Tensor]: ...
 
     def probabilities(self) -> dict[str, Tensor]: ...
 

@@ -1,4 +1,5 @@
 """One exception type for mistakes a user can fix; the CLI prints it as a paragraph, not a traceback."""
+
 from __future__ import annotations
 
 import difflib
@@ -18,7 +19,7 @@ def check_min(owner: str, low: float, strict: bool = False, **values: float) -> 
 
 
 def did_you_mean(word: str, options: Iterable[str], show: Callable[[str], str] = repr, n: int = 3) -> str:
-    """" Did you mean 'a', 'b'?" for the options spelled closest to an unknown `word`, else "".
+    """ " Did you mean 'a', 'b'?" for the options spelled closest to an unknown `word`, else "".
 
     Why one helper: every unknown name or key (parts, recipe keys, profiles, protocols, kinds, fetchable
     data sets) is answered with the same phrase; `show` writes an option as that message needs it.

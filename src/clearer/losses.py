@@ -3,6 +3,7 @@
 Restoration losses take ``(output, target)``. Architecture regularisers take
 ``(probabilities, costs)``: label -> softmax probabilities, label -> per-candidate normalised costs.
 """
+
 from __future__ import annotations
 
 import torch

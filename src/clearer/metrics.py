@@ -1,4 +1,5 @@
 """PSNR and SSIM, and the named measurement protocols that say exactly how a number was obtained."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -155,8 +156,9 @@ class Protocol:
         """Network output as measured: clamped to [0,1], rounded to 8 bits if the protocol says so."""
         return quantize8(output) if self.quantize_output else output.clamp(0.0, 1.0)
 
-    def measure(self, output: torch.Tensor, clean: torch.Tensor, color: str = "rgb",
-                postprocess: bool = True) -> dict[str, float]:
+    def measure(
+        self, output: torch.Tensor, clean: torch.Tensor, color: str = "rgb", postprocess: bool = True
+    ) -> dict[str, float]:
         """PSNR (dB) and SSIM of a restored image (batch: the mean) against its clean version.
 
         `color="y"` measures 3-channel images on the BT.601 Y channel instead of RGB; `postprocess=False`
@@ -180,11 +182,13 @@ class Protocol:
 
 PROTOCOLS: dict[str, Protocol] = {
     # as the paper's code: noisy input clipped + 8-bit, output clipped, Gaussian-window SSIM, 64-crop
-    "clearer": Protocol("clearer", clip_input=True, quantize_input=True, quantize_output=False,
-                        crop_multiple=64, ssim_window="gaussian"),
+    "clearer": Protocol(
+        "clearer", clip_input=True, quantize_input=True, quantize_output=False, crop_multiple=64, ssim_window="gaussian"
+    ),
     # as DnCNN/KAIR/BasicSR: float unclipped noise, output rounded to 8 bits, MATLAB SSIM, no crop
-    "standard": Protocol("standard", clip_input=False, quantize_input=False, quantize_output=True,
-                         crop_multiple=1, ssim_window="matlab"),
+    "standard": Protocol(
+        "standard", clip_input=False, quantize_input=False, quantize_output=True, crop_multiple=1, ssim_window="matlab"
+    ),
 }
 
 
@@ -194,5 +198,6 @@ def get_protocol(name: str | Protocol) -> Protocol:
         return name
     if name in PROTOCOLS:
         return PROTOCOLS[name]
-    raise ClearerError(f"unknown metric protocol {name!r}.{did_you_mean(str(name), PROTOCOLS)} "
-                       f"Valid: {', '.join(PROTOCOLS)}.")
+    raise ClearerError(
+        f"unknown metric protocol {name!r}.{did_you_mean(str(name), PROTOCOLS)} Valid: {', '.join(PROTOCOLS)}."
+    )

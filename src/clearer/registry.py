@@ -1,4 +1,5 @@
 """Name -> object registries, one per kind of swappable part, so recipes can refer to parts by name."""
+
 from __future__ import annotations
 
 import inspect
@@ -17,8 +18,11 @@ F = TypeVar("F")  # what a registry holds: a factory of one constructor signatur
 def code_of(obj: Any) -> Any:
     """The code object that locates a definition: a function's own, or a class's first method's."""
     if isinstance(obj, type):
-        codes = [getattr(inspect.unwrap(m), "__code__", None) for m in vars(obj).values()
-                 if isinstance(m, (types.FunctionType, staticmethod, classmethod))]
+        codes = [
+            getattr(inspect.unwrap(m), "__code__", None)
+            for m in vars(obj).values()
+            if isinstance(m, (types.FunctionType, staticmethod, classmethod))
+        ]
         codes = [c for c in codes if c is not None]
         return min(codes, key=lambda c: c.co_firstlineno) if codes else None
     return getattr(inspect.unwrap(obj), "__code__", None) if callable(obj) else None
@@ -54,8 +58,12 @@ def _same_definition(a: Any, b: Any) -> bool:
     if a is b:
         return True
     ca, cb = code_of(a), code_of(b)
-    return (ca is not None and cb is not None and getattr(a, "__qualname__", None) == getattr(b, "__qualname__", 0)
-            and (ca.co_filename, ca.co_firstlineno) == (cb.co_filename, cb.co_firstlineno))
+    return (
+        ca is not None
+        and cb is not None
+        and getattr(a, "__qualname__", None) == getattr(b, "__qualname__", 0)
+        and (ca.co_filename, ca.co_firstlineno) == (cb.co_filename, cb.co_firstlineno)
+    )
 
 
 def summary(obj: Any) -> str:
@@ -96,7 +104,8 @@ class Registry(Generic[F]):
         if not isinstance(name, str) or not name or ":" in name:
             raise ClearerError(
                 f"{self.kind}: register() needs an explicit name without ':' (kept for 'module:qualname'), "
-                f"got {name!r}: write @{self.kind.upper()}.register(\"my_name\") above the class or function.")
+                f'got {name!r}: write @{self.kind.upper()}.register("my_name") above the class or function.'
+            )
 
         def add(obj: T) -> T:
             if name in self._entries and not override and not _same_definition(self._entries[name], obj):
@@ -138,8 +147,10 @@ class Registry(Generic[F]):
         label = ref["name"] if isinstance(ref["name"], str) else getattr(factory, "__qualname__", repr(factory))
         clash = sorted(set(given) & set(extra))
         if clash:
-            raise ClearerError(f"{self.kind} {label!r}: {', '.join(clash)} {'is' if len(clash) == 1 else 'are'} "
-                               f"set by clearer itself when it builds the part; remove it from the recipe.")
+            raise ClearerError(
+                f"{self.kind} {label!r}: {', '.join(clash)} {'is' if len(clash) == 1 else 'are'} "
+                f"set by clearer itself when it builds the part; remove it from the recipe."
+            )
         kwargs = {**given, **extra}
         try:
             inspect.signature(factory).bind(**kwargs)
@@ -148,8 +159,10 @@ class Registry(Generic[F]):
         except TypeError as err:
             accepted = parameters(factory)
             takes = "any keyword arguments" if accepted is None else ", ".join(accepted) or "no arguments"
-            raise ClearerError(f"{self.kind} {label!r} cannot be built with arguments "
-                               f"({', '.join(kwargs) or 'none'}): {err}. It takes {takes}.") from None
+            raise ClearerError(
+                f"{self.kind} {label!r} cannot be built with arguments "
+                f"({', '.join(kwargs) or 'none'}): {err}. It takes {takes}."
+            ) from None
         return factory(**kwargs)
 
     def name_of(self, obj: Any) -> str | None:

@@ -1,4 +1,5 @@
 """Apply a finished run's model to a user's own images (any size, tiled)."""
+
 from __future__ import annotations
 
 import os
@@ -15,6 +16,7 @@ from .recipe import Recipe
 def load_model(run_dir: Path) -> tuple[torch.nn.Module, Recipe]:
     """The trained network of a run directory and its recipe (see `clearer.load`)."""
     from .api import load
+
     model = load(run_dir, device="cpu")
     return model, model.recipe
 
@@ -40,13 +42,21 @@ def output_paths(images: list[Path], out_dir: Path, overwrite: bool = False) -> 
         paths.append(target)
     existing = [str(p) for p in paths if p.exists()]
     if existing and not overwrite:
-        raise ClearerError(f"{', '.join(existing[:3])}{' ...' if len(existing) > 3 else ''} already exist(s); "
-                           "pass --overwrite to replace earlier outputs, or choose another --out.")
+        raise ClearerError(
+            f"{', '.join(existing[:3])}{' ...' if len(existing) > 3 else ''} already exist(s); "
+            "pass --overwrite to replace earlier outputs, or choose another --out."
+        )
     return paths
 
 
-def restore_files(run_dir: Path, images: list[Path], out_dir: Path, tile: int | None = 512,
-                  self_ensemble: bool = False, overwrite: bool = False) -> list[Path]:
+def restore_files(
+    run_dir: Path,
+    images: list[Path],
+    out_dir: Path,
+    tile: int | None = 512,
+    self_ensemble: bool = False,
+    overwrite: bool = False,
+) -> list[Path]:
     """Restore each image file; outputs are PNGs named after the inputs in `out_dir` (never an input)."""
     out_dir = Path(out_dir)
     model, recipe = load_model(run_dir)

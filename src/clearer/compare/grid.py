@@ -12,6 +12,7 @@ skipped, unfinished ones resumed, so a re-run continues.
 A job's folder belongs to the recipe that made it: a folder holding a run of another recipe (other
 ``--set`` values, an edited recipe file) is refused, never resumed, overwritten or reported.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -41,6 +42,7 @@ def _digest(data: Any) -> str:
 
 def _searches(recipe: Recipe) -> bool:
     from ..registry import STRATEGIES
+
     name = recipe.search.strategy["name"]
     return name not in STRATEGIES or getattr(STRATEGIES.get(name), "searches", True)
 
@@ -51,12 +53,16 @@ def space_as_built(recipe: Recipe) -> dict[str, Any]:
     import inspect
 
     from ..registry import SPACES
+
     ref = dict(recipe.space)
     if ref["name"] not in SPACES:
         return ref
     params = inspect.signature(SPACES.get(ref["name"])).parameters.items()
-    defaults = {k: p.default for k, p in params
-                if p.default is not inspect.Parameter.empty and k not in ("channels", "architecture")}
+    defaults = {
+        k: p.default
+        for k, p in params
+        if p.default is not inspect.Parameter.empty and k not in ("channels", "architecture")
+    }
     return json.loads(json.dumps({**defaults, **ref}))  # tuples -> lists, as the recipe holds them
 
 
@@ -80,14 +86,22 @@ def ground_truth_key(recipe: Recipe) -> str:
     """
     data = {k: v for k, v in recipe.to_dict()["data"].items() if k != "alpha"}  # α split: search only
     retrain = {k: v for k, v in recipe.to_dict()["retrain"].items() if k != "architecture"}
-    return _digest({"space": space_as_built(recipe), "data": data, "retrain": retrain,
-                    "evaluate": recipe.to_dict()["evaluate"], "autocast": recipe.autocast,
-                    "channels_last": recipe.channels_last})
+    return _digest(
+        {
+            "space": space_as_built(recipe),
+            "data": data,
+            "retrain": retrain,
+            "evaluate": recipe.to_dict()["evaluate"],
+            "autocast": recipe.autocast,
+            "channels_last": recipe.channels_last,
+        }
+    )
 
 
 @dataclass
 class Job:
     """One (variant, seed) cell of a comparison grid."""
+
     variant: str
     seed: int
     recipe: Recipe
@@ -126,8 +140,9 @@ class Comparison:
     sweep: list[str] = field(default_factory=list)
 
 
-def load_comparison(path: Path, profile: str | None, overrides: dict[str, Any], seeds: int | None,
-                    out: Path | None) -> Comparison:
+def load_comparison(
+    path: Path, profile: str | None, overrides: dict[str, Any], seeds: int | None, out: Path | None
+) -> Comparison:
     """Resolve every variant x seed of a comparison file into a recipe and a run directory.
 
     Without --out the folder is runs/<name>/<profile>, plus a hash of the --set values when there are
@@ -137,8 +152,10 @@ def load_comparison(path: Path, profile: str | None, overrides: dict[str, Any], 
     namespace = exec_recipe(path)
     for key in ("BASE", "VARIANTS"):
         if key not in namespace:
-            raise ClearerError(f"comparison {path} defines no {key}. A comparison file sets BASE = "
-                               f"'recipe.py' and VARIANTS = {{'name': {{'dotted.key': value}}, ...}}.")
+            raise ClearerError(
+                f"comparison {path} defines no {key}. A comparison file sets BASE = "
+                f"'recipe.py' and VARIANTS = {{'name': {{'dotted.key': value}}, ...}}."
+            )
     base = load_recipe(path.resolve().parent / namespace["BASE"])
     variants = namespace["VARIANTS"]
     if callable(variants):
@@ -149,8 +166,10 @@ def load_comparison(path: Path, profile: str | None, overrides: dict[str, Any], 
         except Exception as err:
             raise ClearerError(f"VARIANTS({profile!r}) in {path} raised {type(err).__name__}: {err}.") from None
     if not isinstance(variants, dict) or not all(isinstance(v, dict) for v in variants.values()):
-        raise ClearerError(f"VARIANTS in {path} must map variant names to dicts of dotted overrides, e.g. "
-                           f"{{'wide': {{'space.width': 64}}}}; got {type(variants).__name__} {str(variants)[:80]}.")
+        raise ClearerError(
+            f"VARIANTS in {path} must map variant names to dicts of dotted overrides, e.g. "
+            f"{{'wide': {{'space.width': 64}}}}; got {type(variants).__name__} {str(variants)[:80]}."
+        )
     n_seeds = seeds if seeds is not None else int(namespace.get("SEEDS", 1))
     if n_seeds < 1:
         raise ClearerError(f"--seeds must be at least 1, got {n_seeds}.")
@@ -173,8 +192,7 @@ def load_comparison(path: Path, profile: str | None, overrides: dict[str, Any], 
             except ClearerError as err:
                 raise ClearerError(f"variant {variant!r} of {path.name}: {err}") from None
             jobs.append(Job(variant, seed, recipe, root / variant / f"seed{seed}"))
-    return Comparison(name, jobs, root, bool(namespace.get("GROUND_TRUTH", False)),
-                      list(namespace.get("SWEEP", [])))
+    return Comparison(name, jobs, root, bool(namespace.get("GROUND_TRUTH", False)), list(namespace.get("SWEEP", [])))
 
 
 def shard(jobs: list[Job], spec: str | None) -> list[Job]:
@@ -199,12 +217,14 @@ def refuse_foreign(jobs: list[Job]) -> None:
             f"{shown} already hold{'s' if len(foreign) == 1 else ''} a run of a different recipe than this "
             f"comparison resolves to (other --set values, profile or an edited recipe file), so "
             f"{'it is' if len(foreign) == 1 else 'they are'} neither resumed nor reported. Give another --out "
-            f"(without --out, other --set values get their own folder), or delete the folder to run it again.")
+            f"(without --out, other --set values get their own folder), or delete the folder to run it again."
+        )
 
 
 def run_jobs(jobs: list[Job], verbose: bool = True) -> None:
     """Run or resume every unfinished job, one after another (refusing folders of other recipes)."""
     from ..engine.run import run
+
     refuse_foreign(jobs)
     for job in jobs:
         status = job.status
@@ -214,11 +234,11 @@ def run_jobs(jobs: list[Job], verbose: bool = True) -> None:
         print(f"run {job.variant} seed {job.seed} -> {job.out}", flush=True)
         # a partial run continues with its own saved recipe, so its recipe.json is never replaced
         recipe = job.saved() if status == "partial" else job.recipe
-        run(recipe, job.out, {"variant": job.variant, "seed": job.seed}, verbose=verbose,
-            resume=status == "partial")
+        run(recipe, job.out, {"variant": job.variant, "seed": job.seed}, verbose=verbose, resume=status == "partial")
 
 
 # ------------------------------------------------------------------------------ ground truth
+
 
 def _code(architecture: dict[str, str], candidates: dict[str, list[str]]) -> str:
     """'PFFP': one letter per choice point (the candidate's initial), or its index when initials clash."""
@@ -233,6 +253,7 @@ def _code(architecture: dict[str, str], candidates: dict[str, list[str]]) -> str
 def space_choices(base: str | Path, profile: str | None) -> dict[str, list[str]]:
     """label -> candidates of the space a recipe file builds at a profile (in choice-point order)."""
     from ..engine.build import build_space
+
     recipe = load_recipe(base).resolve(profile)
     labels: dict[str, list[str]] = {}
     for choice in build_space(recipe).choices():
@@ -240,11 +261,13 @@ def space_choices(base: str | Path, profile: str | None) -> dict[str, list[str]]
     return labels
 
 
-def every_architecture(base: str | Path, profile: str | None, limit: int = 64, seed: int = 0
-                       ) -> dict[str, dict[str, str]]:
+def every_architecture(
+    base: str | Path, profile: str | None, limit: int = 64, seed: int = 0
+) -> dict[str, dict[str, str]]:
     """Every architecture of the space (name -> architecture) when there are at most `limit`, else a
     seeded sample of `limit` distinct ones. Names are `_code`s, e.g. 'PFFP'."""
     import random
+
     candidates = space_choices(base, profile)
     labels = list(candidates)
     total = 1
@@ -265,6 +288,7 @@ def random_architectures(base: str | Path, profile: str | None, count: int, seed
     """`count` distinct random architectures of the space (seeded), e.g. one per seed of a variant;
     fewer when the space holds fewer."""
     import random
+
     archs = list(every_architecture(base, profile, limit=max(count, 64), seed=seed).values())
     random.Random(seed).shuffle(archs)
     return archs[:count]
@@ -272,8 +296,7 @@ def random_architectures(base: str | Path, profile: str | None, count: int, seed
 
 def fixed_variants(architectures: dict[str, dict[str, str]]) -> dict[str, dict[str, Any]]:
     """Comparison variants that retrain each given architecture (no search)."""
-    return {name: {"search.strategy": {"name": "fixed", "architecture": arch}}
-            for name, arch in architectures.items()}
+    return {name: {"search.strategy": {"name": "fixed", "architecture": arch}} for name, arch in architectures.items()}
 
 
 GROUND_TRUTH = "ground_truth.json"
@@ -283,8 +306,11 @@ def find_ground_truth(out: Path, key: str) -> Path | None:
     """A ground-truth table for `key` in the comparison folder, a sibling or a cousin folder:
     out/, out/../*/ and out/../../*/*/ (so runs/ablations/compare finds runs/ground_truth/compare)."""
     out = Path(out)
-    candidates = [out / GROUND_TRUTH, *sorted(out.parent.glob(f"*/{GROUND_TRUTH}")),
-                  *sorted(out.parent.parent.glob(f"*/*/{GROUND_TRUTH}"))]
+    candidates = [
+        out / GROUND_TRUTH,
+        *sorted(out.parent.glob(f"*/{GROUND_TRUTH}")),
+        *sorted(out.parent.parent.glob(f"*/*/{GROUND_TRUTH}")),
+    ]
     for path in candidates:
         try:
             if path.is_file() and json.loads(path.read_text()).get("key") == key:
@@ -296,10 +322,12 @@ def find_ground_truth(out: Path, key: str) -> Path | None:
 
 # ------------------------------------------------------------------------------------ report
 
+
 @dataclass
 class Found:
     """What a comparison's folder holds now: tables of the finished runs, ranked where a ground truth
     matches, and which jobs are unfinished or made by another recipe."""
+
     tables: dict[str, list[dict[str, Any]]]
     runs: dict[str, list[Path]]
     truth: dict[str, Any] | None
@@ -312,6 +340,7 @@ class Found:
 def gather(comparison: Comparison) -> Found:
     """Collect the finished runs of a comparison; an error when none has finished (nothing is written)."""
     from .report import add_ranks, collect, ground_truth_table, rank_ground_truth, seed_agreement, sweep_monotone
+
     runs: dict[str, list[Path]] = {}
     for job in comparison.jobs:
         if job.done:
@@ -324,14 +353,17 @@ def gather(comparison: Comparison) -> Found:
             f"no run of {comparison.name} has finished in {comparison.out} for this recipe, profile and --set "
             f"values, so there is nothing to report"
             + (f" ({len(foreign)} folder(s) there hold runs of a different recipe)" if foreign else "")
-            + ". Run it first (without --report), or give the --profile/--set/--out it was run with.")
+            + ". Run it first (without --report), or give the --profile/--set/--out it was run with."
+        )
     missing = [f"{j.variant}/seed{j.seed}" for j, status in statuses if status in ("empty", "partial")]
     keys = {j.variant: ground_truth_key(j.recipe) for j in comparison.jobs}
     truth, truth_file = None, None
     if comparison.ground_truth:
         if len(set(keys.values())) != 1:
-            raise ClearerError(f"{comparison.name} sets GROUND_TRUTH but its variants differ in more than the "
-                               f"architecture (space, data, retrain or evaluation), so they cannot rank one space.")
+            raise ClearerError(
+                f"{comparison.name} sets GROUND_TRUTH but its variants differ in more than the "
+                f"architecture (space, data, retrain or evaluation), so they cannot rank one space."
+            )
         truth = ground_truth_table(tables, next(iter(keys.values())))
         rank_ground_truth(tables, truth)
     else:
@@ -341,8 +373,9 @@ def gather(comparison: Comparison) -> Found:
                 truth = artifacts.read_json(truth_file)
                 add_ranks(tables, truth, {v for v, k in keys.items() if k == key})
                 break
-    notes = list(dict.fromkeys(line for rows in tables.values()
-                               for line in [sweep_monotone(rows, comparison.sweep)] if line))
+    notes = list(
+        dict.fromkeys(line for rows in tables.values() for line in [sweep_monotone(rows, comparison.sweep)] if line)
+    )
     if comparison.ground_truth:
         notes += [f"{test_set}: {line}" for test_set, rows in tables.items() for line in [seed_agreement(rows)] if line]
     return Found(tables, runs, truth, truth_file, notes, foreign, missing)
@@ -352,6 +385,7 @@ def write_report(comparison: Comparison, found: Found) -> list[Path]:
     """comparison.{csv,json,md}, ground_truth.json for a ground-truth comparison, and the figures."""
     from .figures import figures
     from .report import write_tables
+
     paths = write_tables(found.tables, comparison.out, found.notes)
     if comparison.ground_truth:
         artifacts.write_json(comparison.out / GROUND_TRUTH, found.truth)

@@ -9,6 +9,7 @@ writes ground_truth.json; other comparisons with the same `compare.ground_truth_
 seed's derived architecture ranks in it (1 = best mean PSNR), its percentile (100 = best, 0 = worst)
 and how far it lies below the ground truth's PSNR-vs-FLOPs Pareto front.
 """
+
 from __future__ import annotations
 
 import csv
@@ -21,9 +22,28 @@ from typing import Any
 from ..engine import artifacts
 from ..engine.artifacts import arch_summary
 
-COLUMNS = ["variant", "architecture", "seeds", "params", "flops_per_pixel", "search_s", "retrain_s",
-           "psnr", "psnr_std", "ssim", "ssim_std", "vs_best", "tie", "rank", "rank_of", "percentile",
-           "below_front_db", "gap_db", "gap_db_std", "entropy"]
+COLUMNS = [
+    "variant",
+    "architecture",
+    "seeds",
+    "params",
+    "flops_per_pixel",
+    "search_s",
+    "retrain_s",
+    "psnr",
+    "psnr_std",
+    "ssim",
+    "ssim_std",
+    "vs_best",
+    "tie",
+    "rank",
+    "rank_of",
+    "percentile",
+    "below_front_db",
+    "gap_db",
+    "gap_db_std",
+    "entropy",
+]
 # optional per-set figures, averaged over seeds when the runs recorded them
 Y_AND_INPUT = ("psnr_y", "ssim_y", "input_psnr", "input_ssim", "input_psnr_y", "input_ssim_y")
 TIE_STDS = 2.0
@@ -45,8 +65,11 @@ def _search_stats(metrics: list[dict[str, Any]]) -> dict[str, Any]:
     gaps = [s["discretisation_gap_db"] for s in found if s.get("discretisation_gap_db") is not None]
     entropy = _mean([s.get("final_entropy") for s in found], 4)
     gap = mean_std(gaps) if gaps else (None, None)
-    return {"gap_db": None if gap[0] is None else round(gap[0], 3),
-            "gap_db_std": None if gap[1] is None or len(gaps) < 2 else round(gap[1], 3), "entropy": entropy}
+    return {
+        "gap_db": None if gap[0] is None else round(gap[0], 3),
+        "gap_db_std": None if gap[1] is None or len(gaps) < 2 else round(gap[1], 3),
+        "entropy": entropy,
+    }
 
 
 def collect(runs: dict[str, list[Path]]) -> dict[str, list[dict[str, Any]]]:
@@ -67,21 +90,35 @@ def collect(runs: dict[str, list[Path]]) -> dict[str, list[dict[str, Any]]]:
             psnr = mean_std(seed_psnr)
             ssim = mean_std([m["sets"][test_set]["ssim"] for m in metrics])
             first = metrics[0]["sets"][test_set]
-            extra = {key: round(mean_std([m["sets"][test_set][key] for m in metrics])[0], 4)
-                     for key in Y_AND_INPUT if key in first}
-            tables.setdefault(test_set, []).append({
-                "variant": variant, "architecture": summary, "seeds": len(metrics),
-                "params": round(mean_std([m["params"] for m in metrics])[0]),
-                "flops_per_pixel": round(mean_std([m["flops_per_pixel"] for m in metrics])[0]),
-                "search_s": round(mean_std([m["times"]["search_s"] for m in metrics])[0], 1),
-                "retrain_s": round(mean_std([m["times"]["retrain_s"] for m in metrics])[0], 1),
-                "psnr": round(psnr[0], 3), "psnr_std": round(psnr[1], 3),
-                "ssim": round(ssim[0], 4), "ssim_std": round(ssim[1], 4),
-                **_search_stats(metrics),
-                "arch_hashes": [m["arch_hash"] for m in metrics], "architectures": archs,
-                "seed_psnr": seed_psnr, "seed_flops": [m["flops_per_pixel"] for m in metrics],
-                "protocol": first["protocol"], "color": first.get("color", "gray"),
-                "images": first.get("images"), **extra})
+            extra = {
+                key: round(mean_std([m["sets"][test_set][key] for m in metrics])[0], 4)
+                for key in Y_AND_INPUT
+                if key in first
+            }
+            tables.setdefault(test_set, []).append(
+                {
+                    "variant": variant,
+                    "architecture": summary,
+                    "seeds": len(metrics),
+                    "params": round(mean_std([m["params"] for m in metrics])[0]),
+                    "flops_per_pixel": round(mean_std([m["flops_per_pixel"] for m in metrics])[0]),
+                    "search_s": round(mean_std([m["times"]["search_s"] for m in metrics])[0], 1),
+                    "retrain_s": round(mean_std([m["times"]["retrain_s"] for m in metrics])[0], 1),
+                    "psnr": round(psnr[0], 3),
+                    "psnr_std": round(psnr[1], 3),
+                    "ssim": round(ssim[0], 4),
+                    "ssim_std": round(ssim[1], 4),
+                    **_search_stats(metrics),
+                    "arch_hashes": [m["arch_hash"] for m in metrics],
+                    "architectures": archs,
+                    "seed_psnr": seed_psnr,
+                    "seed_flops": [m["flops_per_pixel"] for m in metrics],
+                    "protocol": first["protocol"],
+                    "color": first.get("color", "gray"),
+                    "images": first.get("images"),
+                    **extra,
+                }
+            )
     for rows in tables.values():
         mark_ties(rows)
     return tables
@@ -111,6 +148,7 @@ def mark_ties(rows: list[dict[str, Any]]) -> None:
 
 # ------------------------------------------------------------------------------ ground truth
 
+
 def ground_truth_table(tables: dict[str, list[dict[str, Any]]], key: str) -> dict[str, Any]:
     """ground_truth.json: per test set, every architecture ranked by mean PSNR (1 = best), with the
     range of ranks it is tied with (differences under 2 pooled std) and its percentile."""
@@ -122,11 +160,22 @@ def ground_truth_table(tables: dict[str, list[dict[str, Any]]], key: str) -> dic
         for i, r in enumerate(ranked):
             better = sum(1 for o in ranked if o is not r and o["psnr"] > r["psnr"] and tied(o, r) is False)
             worse = sum(1 for o in ranked if o is not r and o["psnr"] < r["psnr"] and tied(o, r) is False)
-            entries.append({
-                "name": r["variant"], "arch_hash": r["arch_hashes"][0], "architecture": r["architectures"][0],
-                "params": r["params"], "flops_per_pixel": r["flops_per_pixel"], "seeds": r["seeds"],
-                "psnr": r["psnr"], "psnr_std": r["psnr_std"], "rank": i + 1,
-                "tie_low": better + 1, "tie_high": n - worse, "percentile": _percentile(i + 1, n)})
+            entries.append(
+                {
+                    "name": r["variant"],
+                    "arch_hash": r["arch_hashes"][0],
+                    "architecture": r["architectures"][0],
+                    "params": r["params"],
+                    "flops_per_pixel": r["flops_per_pixel"],
+                    "seeds": r["seeds"],
+                    "psnr": r["psnr"],
+                    "psnr_std": r["psnr_std"],
+                    "rank": i + 1,
+                    "tie_low": better + 1,
+                    "tie_high": n - worse,
+                    "percentile": _percentile(i + 1, n),
+                }
+            )
         sets[test_set] = entries
     return {"key": key, "sets": sets}
 
@@ -138,9 +187,14 @@ def rank_ground_truth(tables: dict[str, list[dict[str, Any]]], truth: dict[str, 
         entries = {e["name"]: e for e in truth["sets"][test_set]}
         for r in rows:
             e = entries[r["variant"]]
-            r.update(rank=e["rank"], rank_of=len(entries), tie_low=e["tie_low"], tie_high=e["tie_high"],
-                     percentile=e["percentile"],
-                     below_front_db=round(front_psnr(list(entries.values()), e["flops_per_pixel"]) - e["psnr"], 3))
+            r.update(
+                rank=e["rank"],
+                rank_of=len(entries),
+                tie_low=e["tie_low"],
+                tie_high=e["tie_high"],
+                percentile=e["percentile"],
+                below_front_db=round(front_psnr(list(entries.values()), e["flops_per_pixel"]) - e["psnr"], 3),
+            )
         rows.sort(key=lambda r: r["rank"])
 
 
@@ -176,8 +230,9 @@ def add_ranks(tables: dict[str, list[dict[str, Any]]], truth: dict[str, Any], va
             r["rank_tied"] = [_span(e) for e in found]
             r["rank_of"] = len(entries)
             r["percentile"] = round(sum(e["percentile"] for e in found) / len(found), 1)
-            r["below_front_db"] = round(sum(front_psnr(entries, e["flops_per_pixel"]) - e["psnr"]
-                                            for e in found) / len(found), 3)
+            r["below_front_db"] = round(
+                sum(front_psnr(entries, e["flops_per_pixel"]) - e["psnr"] for e in found) / len(found), 3
+            )
 
 
 def seed_agreement(rows: list[dict[str, Any]]) -> str | None:
@@ -192,8 +247,10 @@ def seed_agreement(rows: list[dict[str, Any]]) -> str | None:
             a, b = pairs[i][0] - pairs[j][0], pairs[i][1] - pairs[j][1]
             score += (a * b > 0) - (a * b < 0)
     n = len(pairs)
-    return (f"seed agreement: Kendall τ = {score / (n * (n - 1) / 2):.2f} between the rankings seed 0 and "
-            f"seed 1 give {n} rows")
+    return (
+        f"seed agreement: Kendall τ = {score / (n * (n - 1) / 2):.2f} between the rankings seed 0 and "
+        f"seed 1 give {n} rows"
+    )
 
 
 def sweep_monotone(rows: list[dict[str, Any]], sweep: list[str]) -> str | None:
@@ -206,12 +263,15 @@ def sweep_monotone(rows: list[dict[str, Any]], sweep: list[str]) -> str | None:
     flops = [r["flops_per_pixel"] for r in steps]
     down = all(b <= a for a, b in zip(flops, flops[1:]))
     up = all(b >= a for a, b in zip(flops, flops[1:]))
-    verdict = ("monotone (non-increasing)" if down else "monotone (non-decreasing)" if up else "NOT monotone")
-    return (f"sweep {' → '.join(r['variant'] for r in steps)}: mean FLOPs/px "
-            f"{' → '.join(f'{f:,}' for f in flops)}: {verdict}")
+    verdict = "monotone (non-increasing)" if down else "monotone (non-decreasing)" if up else "NOT monotone"
+    return (
+        f"sweep {' → '.join(r['variant'] for r in steps)}: mean FLOPs/px "
+        f"{' → '.join(f'{f:,}' for f in flops)}: {verdict}"
+    )
 
 
 # ------------------------------------------------------------------------------------ tables
+
 
 def title(test_set: str, rows: list[dict[str, Any]]) -> str:
     """'bsd68 (24 images, standard protocol, gray; input 20.17 dB / 0.3800)': what every number below was
@@ -253,17 +313,39 @@ def cells(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
     with_rank = any(r.get("rank") is not None for r in rows)
     with_gap = any(r.get("gap_db") is not None for r in rows)
     with_entropy = any(r.get("entropy") is not None for r in rows)
-    headers = ["variant", "architecture", "seeds", "params", "FLOPs/px", "search s", "retrain s", "PSNR", "SSIM",
-               "vs best"]
-    headers += (["rank (tied)" if any("tie_low" in r for r in rows) else "rank in ground truth", "below front"]
-                if with_rank else [])
+    headers = [
+        "variant",
+        "architecture",
+        "seeds",
+        "params",
+        "FLOPs/px",
+        "search s",
+        "retrain s",
+        "PSNR",
+        "SSIM",
+        "vs best",
+    ]
+    headers += (
+        ["rank (tied)" if any("tie_low" in r for r in rows) else "rank in ground truth", "below front"]
+        if with_rank
+        else []
+    )
     headers += (["gap dB"] if with_gap else []) + (["α entropy"] if with_entropy else [])
     headers += ["PSNR-Y", "SSIM-Y"] if with_y else []
     body = []
     for r in rows:
-        row = [r["variant"], r["architecture"], str(r["seeds"]), f"{r['params']:,}", f"{r['flops_per_pixel']:,}",
-               f"{r['search_s']:.0f}", f"{r['retrain_s']:.0f}", _pm(r["psnr"], r["psnr_std"], r["seeds"], 2),
-               _pm(r["ssim"], r["ssim_std"], r["seeds"], 4), _vs_best(r)]
+        row = [
+            r["variant"],
+            r["architecture"],
+            str(r["seeds"]),
+            f"{r['params']:,}",
+            f"{r['flops_per_pixel']:,}",
+            f"{r['search_s']:.0f}",
+            f"{r['retrain_s']:.0f}",
+            _pm(r["psnr"], r["psnr_std"], r["seeds"], 2),
+            _pm(r["ssim"], r["ssim_std"], r["seeds"], 4),
+            _vs_best(r),
+        ]
         if with_rank:
             below = r.get("below_front_db")
             row += [_rank(r), "" if below is None else f"{below:.2f}"]
@@ -278,14 +360,18 @@ def cells(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
 def legend(rows: list[dict[str, Any]]) -> str:
     """What the columns mean, under each table."""
     seeds = sorted({r["seeds"] for r in rows})
-    text = (f"mean ± std over {'/'.join(map(str, seeds))} seeds; 'vs best': PSNR difference to the best row, "
-            f"'tie' when under {TIE_STDS:g} pooled seed std")
+    text = (
+        f"mean ± std over {'/'.join(map(str, seeds))} seeds; 'vs best': PSNR difference to the best row, "
+        f"'tie' when under {TIE_STDS:g} pooled seed std"
+    )
     if any("tie_low" in r for r in rows):
         text += "; rank 1 = best mean PSNR, (a–b): the ranks it is tied with"
     elif any(r.get("rank") is not None for r in rows):
-        text += ("; rank: each seed's derived architecture in the ground-truth table, a–b where it is tied with "
-                 "ranks a to b (percentile of its mean-PSNR rank: 100 = best), "
-                 "'below front': dB under the ground truth's PSNR-vs-FLOPs front at its FLOPs")
+        text += (
+            "; rank: each seed's derived architecture in the ground-truth table, a–b where it is tied with "
+            "ranks a to b (percentile of its mean-PSNR rank: 100 = best), "
+            "'below front': dB under the ground truth's PSNR-vs-FLOPs front at its FLOPs"
+        )
     if any(r.get("gap_db") is not None for r in rows):
         text += "; gap: supernet PSNR minus the derived network's with inherited weights (before retraining)"
     return text + "."
@@ -295,8 +381,12 @@ def markdown(tables: dict[str, list[dict[str, Any]]], notes: list[str] = ()) -> 
     lines = []
     for test_set, rows in tables.items():
         headers, body = cells(rows)
-        lines += [f"### {title(test_set, rows)}", "", "| " + " | ".join(headers) + " |",
-                  "|---|---|" + "---:|" * (len(headers) - 2)]
+        lines += [
+            f"### {title(test_set, rows)}",
+            "",
+            "| " + " | ".join(headers) + " |",
+            "|---|---|" + "---:|" * (len(headers) - 2),
+        ]
         lines += ["| " + " | ".join(row) + " |" for row in body]
         lines += ["", legend(rows), ""]
     lines += [*notes, ""] if notes else []
@@ -307,14 +397,16 @@ def write_tables(tables: dict[str, list[dict[str, Any]]], out: Path, notes: list
     """comparison.csv / .json / .md in `out`."""
     out.mkdir(parents=True, exist_ok=True)
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=["test_set", "protocol", "color", *COLUMNS, *Y_AND_INPUT],
-                            restval="", extrasaction="ignore")
+    writer = csv.DictWriter(
+        buf, fieldnames=["test_set", "protocol", "color", *COLUMNS, *Y_AND_INPUT], restval="", extrasaction="ignore"
+    )
     writer.writeheader()
     for test_set, rows in tables.items():
         for r in rows:
             rank = r.get("rank")
-            writer.writerow({"test_set": test_set, **r,
-                             "rank": " ".join(map(str, rank)) if isinstance(rank, list) else rank})
+            writer.writerow(
+                {"test_set": test_set, **r, "rank": " ".join(map(str, rank)) if isinstance(rank, list) else rank}
+            )
     paths = [out / "comparison.csv", out / "comparison.json", out / "comparison.md"]
     paths[0].write_text(buf.getvalue())
     paths[1].write_text(json.dumps(tables, indent=2) + "\n")
@@ -324,5 +416,8 @@ def write_tables(tables: dict[str, list[dict[str, Any]]], out: Path, notes: list
 
 def pareto(points: list[tuple[float, float]]) -> list[int]:
     """Indices of points no other point beats (fewer or equal params and higher or equal PSNR)."""
-    return [i for i, (p, q) in enumerate(points)
-            if not any((p2 <= p and q2 >= q) and (p2, q2) != (p, q) for p2, q2 in points)]
+    return [
+        i
+        for i, (p, q) in enumerate(points)
+        if not any((p2 <= p and q2 >= q) and (p2, q2) != (p, q) for p2, q2 in points)
+    ]

@@ -1,4 +1,5 @@
 """Named benchmark image sets (BSDS500, Train400, BSD68, Set12, any folder) and overlap checks."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -56,9 +57,7 @@ def _read_map(map_file: Path) -> dict[str, str]:
             continue
         parts = line.split()
         if len(parts) != 2:
-            raise ClearerError(
-                f"{map_file}:{number}: expected 'FILE SPLIT/BSDS500_FILE', got {line!r}"
-            )
+            raise ClearerError(f"{map_file}:{number}: expected 'FILE SPLIT/BSDS500_FILE', got {line!r}")
         mapping[parts[0]] = parts[1]
     return mapping
 
@@ -87,13 +86,15 @@ def _exclusions(exclude: str | list[str] | None) -> list[str]:
         if name not in EXCLUDABLE:
             raise ClearerError(
                 f"bsds500 exclude={exclude!r} is not supported; valid: {', '.join(EXCLUDABLE)}, a list of "
-                "them, or None.")
+                "them, or None."
+            )
     return names
 
 
 @DATASETS.register("bsds500")
-def bsds500(split: str = "train", exclude: str | list[str] | None = None, limit: int | None = None,
-            skip: int = 0) -> ImageSet:
+def bsds500(
+    split: str = "train", exclude: str | list[str] | None = None, limit: int | None = None, skip: int = 0
+) -> ImageSet:
     """BSDS500 colour photos (train 200 / val 100 / test 200; "train+test" joins splits); `exclude`
     drops the pictures of benchmarks made from them: "bsd68" (68 val images), "rain100l" (the
     backgrounds of all 100 Rain100L pairs: 67 train and 24 val images), or a list of both.
@@ -104,8 +105,10 @@ def bsds500(split: str = "train", exclude: str | list[str] | None = None, limit:
     """
     splits = split.split("+") if isinstance(split, str) else [split]
     if not splits or any(s not in BSDS500_SPLITS for s in splits) or len(set(splits)) < len(splits):
-        raise ClearerError(f"unknown BSDS500 split {split!r}; valid splits: {', '.join(BSDS500_SPLITS)}, "
-                           "or several joined by '+' (e.g. 'train+test').")
+        raise ClearerError(
+            f"unknown BSDS500 split {split!r}; valid splits: {', '.join(BSDS500_SPLITS)}, "
+            "or several joined by '+' (e.g. 'train+test')."
+        )
     root = data_root()
     paths = [p for s in splits for p in list_images(root / "BSDS500" / s)]
     name = f"bsds500-{split}"

@@ -1,4 +1,5 @@
 """Synthetic degradations applied to clean batches on the fly (additive white Gaussian noise)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -46,7 +47,9 @@ def parse_sigma(sigma: float | list[float] | tuple[float, float]) -> tuple[float
             )
         low, high = (_check_sigma(v) for v in sigma)
         if low > high:
-            raise ClearerError(f"gaussian sigma range [{low:g}, {high:g}] has low > high; write it as [{high:g}, {low:g}].")
+            raise ClearerError(
+                f"gaussian sigma range [{low:g}, {high:g}] has low > high; write it as [{high:g}, {low:g}]."
+            )
         return low, high
     value = _check_sigma(sigma)
     return value, value

@@ -1,4 +1,5 @@
 """Download, verify (sha256) and unpack the public benchmark datasets into the data root."""
+
 from __future__ import annotations
 
 import hashlib
@@ -37,9 +38,14 @@ _DNCNN = "https://github.com/cszn/DnCNN/archive/refs/heads/master.zip"
 SOURCES: dict[str, Source] = {
     "bsds500": Source(
         "https://www2.eecs.berkeley.edu/Research/Projects/CS/vision/grouping/BSR/BSR_bsds500.tgz",
-        None, "tar", "BSDS500", "BSR/BSDS500/data/images",
+        None,
+        "tar",
+        "BSDS500",
+        "BSR/BSDS500/data/images",
     ),
-    "train400": Source(_DNCNN, None, "zip", "Train400", "DnCNN-master/TrainingCodes/DnCNN_TrainingCodes_v1.0/data/Train400"),
+    "train400": Source(
+        _DNCNN, None, "zip", "Train400", "DnCNN-master/TrainingCodes/DnCNN_TrainingCodes_v1.0/data/Train400"
+    ),
     "bsd68": Source(_DNCNN, None, "zip", "BSD68", "DnCNN-master/testsets/BSD68"),
     "set12": Source(_DNCNN, None, "zip", "Set12", "DnCNN-master/testsets/Set12"),
 }
@@ -74,15 +80,17 @@ def verify_files(folder: Path, expected: dict[str, str], name: str) -> None:
         raise ClearerError(
             f"{name}: the downloaded files do not match the recorded sha256 manifest ({len(missing)} missing, "
             f"{len(wrong)} changed, e.g. {(missing + wrong)[0]!r}); nothing was installed. The source changed "
-            "or the download is corrupt: retry, or unpack a trusted copy by hand.")
+            "or the download is corrupt: retry, or unpack a trusted copy by hand."
+        )
 
 
 def get_source(name: str) -> Source:
     """The Source registered under `name`, or a ClearerError listing close matches."""
     if name in SOURCES:
         return SOURCES[name]
-    raise ClearerError(f"unknown dataset {name!r} to fetch.{did_you_mean(name, SOURCES)} "
-                       f"Known: {', '.join(sorted(SOURCES))}.")
+    raise ClearerError(
+        f"unknown dataset {name!r} to fetch.{did_you_mean(name, SOURCES)} Known: {', '.join(sorted(SOURCES))}."
+    )
 
 
 def download(url: str, target: Path) -> str:
@@ -186,12 +194,16 @@ def fetch(name: str, root: Path, url: str | None = None, sha256: str | None = No
                 shutil.rmtree(folder)
             os.replace(inner, folder)
     except OSError as exc:
-        raise ClearerError(f"cannot unpack {name} into {root}: {exc}. Check that it is writable and has room.") from None
+        raise ClearerError(
+            f"cannot unpack {name} into {root}: {exc}. Check that it is writable and has room."
+        ) from None
     finally:
         archive.unlink(missing_ok=True)
     for extra in EXTRA_FILES.get(name, []):
         if not (root / extra).exists():
             shutil.copyfile(MANIFESTS / extra, root / extra)
-    print(f"{name}: unpacked into {folder}" + (" (every file matches its recorded sha256)"
-                                                if manifest(source.folder) is not None else ""))
+    print(
+        f"{name}: unpacked into {folder}"
+        + (" (every file matches its recorded sha256)" if manifest(source.folder) is not None else "")
+    )
     return folder

@@ -1,4 +1,5 @@
 """Image files <-> float tensors in [0,1], and where the benchmark data lives (CLEARER_DATA)."""
+
 from __future__ import annotations
 
 import os
@@ -76,7 +77,8 @@ def _pixels(img: Image.Image, channels: int, path: Path) -> np.ndarray:
     if img.mode in ("I", "F"):
         raise ClearerError(
             f"image file {path} holds {'32-bit integer' if img.mode == 'I' else 'floating-point'} pixels "
-            f"(PIL mode {img.mode}), whose white level is unknown; save it as an 8- or 16-bit PNG.")
+            f"(PIL mode {img.mode}), whose white level is unknown; save it as an 8- or 16-bit PNG."
+        )
     return np.asarray(img.convert("L" if channels == 1 else "RGB"), dtype=np.float32) / 255.0
 
 
@@ -98,8 +100,10 @@ def save_image(path: str | Path, tensor: torch.Tensor) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(to_uint8(tensor)).save(path, format="PNG")
     except OSError as exc:
-        raise ClearerError(f"cannot write image {path}: {exc}. Check that the folder is writable and the "
-                           "disk (or your file size limit, ulimit -f) has room.") from None
+        raise ClearerError(
+            f"cannot write image {path}: {exc}. Check that the folder is writable and the "
+            "disk (or your file size limit, ulimit -f) has room."
+        ) from None
     return path
 
 

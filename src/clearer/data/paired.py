@@ -14,6 +14,7 @@ Every one takes `skip`/`limit`, which cut disjoint parts of one folder (weights 
 Partners are matched when the dataset is built (a missing partner is an error then); images are only
 read, and their sizes checked, when `load` is called.
 """
+
 from __future__ import annotations
 
 import re
@@ -211,19 +212,22 @@ def _any_suffix(stem: str) -> str:
     return f"{stem}{{{','.join(IMAGE_SUFFIXES)}}}"
 
 
-def _take(name: str, pairs: list[tuple[Path, Path]], limit: int | None, skip: int = 0,
-          clean_side: str | None = None) -> PairedSet:
+def _take(
+    name: str, pairs: list[tuple[Path, Path]], limit: int | None, skip: int = 0, clean_side: str | None = None
+) -> PairedSet:
     check_limit(limit)
     if not isinstance(skip, int) or isinstance(skip, bool) or not 0 <= skip < len(pairs):
         raise ClearerError(
-            f"{name}: skip={skip!r} must be an integer in [0, {len(pairs)}) (it has {len(pairs)} pairs).")
+            f"{name}: skip={skip!r} must be an integer in [0, {len(pairs)}) (it has {len(pairs)} pairs)."
+        )
     if skip:
         pairs, name = pairs[skip:], f"{name}-from{skip}"
     return PairedSet(name, list(pairs if limit is None else pairs[:limit]), clean_side)
 
 
-def check_partners(files: dict[Any, Path], partners: dict[Any, Path], kind: str,
-                   expected: Callable[[Any], str]) -> None:
+def check_partners(
+    files: dict[Any, Path], partners: dict[Any, Path], kind: str, expected: Callable[[Any], str]
+) -> None:
     """Every file must have a partner under the same key; the error names the lonely file and what was expected."""
     for key, path in files.items():
         if key not in partners:
@@ -231,8 +235,9 @@ def check_partners(files: dict[Any, Path], partners: dict[Any, Path], kind: str,
 
 
 @DATASETS.register("paired_folder")
-def paired_folder(path: str, input: str = "input", target: str = "target", limit: int | None = None,
-                  skip: int = 0) -> PairedSet:
+def paired_folder(
+    path: str, input: str = "input", target: str = "target", limit: int | None = None, skip: int = 0
+) -> PairedSet:
     """Pairs from two subfolders of `path` (default `input/` and `target/`) matched by file stem.
 
     Why: the most common layout for paired restoration data; file extensions may differ between the

@@ -1,4 +1,5 @@
 """Random training patches cut from many images of different sizes as batched tensor ops."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -49,8 +50,15 @@ class PatchSampler:
     The generator state can be saved, so a resumed run continues the same stream of patches.
     """
 
-    def __init__(self, images: list[torch.Tensor], patch: int, batch: int, seed: int, augment: bool = True,
-                 device: torch.device | str = "cpu") -> None:
+    def __init__(
+        self,
+        images: list[torch.Tensor],
+        patch: int,
+        batch: int,
+        seed: int,
+        augment: bool = True,
+        device: torch.device | str = "cpu",
+    ) -> None:
         if not images:
             raise ClearerError("PatchSampler needs at least one image; the dataset is empty.")
         if patch < 1 or batch < 1:

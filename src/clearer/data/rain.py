@@ -31,6 +31,7 @@ The canvas is larger than the image by the kernel radius on every side and convo
 padding, so streaks enter across the borders and the rain statistics are the same everywhere.
 Mean streak-layer intensity ≈ `expected_mean(...)` = brightness·(1 − exp(−density·length·width)).
 """
+
 from __future__ import annotations
 
 import math
@@ -97,13 +98,14 @@ def expected_mean(density: float, length: float, width: float, brightness: float
 
 
 def _gaussian3(sigma: float, device: torch.device) -> torch.Tensor:
-    g = torch.exp(-torch.tensor([-1.0, 0.0, 1.0], device=device) ** 2 / (2 * sigma**2))
+    g = torch.exp(-(torch.tensor([-1.0, 0.0, 1.0], device=device) ** 2) / (2 * sigma**2))
     g = g / g.sum()
     return torch.outer(g, g)[None, None]
 
 
-def line_kernels(length: torch.Tensor, angle: torch.Tensor, width: torch.Tensor, radius: int,
-                 soften: bool, taper: bool = False) -> torch.Tensor:
+def line_kernels(
+    length: torch.Tensor, angle: torch.Tensor, width: torch.Tensor, radius: int, soften: bool, taper: bool = False
+) -> torch.Tensor:
     """One anti-aliased line kernel per image, [B,1,2r+1,2r+1], peak ≈ 1 (before softening).
 
     The streak direction in (x right, y down) image coordinates is (sin θ, cos θ) with θ = angle in
@@ -160,16 +162,21 @@ class RainStreaks:
             out[name] = low + (high - low) * u[row]
         return out
 
-    def streaks(self, shape: tuple[int, ...] | torch.Size, generator: torch.Generator | None = None,
-                device: torch.device | str | None = None) -> torch.Tensor:
+    def streaks(
+        self,
+        shape: tuple[int, ...] | torch.Size,
+        generator: torch.Generator | None = None,
+        device: torch.device | str | None = None,
+    ) -> torch.Tensor:
         """The streak layer alone, [B,1,H,W] in [0,1], for a batch shape (B,C,H,W), (B,H,W) or (H,W).
 
         Draws, in order: the per-image parameters, then the seed map; so a seed fixes the result.
         """
         return self._render(shape, generator, device)[0]
 
-    def _render(self, shape: tuple[int, ...] | torch.Size, generator: torch.Generator | None,
-                device: torch.device | str | None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def _render(
+        self, shape: tuple[int, ...] | torch.Size, generator: torch.Generator | None, device: torch.device | str | None
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """The streak layer and the per-image parameters it was drawn with."""
         shape = tuple(int(s) for s in shape)
         if len(shape) not in (2, 3, 4) or any(s < 1 for s in shape):
@@ -178,8 +185,9 @@ class RainStreaks:
         height, width = shape[-2:]
         p = self.draw(batch, generator)
         r = self.radius
-        u = torch.rand((batch, 1, height + 2 * r, width + 2 * r), generator=generator,
-                       device=generator_device(generator))
+        u = torch.rand(
+            (batch, 1, height + 2 * r, width + 2 * r), generator=generator, device=generator_device(generator)
+        )
         per_image = {name: rearrange(value, "b -> b 1 1 1") for name, value in p.items()}
         seeds = (u < per_image["density"]).float()
         if self.variation[1] > 0:  # per-streak intensity u^v
@@ -216,8 +224,13 @@ class RainStreaks:
             low, high = getattr(self, name)
             return f"{name}={low:g}{unit}" if low == high else f"{name}~U[{low:g},{high:g}]{unit}"
 
-        parts = [fmt("density"), fmt("length", "px"), fmt("angle", "° from vertical"), fmt("width", "px"),
-                 fmt("brightness")] + ([fmt("variation")] if self.variation[1] > 0 else [])
+        parts = [
+            fmt("density"),
+            fmt("length", "px"),
+            fmt("angle", "° from vertical"),
+            fmt("width", "px"),
+            fmt("brightness"),
+        ] + ([fmt("variation")] if self.variation[1] > 0 else [])
         veil = f", grey veil {fmt('haze')} {fmt('airlight')}" if self.haze[1] > 0 else ""
         noise = f", Gaussian sensor {fmt('noise')}" if self.noise[1] > 0 else ""
         shape = f"{'tapered ' if self.taper else ''}{'soft' if self.blur else 'sharp'} streaks"
@@ -225,12 +238,20 @@ class RainStreaks:
 
 
 @DEGRADATIONS.register("rain_streaks")
-def rain_streaks(density: float | list[float] = (0.002, 0.01), length: float | list[float] = (10, 30),
-                 angle: float | list[float] = (-20, 20), width: float | list[float] = (1, 2),
-                 brightness: float | list[float] = (0.6, 1.0), blur: bool = True,
-                 haze: float | list[float] = 0.0, airlight: float | list[float] = 0.8,
-                 noise: float | list[float] = 0.0, variation: float | list[float] = 0.0, taper: bool = False,
-                 blend: str = "screen") -> RainStreaks:
+def rain_streaks(
+    density: float | list[float] = (0.002, 0.01),
+    length: float | list[float] = (10, 30),
+    angle: float | list[float] = (-20, 20),
+    width: float | list[float] = (1, 2),
+    brightness: float | list[float] = (0.6, 1.0),
+    blur: bool = True,
+    haze: float | list[float] = 0.0,
+    airlight: float | list[float] = 0.8,
+    noise: float | list[float] = 0.0,
+    variation: float | list[float] = 0.0,
+    taper: bool = False,
+    blend: str = "screen",
+) -> RainStreaks:
     """Synthetic rain (seeds -> motion blur along the streak -> blend -> veil -> noise), ranges drawn
     per image.
 
@@ -248,14 +269,25 @@ def rain_streaks(density: float | list[float] = (0.002, 0.01), length: float | l
             raise ClearerError(f"rain_streaks {name} must be true or false, got {value!r}")
     if blend not in BLENDS:
         raise ClearerError(f"rain_streaks blend={blend!r} is not valid; use one of {', '.join(BLENDS)}.")
-    given = dict(density=density, length=length, angle=angle, width=width, brightness=brightness, haze=haze,
-                 airlight=airlight, noise=noise, variation=variation)
-    return RainStreaks(**{name: parse_range(name, value) for name, value in given.items()}, blur=blur,
-                       taper=taper, blend=blend)
+    given = dict(
+        density=density,
+        length=length,
+        angle=angle,
+        width=width,
+        brightness=brightness,
+        haze=haze,
+        airlight=airlight,
+        noise=noise,
+        variation=variation,
+    )
+    return RainStreaks(
+        **{name: parse_range(name, value) for name, value in given.items()}, blur=blur, taper=taper, blend=blend
+    )
 
 
-def render_streaks(shape: tuple[int, ...] | torch.Size, generator: torch.Generator | None = None,
-                   **params) -> torch.Tensor:
+def render_streaks(
+    shape: tuple[int, ...] | torch.Size, generator: torch.Generator | None = None, **params
+) -> torch.Tensor:
     """The streak layer alone ([B,1,H,W] in [0,1]) for `rain_streaks(**params)`; the layer that
     `rain_streaks(**params)(clean, generator)` blends in, for the same generator state."""
     return rain_streaks(**params).streaks(shape, generator)

@@ -1,4 +1,5 @@
 """Endless, seeded streams of (degraded, clean) training batches: crop, then split into pairs, all batched."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -17,8 +18,18 @@ class PairStream:
     """Crops of a pair source's images, split into (input, target): a degradation on clean crops draws
     from the stream's own seeded generator; real pairs are cropped as one stacked image."""
 
-    def __init__(self, source: PairSource, channels: int, patch: int, batch: int, seed: int,
-                 device: torch.device, channels_last: bool = False, rank: int = 0, world: int = 1) -> None:
+    def __init__(
+        self,
+        source: PairSource,
+        channels: int,
+        patch: int,
+        batch: int,
+        seed: int,
+        device: torch.device,
+        channels_last: bool = False,
+        rank: int = 0,
+        world: int = 1,
+    ) -> None:
         # every process draws the same global batch (batch x world) and keeps its own slice: N processes
         # see N x the data, and a single process with the global batch sees exactly the same patches
         # crops and noise are drawn where training runs on a GPU (the CPU streams are as before)
@@ -51,9 +62,26 @@ class PairStream:
         self.noise.set_state(state["noise"])
 
 
-def make_stream(dataset: PairSource | ImageSet, degrade: Degradation, channels: int, patch: int, batch: int,
-                seed: int, device: torch.device, channels_last: bool) -> PairStream:
+def make_stream(
+    dataset: PairSource | ImageSet,
+    degrade: Degradation,
+    channels: int,
+    patch: int,
+    batch: int,
+    seed: int,
+    device: torch.device,
+    channels_last: bool,
+) -> PairStream:
     """This process's training stream of the dataset's pairs (clean images degraded by `degrade`);
     `batch` is per process."""
-    return PairStream(as_pairs(dataset, degrade), channels, patch, batch, seed, device, channels_last,
-                      rank=distributed.rank(), world=distributed.world_size())
+    return PairStream(
+        as_pairs(dataset, degrade),
+        channels,
+        patch,
+        batch,
+        seed,
+        device,
+        channels_last,
+        rank=distributed.rank(),
+        world=distributed.world_size(),
+    )

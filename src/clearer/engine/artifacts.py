@@ -1,4 +1,5 @@
 """Files in a run directory, their names in one place, and the architecture JSON format."""
+
 from __future__ import annotations
 
 import csv
@@ -41,8 +42,10 @@ def read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ClearerError(f"cannot read {path}: {err}. The file is damaged (cut short, or edited by hand); "
-                           f"restore it from a copy of the run folder, or start the run again.") from None
+        raise ClearerError(
+            f"cannot read {path}: {err}. The file is damaged (cut short, or edited by hand); "
+            f"restore it from a copy of the run folder, or start the run again."
+        ) from None
 
 
 def arch_hash(architecture: dict[str, str]) -> str:
@@ -66,6 +69,7 @@ class ArchRecord:
     `search` the search's summary (how decided it ended, the discretisation gap; None when nothing was
     learned). A given architecture's record has no `search` entry in arch.json at all.
     """
+
     architecture: dict[str, str]
     probabilities: dict[str, list[float]] | None = None
     candidates: dict[str, list[str]] = field(default_factory=dict)
@@ -97,10 +101,13 @@ class ArchRecord:
         data = read_json(path)
         architecture = data.get("architecture") if isinstance(data, dict) else None
         if not isinstance(architecture, dict) or not all(
-                isinstance(k, str) and isinstance(v, str) for k, v in architecture.items()):
-            raise ClearerError(f"{path} is not an architecture record: it needs \"architecture\": "
-                               "{\"cell1/col0\": \"fusion\", ...}. Restore it from a copy of the run, or delete "
-                               "it and --resume to search again.")
+            isinstance(k, str) and isinstance(v, str) for k, v in architecture.items()
+        ):
+            raise ClearerError(
+                f'{path} is not an architecture record: it needs "architecture": '
+                '{"cell1/col0": "fusion", ...}. Restore it from a copy of the run, or delete '
+                "it and --resume to search again."
+            )
         return cls.from_dict(data)
 
 
@@ -114,9 +121,11 @@ def write_alpha_csv(path: Path, history: list[dict[str, Any]], candidates: dict[
     writer.writerow(["epoch"] + columns + [f"{label}:{key}" for label, key in stats])
     for row in history:
         probs, signal = row["probabilities"], row.get("signal") or {}
-        writer.writerow([row["epoch"]] + [probs[label][i] for label, names in candidates.items()
-                                          for i in range(len(names))]
-                        + [_short(signal[label][key]) if label in signal else "" for label, key in stats])
+        writer.writerow(
+            [row["epoch"]]
+            + [probs[label][i] for label, names in candidates.items() for i in range(len(names))]
+            + [_short(signal[label][key]) if label in signal else "" for label, key in stats]
+        )
     atomic_write(path, lambda tmp: tmp.write_text(buf.getvalue()))
 
 
@@ -129,4 +138,5 @@ def _short(value: float) -> str:
 
 def versions() -> dict[str, str]:
     from .. import __version__
+
     return {"clearer": __version__, "torch": torch.__version__, "python": platform.python_version()}

@@ -1,4 +1,5 @@
 """Turn resolved recipe refs ({"name": ..., **kwargs}) into objects."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -31,18 +32,23 @@ def check_recipe(recipe: Recipe, run: bool = False) -> None:
     the device name and the tile size; with `run`, also the device and the datasets on this machine.
     """
     from ..metrics import get_protocol
+
     space = _part("space", lambda: build_space(recipe, recipe.retrain.architecture))
     multiple = int(getattr(space, "multiple", 1))
     data, cfg = recipe.data, recipe.evaluate
     for key, patch in (("data.patch", data.patch), ("retrain.patch", recipe.retrain.patch)):
         if patch is not None and patch % multiple:
-            raise ClearerError(f"{key}={patch} must be a multiple of {multiple} (the network halves the "
-                               f"image {multiple.bit_length() - 1} times); e.g. --set {key}="
-                               f"{max(multiple, patch // multiple * multiple)}.")
+            raise ClearerError(
+                f"{key}={patch} must be a multiple of {multiple} (the network halves the "
+                f"image {multiple.bit_length() - 1} times); e.g. --set {key}="
+                f"{max(multiple, patch // multiple * multiple)}."
+            )
     if cfg.tile is not None and cfg.tile - cfg.tile % multiple < TILE_OVERLAP + multiple:
-        raise ClearerError(f"evaluate.tile={cfg.tile} is too small: tiles overlap by {TILE_OVERLAP} pixels, "
-                           f"so a tile needs at least {TILE_OVERLAP + multiple} (a multiple of {multiple}); "
-                           "use e.g. --set evaluate.tile=512, or evaluate.tile=None for whole images.")
+        raise ClearerError(
+            f"evaluate.tile={cfg.tile} is too small: tiles overlap by {TILE_OVERLAP} pixels, "
+            f"so a tile needs at least {TILE_OVERLAP + multiple} (a multiple of {multiple}); "
+            "use e.g. --set evaluate.tile=512, or evaluate.tile=None for whole images."
+        )
     _part("data.degradation", lambda: build_degradation(recipe))
     _part("search.loss", lambda: LOSSES.build(recipe.search.loss))
     _part("retrain.loss", lambda: LOSSES.build(recipe.retrain.loss))
@@ -53,7 +59,8 @@ def check_recipe(recipe: Recipe, run: bool = False) -> None:
     if run:
         resolve_device(recipe.device)
         for key, ref in [("data.train", data.train), ("data.alpha", data.alpha)] + [
-                (f"evaluate.sets[{i}]", ref) for i, ref in enumerate(cfg.sets)]:
+            (f"evaluate.sets[{i}]", ref) for i, ref in enumerate(cfg.sets)
+        ]:
             _part(key, partial(DATASETS.build, ref))
 
 

@@ -3,6 +3,7 @@
 Tensors go into the safetensors body; everything else (numbers, strings, lists, the nesting) into a JSON
 skeleton in the header metadata. Nothing is ever pickled, so loading runs no code.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,11 +25,17 @@ def _flatten(value: Any, key: str, tensors: dict[str, torch.Tensor]) -> Any:
         tensors[key] = value.detach().cpu().contiguous()
         return {_TENSOR: key}
     if isinstance(value, dict):
-        return {"__dict__": [[_flatten(k, f"{key}.k{i}", tensors), _flatten(v, f"{key}.{i}", tensors)]
-                             for i, (k, v) in enumerate(value.items())]}
+        return {
+            "__dict__": [
+                [_flatten(k, f"{key}.k{i}", tensors), _flatten(v, f"{key}.{i}", tensors)]
+                for i, (k, v) in enumerate(value.items())
+            ]
+        }
     if isinstance(value, (list, tuple)):
-        return {"__list__": [_flatten(v, f"{key}.{i}", tensors) for i, v in enumerate(value)],
-                "tuple": isinstance(value, tuple)}
+        return {
+            "__list__": [_flatten(v, f"{key}.{i}", tensors) for i, v in enumerate(value)],
+            "tuple": isinstance(value, tuple),
+        }
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     raise TypeError(f"cannot store {type(value).__name__} at {key!r} in a checkpoint")
@@ -51,7 +58,6 @@ def _file_mode() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return 0o666 & ~mask
-
 
 
 TMP_MARK = ".tmp"  # temporary files are ".NAME.tmpPID"; a killed run leaves them behind
@@ -84,7 +90,8 @@ def atomic_write(path: Path, write: Any) -> None:
     except (OSError, SafetensorError) as err:
         raise ClearerError(
             f"cannot write {path}: {err}. Check that the folder is writable and the disk (or your file "
-            "size limit, ulimit -f) has room, then rerun; a run continues with --resume.") from None
+            "size limit, ulimit -f) has room, then rerun; a run continues with --resume."
+        ) from None
     finally:
         try:
             tmp.unlink(missing_ok=True)
@@ -94,8 +101,13 @@ def atomic_write(path: Path, write: Any) -> None:
 
 def remove_orphans(folder: Path) -> list[Path]:
     """Delete temporary files a killed process left in `folder` and folder/state; returns them."""
-    found = [p for sub in (Path(folder), Path(folder) / "state") if sub.is_dir()
-             for p in sub.iterdir() if p.name.startswith(".") and TMP_MARK in p.name and p.is_file()]
+    found = [
+        p
+        for sub in (Path(folder), Path(folder) / "state")
+        if sub.is_dir()
+        for p in sub.iterdir()
+        if p.name.startswith(".") and TMP_MARK in p.name and p.is_file()
+    ]
     for p in found:
         p.unlink(missing_ok=True)
     return found
@@ -122,7 +134,8 @@ def load_state(path: Path) -> dict[str, Any]:
         raise ClearerError(
             f"checkpoint {path} is damaged or not a clearer state file ({err}). It was probably cut short "
             f"(full disk, or copied while being written): delete it to restart that phase from the "
-            "beginning, then --resume.") from None
+            "beginning, then --resume."
+        ) from None
 
 
 def _header(path: Path, key: str) -> dict[str, Any]:
@@ -135,17 +148,17 @@ def _header(path: Path, key: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def load_module_state(model: torch.nn.Module, state: dict[str, torch.Tensor], path: Path,
-                      fix: str = "") -> None:
+def load_module_state(model: torch.nn.Module, state: dict[str, torch.Tensor], path: Path, fix: str = "") -> None:
     """load_state_dict with a mismatch (other architecture or width) reported as a ClearerError."""
     try:
         model.load_state_dict(state)
     except (RuntimeError, KeyError, TypeError) as err:
         first = str(err).strip().splitlines()
         detail = " ".join(line.strip() for line in first[:3])
-        raise ClearerError(f"the weights in {path} do not fit the network built from the run's recipe and "
-                           f"architecture ({detail[:300]}). {fix or 'Were files copied from another run?'}"
-                           ) from None
+        raise ClearerError(
+            f"the weights in {path} do not fit the network built from the run's recipe and "
+            f"architecture ({detail[:300]}). {fix or 'Were files copied from another run?'}"
+        ) from None
 
 
 def save_weights(path: Path, model: torch.nn.Module, metadata: dict[str, Any]) -> None:
@@ -162,8 +175,14 @@ def load_weights(path: Path, model: torch.nn.Module) -> dict[str, Any]:
     try:
         tensors = load_file(str(path))
     except (ValueError, OSError, SafetensorError) as err:
-        raise ClearerError(f"weights file {path} is damaged or not a safetensors file ({err}); retrain "
-                           "(delete it and --resume the run) or copy it again.") from None
-    load_module_state(model, tensors, path, "arch.json, recipe.json and the weights must come from the "
-                      "same run; copy the whole run folder.")
+        raise ClearerError(
+            f"weights file {path} is damaged or not a safetensors file ({err}); retrain "
+            "(delete it and --resume the run) or copy it again."
+        ) from None
+    load_module_state(
+        model,
+        tensors,
+        path,
+        "arch.json, recipe.json and the weights must come from the same run; copy the whole run folder.",
+    )
     return _header(path, "clearer")

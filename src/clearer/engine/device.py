@@ -11,6 +11,7 @@ Why these defaults (`benchmarks/search_step.py` measures each of them on the mac
 - fused optimisers on CUDA only: one kernel over all parameters. On the CPU the quick network's Adam
   step was 1.7 ms fused vs 10.7 ms for-each, but a resumed run then drifted from an unbroken one.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
@@ -97,9 +98,10 @@ def parse_device(name: str) -> torch.device | None:
         device = None
     if device is not None and device.type in ("cpu", "cuda", "mps"):
         return device
-    raise ClearerError(f"device={name!r} is not a device clearer can use; use 'auto' (CUDA when "
-                       "available, else the CPU), 'cpu', 'cuda' or 'cuda:N' (--set device=cpu).")
-
+    raise ClearerError(
+        f"device={name!r} is not a device clearer can use; use 'auto' (CUDA when "
+        "available, else the CPU), 'cpu', 'cuda' or 'cuda:N' (--set device=cpu)."
+    )
 
 
 def resolve_device(name: str) -> torch.device:
@@ -113,11 +115,11 @@ def resolve_device(name: str) -> torch.device:
             raise ClearerError(
                 f"device={name!r} but this machine has {count} CUDA device(s)"
                 f"{'' if torch.version.cuda else ' (this torch build has no CUDA)'}; use device='auto' "
-                "or 'cpu' (--set device=cpu).")
+                "or 'cpu' (--set device=cpu)."
+            )
     elif device.type == "mps" and not torch.backends.mps.is_available():
         raise ClearerError(f"device={name!r} is not available here; use device='auto' or 'cpu'.")
     return device
-
 
 
 def bf16_is_fast(device: torch.device) -> bool:
@@ -134,7 +136,6 @@ def bf16_is_fast(device: torch.device) -> bool:
     except OSError:
         return False
     return " amx_bf16" in flags or " avx512_bf16" in flags
-
 
 
 def use_autocast(recipe: Recipe, device: torch.device) -> bool:

@@ -1,4 +1,5 @@
 """Process-group helpers; with one process every function is a cheap no-op."""
+
 from __future__ import annotations
 
 import os
@@ -73,6 +74,7 @@ def wrap(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
     from torch.nn.parallel import DistributedDataParallel
 
     from ..nn.sync_bn import globalize_batchnorm
+
     globalize_batchnorm(model)  # batch statistics over all processes, as one process with the global batch
     ids = [device.index] if device.type == "cuda" else None
     return DistributedDataParallel(model, device_ids=ids, broadcast_buffers=True, find_unused_parameters=True)
@@ -86,8 +88,9 @@ def timeout_seconds() -> float:
     except ValueError:
         value = -1.0
     if not value > 0:
-        raise ClearerError(f"{TIMEOUT_ENV}={text!r} must be a positive number of seconds (default "
-                           f"{DEFAULT_TIMEOUT_S:g}).")
+        raise ClearerError(
+            f"{TIMEOUT_ENV}={text!r} must be a positive number of seconds (default {DEFAULT_TIMEOUT_S:g})."
+        )
     return value
 
 
@@ -134,13 +137,18 @@ def process_group() -> Iterator[None]:
         if not _is_peer_failure(err):
             raise
         silent = _silent_ranks()
-        who = (f"rank {', '.join(map(str, silent))} stopped answering" if silent else
-               "rank 0 (which holds the rendezvous store) stopped answering" if silent is None and me != 0 else
-               "another process stopped answering")
+        who = (
+            f"rank {', '.join(map(str, silent))} stopped answering"
+            if silent
+            else "rank 0 (which holds the rendezvous store) stopped answering"
+            if silent is None and me != 0
+            else "another process stopped answering"
+        )
         raise ClearerError(
             f"rank {me}: {who}: a collective waited more than {timeout:g} s ({TIMEOUT_ENV}) or lost its "
             f"peer ({str(err).strip().splitlines()[0][:200]}). Check that process (killed, stopped, out of "
-            "memory?); finished epochs are checkpointed, so rerun with --resume.") from None
+            "memory?); finished epochs are checkpointed, so rerun with --resume."
+        ) from None
     finally:
         try:
             dist.destroy_process_group()

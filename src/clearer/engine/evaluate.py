@@ -1,4 +1,5 @@
 """Evaluation: each test pair (a real one, or a clean image degraded with a per-image seed), restored, measured."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -37,8 +38,9 @@ def protocol_degradation(recipe: Recipe, protocol: Protocol) -> Degradation:
     return build_degradation(recipe)
 
 
-def test_pairs(dataset: PairSource | ImageSet, channels: int, protocol: Protocol, degrade: Degradation,
-               log: RunLog) -> Iterator[tuple[Tensor, Tensor, str]]:
+def test_pairs(
+    dataset: PairSource | ImageSet, channels: int, protocol: Protocol, degrade: Degradation, log: RunLog
+) -> Iterator[tuple[Tensor, Tensor, str]]:
     """(input, target, file stem) with [1,C,H,W] images as the protocol measures them; a degradation
     draws from a generator seeded by the image's index.
 
@@ -67,8 +69,14 @@ def input_key(dataset: Any, channels: int, protocol: Protocol, degradation: str)
     return repr((dataset, stamps, channels, protocol, degradation, distributed.world_size()))
 
 
-def evaluate(recipe: Recipe, model: nn.Module, out: Path, device: torch.device, log: RunLog,
-             per_image: dict[str, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
+def evaluate(
+    recipe: Recipe,
+    model: nn.Module,
+    out: Path,
+    device: torch.device,
+    log: RunLog,
+    per_image: dict[str, list[dict[str, Any]]] | None = None,
+) -> dict[str, Any]:
     """Metrics of `model` on every test set of the recipe; sample images go to out/samples.
 
     `per_image`, when given, receives each set's rows of per-image scores (this process's share)."""
@@ -82,6 +90,7 @@ def evaluate(recipe: Recipe, model: nn.Module, out: Path, device: torch.device, 
     def net(x: Tensor) -> Tensor:
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
             return model(x.contiguous(memory_format=memory)).float()
+
     results: dict[str, Any] = {}
     for ref in cfg.sets:
         name, dataset = set_name(ref), DATASETS.build(ref)
@@ -97,8 +106,9 @@ def evaluate(recipe: Recipe, model: nn.Module, out: Path, device: torch.device, 
             for i, (degraded, clean, image_name) in enumerate(test_pairs(source, channels, protocol, degrade, log)):
                 if i % distributed.world_size() != distributed.rank():  # evaluation is sharded over processes
                     continue
-                restored = restore_image(net, degraded.to(device), getattr(model, "multiple", 1), cfg.tile,
-                                         TILE_OVERLAP, cfg.self_ensemble).cpu()
+                restored = restore_image(
+                    net, degraded.to(device), getattr(model, "multiple", 1), cfg.tile, TILE_OVERLAP, cfg.self_ensemble
+                ).cpu()
                 sums["count"] = sums.get("count", 0.0) + 1
                 row: dict[str, Any] = {"image": image_name}
                 for suffix, color in colors(channels).items():
@@ -114,12 +124,15 @@ def evaluate(recipe: Recipe, model: nn.Module, out: Path, device: torch.device, 
                 if per_image is not None:
                     per_image.setdefault(name, []).append(row)
                 if i < cfg.samples and distributed.is_main():
-                    save_strip(out / artifacts.SAMPLES / f"{name}-{i:03d}-input-output-clean.png",
-                               [degraded[0], protocol.postprocess(restored[0]), clean[0]],
-                               [f"input {row['input_psnr']:.2f} dB", f"output {row['psnr']:.2f} dB", "clean"])
+                    save_strip(
+                        out / artifacts.SAMPLES / f"{name}-{i:03d}-input-output-clean.png",
+                        [degraded[0], protocol.postprocess(restored[0]), clean[0]],
+                        [f"input {row['input_psnr']:.2f} dB", f"output {row['psnr']:.2f} dB", "clean"],
+                    )
                 bar.advance()
-        keys = [f"{side}{m}{suffix}" for suffix in colors(channels) for side in ("input_", "")
-                for m in ("psnr", "ssim")]
+        keys = [
+            f"{side}{m}{suffix}" for suffix in colors(channels) for side in ("input_", "") for m in ("psnr", "ssim")
+        ]
         sums = distributed.sum_values({k: sums.get(k, 0.0) for k in keys + ["count"]})
         count = int(sums.pop("count"))
         if count == 0:
@@ -128,12 +141,18 @@ def evaluate(recipe: Recipe, model: nn.Module, out: Path, device: torch.device, 
             _INPUT_SCORES[input_id] = dict(inputs)
         results[name] = {k: round(v / count, 5) for k, v in sums.items()}
         results[name].update(
-            images=count, protocol=protocol.name, color="rgb" if channels == 3 else "gray",
+            images=count,
+            protocol=protocol.name,
+            color="rgb" if channels == 3 else "gray",
             degradation=degradation,
-            self_ensemble=cfg.self_ensemble, precision="bf16 autocast" if autocast else "float32",
-            seconds=round(time.time() - t0, 1))
+            self_ensemble=cfg.self_ensemble,
+            precision="bf16 autocast" if autocast else "float32",
+            seconds=round(time.time() - t0, 1),
+        )
         r = results[name]
-        log(f"evaluate {name}: PSNR {r['psnr']:.2f} dB, SSIM {r['ssim']:.4f} (input {r['input_psnr']:.2f} dB)"
+        log(
+            f"evaluate {name}: PSNR {r['psnr']:.2f} dB, SSIM {r['ssim']:.4f} (input {r['input_psnr']:.2f} dB)"
             + (f", Y: {r['psnr_y']:.2f} dB / {r['ssim_y']:.4f}" if "psnr_y" in r else "")
-            + f" on {count} images, protocol {protocol.name}")
+            + f" on {count} images, protocol {protocol.name}"
+        )
     return results

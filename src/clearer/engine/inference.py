@@ -1,4 +1,5 @@
 """Run a restoration network on whole images of any size: padding, tiling, self-ensemble."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

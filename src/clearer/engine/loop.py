@@ -1,4 +1,5 @@
 """The epoch loop shared by search and retraining: progress, NaN guard, a checkpoint per epoch."""
+
 from __future__ import annotations
 
 import math
@@ -22,17 +23,28 @@ class NonFiniteLoss(ClearerError):
 def _read(logs: list[dict[str, float | torch.Tensor]]) -> list[dict[str, float]]:
     """Per-step logs as floats, reading device tensors in one transfer (one host sync per epoch)."""
     flat = [(i, k, v) for i, step in enumerate(logs) for k, v in step.items()]
-    values = torch.stack([torch.as_tensor(v, dtype=torch.float64).detach().reshape(()).cpu()
-                          for _, _, v in flat]).tolist() if flat else []
+    values = (
+        torch.stack([torch.as_tensor(v, dtype=torch.float64).detach().reshape(()).cpu() for _, _, v in flat]).tolist()
+        if flat
+        else []
+    )
     rows: list[dict[str, float]] = [{} for _ in logs]
     for (i, k, _), value in zip(flat, values):
         rows[i][k] = value
     return rows
 
 
-def run_epochs(phase: str, *, log: RunLog, epochs: int, steps_per_epoch: int, start_epoch: int,
-               step: StepFn, checkpoint: Path, status: Callable[[], str] = lambda: ""
-               ) -> Iterator[tuple[int, dict[str, float]]]:
+def run_epochs(
+    phase: str,
+    *,
+    log: RunLog,
+    epochs: int,
+    steps_per_epoch: int,
+    start_epoch: int,
+    step: StepFn,
+    checkpoint: Path,
+    status: Callable[[], str] = lambda: "",
+) -> Iterator[tuple[int, dict[str, float]]]:
     """Run epochs [start_epoch, epochs) of `step(epoch)`, yielding `(epoch, mean losses)` after each.
 
     The caller's loop body is the end of the epoch (save the checkpoint, record metrics); the epoch's
@@ -55,8 +67,11 @@ def run_epochs(phase: str, *, log: RunLog, epochs: int, steps_per_epoch: int, st
             keys = dict.fromkeys(k for row in values for k in row)
             means = {k: sum(row.get(k, 0.0) for row in values) / steps_per_epoch for k in keys}
             yield epoch, means
-            log(f"{phase} epoch {epoch + 1}/{epochs} " + " ".join(f"{k}={v:.5g}" for k, v in means.items())
-                + (f" {status()}" if status() else ""))
+            log(
+                f"{phase} epoch {epoch + 1}/{epochs} "
+                + " ".join(f"{k}={v:.5g}" for k, v in means.items())
+                + (f" {status()}" if status() else "")
+            )
 
 
 def check_finite(values: list[dict[str, float]], phase: str, epoch: int, checkpoint: Path) -> None:
@@ -64,9 +79,13 @@ def check_finite(values: list[dict[str, float]], phase: str, epoch: int, checkpo
     for i, row in enumerate(values):
         bad = [k for k, v in row.items() if not math.isfinite(v)]
         if bad:
-            kept = f"the last good checkpoint ({checkpoint}) is kept" if checkpoint.exists() \
+            kept = (
+                f"the last good checkpoint ({checkpoint}) is kept"
+                if checkpoint.exists()
                 else "no checkpoint had been written yet"
+            )
             raise NonFiniteLoss(
                 f"{phase}: {', '.join(bad)} became {row[bad[0]]} at epoch {epoch + 1}, step "
                 f"{i + 1}; {kept}. Lower the learning rate (or raise grad clipping) and rerun, or "
-                f"resume with --resume.")
+                f"resume with --resume."
+            )

@@ -1,4 +1,5 @@
 """Progress bars for people and a plain-text log file for machines; only the main process reports."""
+
 from __future__ import annotations
 
 import time
@@ -28,8 +29,10 @@ class RunLog:
                 with self.path.open("a") as f:
                     f.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}\n")
             except OSError as err:
-                raise ClearerError(f"cannot write the log {self.path}: {err}. Check that the disk (or your "
-                                   "file size limit, ulimit -f) has room, then continue with --resume.") from None
+                raise ClearerError(
+                    f"cannot write the log {self.path}: {err}. Check that the disk (or your "
+                    "file size limit, ulimit -f) has room, then continue with --resume."
+                ) from None
         if self.verbose:
             self.console.print(message, highlight=False, markup=False, soft_wrap=True)
 
@@ -37,8 +40,15 @@ class RunLog:
     def progress(self, description: str, total: int, completed: int = 0) -> Iterator[Bar]:
         """A rich bar with ETA and a status text (loss, architecture) when the console is a terminal."""
         live = self.verbose and self.console.is_terminal
-        columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[status]}"))
+        columns = (
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[status]}"),
+        )
         with Progress(*columns, console=self.console, disable=not live, transient=False) as progress:
             task = progress.add_task(description, total=total, completed=completed, status="")
             yield Bar(progress, task, live)

@@ -1,5 +1,6 @@
 """Retrain phase: build the derived architecture from scratch and train it (the one `Trainer`: Adam,
 cosine decay, clipping)."""
+
 from __future__ import annotations
 
 import time
@@ -28,6 +29,7 @@ from .validation import Validation
 @dataclass
 class RetrainOutcome:
     """The trained network (as in model.safetensors) and how long training took."""
+
     model: nn.Module
     seconds: float
 
@@ -40,13 +42,27 @@ def retrain(recipe: Recipe, arch: ArchRecord, out: Path, device: torch.device, l
     model = build_space(recipe, arch.architecture).to(device)
     if recipe.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    optim = OptimConfig(optimizer="adam", lr=cfg.lr, min_lr=cfg.min_lr, weight_decay=cfg.weight_decay,
-                        grad_clip=cfg.grad_clip)
-    trainer = Trainer(distributed.wrap(model, device), model.parameters(), optim, cfg.epochs * cfg.steps_per_epoch,
-                      LOSSES.build(cfg.loss), use_autocast(recipe, device))
-    stream = make_stream(DATASETS.build(data.train), build_degradation(recipe), data.channels,
-                         cfg.patch or data.patch, cfg.batch or data.batch,
-                         recipe.seed * 1000 + 500, device, recipe.channels_last)
+    optim = OptimConfig(
+        optimizer="adam", lr=cfg.lr, min_lr=cfg.min_lr, weight_decay=cfg.weight_decay, grad_clip=cfg.grad_clip
+    )
+    trainer = Trainer(
+        distributed.wrap(model, device),
+        model.parameters(),
+        optim,
+        cfg.epochs * cfg.steps_per_epoch,
+        LOSSES.build(cfg.loss),
+        use_autocast(recipe, device),
+    )
+    stream = make_stream(
+        DATASETS.build(data.train),
+        build_degradation(recipe),
+        data.channels,
+        cfg.patch or data.patch,
+        cfg.batch or data.batch,
+        recipe.seed * 1000 + 500,
+        device,
+        recipe.channels_last,
+    )
     state_path = out / artifacts.RETRAIN_STATE
     start, elapsed = 0, 0.0
     tracker = Tracker(out, recipe.tracking)
@@ -59,30 +75,60 @@ def retrain(recipe: Recipe, arch: ArchRecord, out: Path, device: torch.device, l
         start, elapsed, validation.best = state["epoch"], state["elapsed"], state["best"]
         log(f"retrain: resuming after epoch {start} from {state_path}")
     params = sum(p.numel() for p in model.parameters())
-    log(f"retrain: {params / 1e6:.3f}M parameters, {trainer.total_steps} steps, {optim.describe()}, "
-        f"{'bf16 autocast' if trainer.autocast else 'float32'}, on {stream.describe()}")
+    log(
+        f"retrain: {params / 1e6:.3f}M parameters, {trainer.total_steps} steps, {optim.describe()}, "
+        f"{'bf16 autocast' if trainer.autocast else 'float32'}, on {stream.describe()}"
+    )
     t0 = time.time() - elapsed
 
     def weights_meta() -> dict[str, Any]:
-        return {"recipe_hash": recipe.hash(), "seed": recipe.seed, "architecture": arch.architecture,
-                "arch_hash": arch.hash, "space": recipe.space, "channels": data.channels,
-                "retrain_seconds": round(time.time() - t0, 1), "params": params, **artifacts.versions()}
+        return {
+            "recipe_hash": recipe.hash(),
+            "seed": recipe.seed,
+            "architecture": arch.architecture,
+            "arch_hash": arch.hash,
+            "space": recipe.space,
+            "channels": data.channels,
+            "retrain_seconds": round(time.time() - t0, 1),
+            "params": params,
+            **artifacts.versions(),
+        }
 
     model.train()
     with compiled(model, device, use_compile(recipe.compile, device), distributed.active()):
         for epoch, means in run_epochs(
-                "retrain", log=log, epochs=cfg.epochs, steps_per_epoch=cfg.steps_per_epoch, start_epoch=start,
-                step=lambda epoch: {"loss": trainer.step(next(stream))}, checkpoint=state_path):
+            "retrain",
+            log=log,
+            epochs=cfg.epochs,
+            steps_per_epoch=cfg.steps_per_epoch,
+            start_epoch=start,
+            step=lambda epoch: {"loss": trainer.step(next(stream))},
+            checkpoint=state_path,
+        ):
             scores = validation.run(model, tracker, epoch + 1)
             if scores.get("improved") and distributed.is_main():
-                save_weights(out / artifacts.BEST_WEIGHTS, model, {**weights_meta(), "epoch": epoch + 1,
-                                                           "val_psnr": scores["val_psnr"]})
-            tracker.log("retrain", epoch + 1, {**means, "lr": trainer.last_lr(),
-                                               **{k: v for k, v in scores.items() if k != "improved"}})
+                save_weights(
+                    out / artifacts.BEST_WEIGHTS,
+                    model,
+                    {**weights_meta(), "epoch": epoch + 1, "val_psnr": scores["val_psnr"]},
+                )
+            tracker.log(
+                "retrain",
+                epoch + 1,
+                {**means, "lr": trainer.last_lr(), **{k: v for k, v in scores.items() if k != "improved"}},
+            )
             if distributed.is_main():
-                save_state(state_path, {"model": model.state_dict(), "trainer": trainer.state_dict(),
-                                        "stream": stream.state_dict(), "epoch": epoch + 1,
-                                        "elapsed": time.time() - t0, "best": validation.best})
+                save_state(
+                    state_path,
+                    {
+                        "model": model.state_dict(),
+                        "trainer": trainer.state_dict(),
+                        "stream": stream.state_dict(),
+                        "epoch": epoch + 1,
+                        "elapsed": time.time() - t0,
+                        "best": validation.best,
+                    },
+                )
     seconds = round(time.time() - t0, 1)
     if distributed.is_main():
         save_weights(out / artifacts.WEIGHTS, model, weights_meta())

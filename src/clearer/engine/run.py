@@ -1,4 +1,5 @@
 """A whole experiment: search -> derive -> retrain -> evaluate, resumable, every artefact on disk."""
+
 from __future__ import annotations
 
 import time
@@ -24,6 +25,7 @@ from .sources import record_sources
 @dataclass
 class RunResult:
     """Where a finished run put its outputs, and its metrics."""
+
     out: Path
     metrics: dict[str, Any]
 
@@ -63,18 +65,21 @@ def check_out(out: Path, resume: bool) -> None:
         raise ClearerError(f"--out {out} is a file, not a folder; give a new folder for the run.")
     if resume:
         if not (out / artifacts.RECIPE).is_file():
-            raise ClearerError(f"{out} is not a run folder (it has no {artifacts.RECIPE}); give the folder a run wrote.")
+            raise ClearerError(
+                f"{out} is not a run folder (it has no {artifacts.RECIPE}); give the folder a run wrote."
+            )
         return
     if (out / artifacts.RECIPE).exists():
-        raise ClearerError(
-            f"{out} already holds a run. Use --resume {out} to continue it, or choose another --out.")
+        raise ClearerError(f"{out} already holds a run. Use --resume {out} to continue it, or choose another --out.")
     try:
         present = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
     except OSError as err:
         raise ClearerError(f"cannot read the run folder {out}: {err}. Choose another --out.") from None
     if present:
-        raise ClearerError(f"--out {out} already holds files ({', '.join(present[:5])}) and no run; a new run "
-                           "needs a new or empty folder, so choose another --out (or empty that one).")
+        raise ClearerError(
+            f"--out {out} already holds files ({', '.join(present[:5])}) and no run; a new run "
+            "needs a new or empty folder, so choose another --out (or empty that one)."
+        )
 
 
 def resume_recipe(out: Path, overrides: dict[str, Any]) -> Recipe:
@@ -90,15 +95,23 @@ def resume_recipe(out: Path, overrides: dict[str, Any]) -> Recipe:
         saved = Recipe.from_dict(artifacts.read_json(path))
     except ClearerError as err:
         raise ClearerError(f"run folder recipe {path}: {err}") from None
-    started = [name for name in (artifacts.ARCH, artifacts.WEIGHTS, artifacts.SEARCH_STATE, artifacts.RETRAIN_STATE) if (out / name).exists()]
+    started = [
+        name
+        for name in (artifacts.ARCH, artifacts.WEIGHTS, artifacts.SEARCH_STATE, artifacts.RETRAIN_STATE)
+        if (out / name).exists()
+    ]
     evaluation = {k: v for k, v in overrides.items() if k == "evaluate" or k.startswith("evaluate.")}
     changes = evaluation if started else dict(overrides)
-    frozen = [k for k in overrides if k not in changes
-              and Recipe.from_dict(apply_overrides(saved.to_dict(), {k: overrides[k]})) != saved]
+    frozen = [
+        k
+        for k in overrides
+        if k not in changes and Recipe.from_dict(apply_overrides(saved.to_dict(), {k: overrides[k]})) != saved
+    ]
     if frozen:
         raise ClearerError(
             f"{out} already has results ({', '.join(started)}), so --resume can change only evaluate.* keys; "
-            f"--set {', '.join(frozen)} would change how it was trained. Start a new run with --out for that.")
+            f"--set {', '.join(frozen)} would change how it was trained. Start a new run with --out for that."
+        )
     if not changes:
         return saved
     try:
@@ -107,8 +120,9 @@ def resume_recipe(out: Path, overrides: dict[str, Any]) -> Recipe:
         raise ClearerError(f"--set on --resume {out}: {err}") from None
 
 
-def run(recipe: Recipe, out: Path, overrides: dict[str, Any] | None = None, verbose: bool = True,
-        resume: bool = False) -> RunResult:
+def run(
+    recipe: Recipe, out: Path, overrides: dict[str, Any] | None = None, verbose: bool = True, resume: bool = False
+) -> RunResult:
     """Run every phase not yet finished in `out` (a fresh folder, or one being resumed)."""
     out = Path(out)
     check_out(out, resume)
@@ -156,15 +170,23 @@ def run(recipe: Recipe, out: Path, overrides: dict[str, Any] | None = None, verb
     sets = evaluate(recipe, model, out, device, log, per_image)
     for name in sets:  # per-image scores beside each set's means, from every process
         rows = sorted(distributed.gather_lists(per_image.get(name, [])), key=lambda row: row["image"])
-        sets[name]["per_image"] = [{k: round(v, 5) if isinstance(v, float) else v for k, v in row.items()}
-                                   for row in rows]
+        sets[name]["per_image"] = [
+            {k: round(v, 5) if isinstance(v, float) else v for k, v in row.items()} for row in rows
+        ]
     times["evaluate_s"] = round(time.time() - t0, 1)
     metrics = {
-        "recipe": recipe.name, "recipe_hash": recipe.hash(), "seed": recipe.seed,
-        "architecture": arch.architecture, "arch_hash": arch.hash,
+        "recipe": recipe.name,
+        "recipe_hash": recipe.hash(),
+        "seed": recipe.seed,
+        "architecture": arch.architecture,
+        "arch_hash": arch.hash,
         "params": sum(p.numel() for p in model.parameters()),
         "flops_per_pixel": round(flops_per_pixel(model, recipe.data.channels)),
-        "sets": sets, "times": times, "search": arch.search, **artifacts.versions()}
+        "sets": sets,
+        "times": times,
+        "search": arch.search,
+        **artifacts.versions(),
+    }
     if distributed.is_main():
         artifacts.write_json(out / artifacts.METRICS, metrics)
     return RunResult(out, metrics)

@@ -1,4 +1,5 @@
 """Search phase: train a supernet with a strategy, log α every epoch, derive the architecture."""
+
 from __future__ import annotations
 
 import time
@@ -29,6 +30,7 @@ from .tracking import Tracker, alpha_columns
 @dataclass
 class SearchOutcome:
     """The architecture record (as in arch.json) and the trained supernet and strategy behind it."""
+
     record: ArchRecord
     space: torch.nn.Module
     strategy: Strategy
@@ -46,18 +48,32 @@ def search(recipe: Recipe, out: Path, device: torch.device, log: RunLog) -> Sear
     costs = candidate_costs(space, cfg.cost, data.channels)
     arch_losses = {name: (weight, LOSSES.get(name)) for name, weight in cfg.arch_losses.items()}
     ctx = SearchContext(
-        restore_loss=LOSSES.build(cfg.loss), arch_losses=arch_losses, costs=costs,
-        total_steps=cfg.epochs * cfg.steps_per_epoch, steps_per_epoch=cfg.steps_per_epoch,
-        autocast=use_autocast(recipe, device), grad_sync=distributed.average_)
+        restore_loss=LOSSES.build(cfg.loss),
+        arch_losses=arch_losses,
+        costs=costs,
+        total_steps=cfg.epochs * cfg.steps_per_epoch,
+        steps_per_epoch=cfg.steps_per_epoch,
+        autocast=use_autocast(recipe, device),
+        grad_sync=distributed.average_,
+    )
     # a space without choice points (a plain network) has nothing to search
     strategy: Strategy = STRATEGIES.build(cfg.strategy if space.choices() else {"name": "fixed", "architecture": {}})
     strategy.prepare(space, network, ctx)
     degrade = build_degradation(recipe)
     seed = recipe.seed * 1000
-    train_stream = make_stream(DATASETS.build(data.train), degrade, data.channels, data.patch, data.batch,
-                               seed, device, recipe.channels_last)
-    alpha_stream = make_stream(DATASETS.build(data.alpha), degrade, data.channels, data.patch, data.batch,
-                               seed + 7, device, recipe.channels_last)
+    train_stream = make_stream(
+        DATASETS.build(data.train), degrade, data.channels, data.patch, data.batch, seed, device, recipe.channels_last
+    )
+    alpha_stream = make_stream(
+        DATASETS.build(data.alpha),
+        degrade,
+        data.channels,
+        data.patch,
+        data.batch,
+        seed + 7,
+        device,
+        recipe.channels_last,
+    )
     candidates = {c.label: c.candidates for c in space.choices()}
     state_path = out / artifacts.SEARCH_STATE
     history: list[dict[str, Any]] = []
@@ -70,9 +86,11 @@ def search(recipe: Recipe, out: Path, device: torch.device, log: RunLog) -> Sear
         alpha_stream.load_state_dict(state["alpha_stream"])
         start, history, elapsed = state["epoch"], state["history"], state["elapsed"]
         log(f"search: resuming after epoch {start} from {state_path}")
-    log(f"search: {sum(p.numel() for p in space.parameters()) / 1e6:.2f}M supernet parameters, "
+    log(
+        f"search: {sum(p.numel() for p in space.parameters()) / 1e6:.2f}M supernet parameters, "
         f"{len(candidates)} choice points, strategy {cfg.strategy['name']}, weights on "
-        f"{train_stream.describe()}, α on {alpha_stream.describe()}, {'bf16 autocast' if ctx.autocast else 'float32'}")
+        f"{train_stream.describe()}, α on {alpha_stream.describe()}, {'bf16 autocast' if ctx.autocast else 'float32'}"
+    )
     if strategy.describe():
         log(f"search: {strategy.describe()}")
     t0 = time.time() - elapsed
@@ -82,23 +100,45 @@ def search(recipe: Recipe, out: Path, device: torch.device, log: RunLog) -> Sear
     space.train()
     with compiled(space, device, use_compile(recipe.compile, device), distributed.active()):
         for epoch, means in run_epochs(
-                "search", log=log, epochs=epochs, steps_per_epoch=cfg.steps_per_epoch, start_epoch=start,
-                step=lambda epoch: strategy.step(next(train_stream), next(alpha_stream), epoch),
-                checkpoint=state_path, status=lambda: arch_summary(strategy.derive())):
+            "search",
+            log=log,
+            epochs=epochs,
+            steps_per_epoch=cfg.steps_per_epoch,
+            start_epoch=start,
+            step=lambda epoch: strategy.step(next(train_stream), next(alpha_stream), epoch),
+            checkpoint=state_path,
+            status=lambda: arch_summary(strategy.derive()),
+        ):
             signal = strategy.alpha_signal()
             if signal:
-                log(f"search epoch {epoch + 1} α-gradient signal/noise: " + ", ".join(
-                    f"{label} {v['snr']:.2f} ({v['grad_mean']:.2e}/{v['grad_std']:.2e})"
-                    for label, v in signal.items()))
-            history.append({"epoch": epoch + 1, "probabilities": strategy.probability_lists(), "signal": signal,
-                            **means})
-            tracker.log("search", epoch + 1, {**means, **strategy.learning_rates(),
-                                              **alpha_columns(history[-1]["probabilities"], candidates)})
+                log(
+                    f"search epoch {epoch + 1} α-gradient signal/noise: "
+                    + ", ".join(
+                        f"{label} {v['snr']:.2f} ({v['grad_mean']:.2e}/{v['grad_std']:.2e})"
+                        for label, v in signal.items()
+                    )
+                )
+            history.append(
+                {"epoch": epoch + 1, "probabilities": strategy.probability_lists(), "signal": signal, **means}
+            )
+            tracker.log(
+                "search",
+                epoch + 1,
+                {**means, **strategy.learning_rates(), **alpha_columns(history[-1]["probabilities"], candidates)},
+            )
             if distributed.is_main():
-                save_state(state_path, {"space": space.state_dict(), "strategy": strategy.state_dict(),
-                                        "train_stream": train_stream.state_dict(),
-                                        "alpha_stream": alpha_stream.state_dict(),
-                                        "epoch": epoch + 1, "history": history, "elapsed": time.time() - t0})
+                save_state(
+                    state_path,
+                    {
+                        "space": space.state_dict(),
+                        "strategy": strategy.state_dict(),
+                        "train_stream": train_stream.state_dict(),
+                        "alpha_stream": alpha_stream.state_dict(),
+                        "epoch": epoch + 1,
+                        "history": history,
+                        "elapsed": time.time() - t0,
+                    },
+                )
                 artifacts.write_alpha_csv(out / artifacts.ALPHA, history, candidates)
     architecture = strategy.derive()
     seconds = round(time.time() - t0, 1)
@@ -106,15 +146,26 @@ def search(recipe: Recipe, out: Path, device: torch.device, log: RunLog) -> Sear
     if strategy.searches and candidates:
         summary = search_summary(strategy.probability_lists(), log)
         summary.update(discretisation_gap(recipe, space, strategy, architecture, device))
-        log(f"search: discretisation gap {summary['discretisation_gap_db']:.3f} dB (supernet "
+        log(
+            f"search: discretisation gap {summary['discretisation_gap_db']:.3f} dB (supernet "
             f"{summary['supernet_psnr']:.2f} dB, derived with inherited weights {summary['inherited_psnr']:.2f} dB "
-            f"on {summary['gap_set']})")
-    record = ArchRecord(architecture, strategy.probability_lists(), candidates, space=recipe.space,
-                        strategy=cfg.strategy["name"], search_seconds=seconds, search=summary)
+            f"on {summary['gap_set']})"
+        )
+    record = ArchRecord(
+        architecture,
+        strategy.probability_lists(),
+        candidates,
+        space=recipe.space,
+        strategy=cfg.strategy["name"],
+        search_seconds=seconds,
+        search=summary,
+    )
     if distributed.is_main():
         record.write(out / artifacts.ARCH)
-    log(f"search: done in {record.search_seconds:.0f}s, architecture {record.hash}: "
-        + ", ".join(f"{k}={v}" for k, v in architecture.items()))
+    log(
+        f"search: done in {record.search_seconds:.0f}s, architecture {record.hash}: "
+        + ", ".join(f"{k}={v}" for k, v in architecture.items())
+    )
     return SearchOutcome(record, space, strategy)
 
 
@@ -125,26 +176,41 @@ def search_summary(probabilities: dict[str, list[float]], log: RunLog) -> dict[s
     entropy = float(binary_entropy(probs, {}))
     undecided = {label: max(p) for label, p in probabilities.items() if max(p) - 1 / len(p) < 0.1}
     if undecided:
-        log("search: WARNING the search did not decide: " + ", ".join(
-            f"{label} (top p={p:.3f})" for label, p in undecided.items())
-            + ". Raise search.strategy.alpha.movement or the search budget, or see README 'Searches that decide'.")
-    return {"final_entropy": round(entropy, 6), "min_max_prob": round(min(max(p) for p in probabilities.values()), 6),
-            "decided": not undecided}
+        log(
+            "search: WARNING the search did not decide: "
+            + ", ".join(f"{label} (top p={p:.3f})" for label, p in undecided.items())
+            + ". Raise search.strategy.alpha.movement or the search budget, or see README 'Searches that decide'."
+        )
+    return {
+        "final_entropy": round(entropy, 6),
+        "min_max_prob": round(min(max(p) for p in probabilities.values()), 6),
+        "decided": not undecided,
+    }
 
 
 GAP_CROPS, GAP_SEED = 64, 99991
 
 
 @torch.no_grad()
-def discretisation_gap(recipe: Recipe, space: torch.nn.Module, strategy: Strategy, architecture: dict[str, str],
-                       device: torch.device) -> dict[str, Any]:
+def discretisation_gap(
+    recipe: Recipe, space: torch.nn.Module, strategy: Strategy, architecture: dict[str, str], device: torch.device
+) -> dict[str, Any]:
     """PSNR of the supernet with its α minus PSNR of the derived network with the supernet's weights
     (before retraining), BatchNorm in eval mode, on fixed seeded crops of the α split (the paper's claim:
     the binarisation loss makes this gap small)."""
     data = recipe.data
-    stream = make_stream(DATASETS.build(data.alpha), build_degradation(recipe), data.channels, data.patch,
-                         data.batch, GAP_SEED, device, recipe.channels_last)
+    stream = make_stream(
+        DATASETS.build(data.alpha),
+        build_degradation(recipe),
+        data.channels,
+        data.patch,
+        data.batch,
+        GAP_SEED,
+        device,
+        recipe.channels_last,
+    )
     batches = [next(stream) for _ in range(max(GAP_CROPS // data.batch, 1))]
+
     def score(mixing: dict[str, torch.Tensor], active: dict[str, list[int]] | None) -> float:
         space.set_weights(mixing, active)
         values = [psnr(space(x).float().clamp(0, 1), y) for x, y in batches]
@@ -154,7 +220,10 @@ def discretisation_gap(recipe: Recipe, space: torch.nn.Module, strategy: Strateg
         supernet = score({k: v.detach().to(device) for k, v in strategy.probabilities().items()}, None)
         inherited = score(*architecture_weights(space, architecture, device))
     crops = sum(len(x) for x, _ in batches)
-    return {"discretisation_gap_db": round(supernet - inherited, 4), "supernet_psnr": round(supernet, 4),
-            "inherited_psnr": round(inherited, 4),
-            "gap_set": f"{crops} {data.patch}x{data.patch} crops of the α split "
-                       f"({set_name(data.alpha)}, {stream.describe()}, seed {GAP_SEED})"}
+    return {
+        "discretisation_gap_db": round(supernet - inherited, 4),
+        "supernet_psnr": round(supernet, 4),
+        "inherited_psnr": round(inherited, 4),
+        "gap_set": f"{crops} {data.patch}x{data.patch} crops of the α split "
+        f"({set_name(data.alpha)}, {stream.describe()}, seed {GAP_SEED})",
+    }

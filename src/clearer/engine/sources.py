@@ -5,6 +5,7 @@ process (`clearer.load`, `clearer evaluate`, `clearer export`) must register it 
 network. The run records each such file with its sha256 in `sources.json`; loading executes exactly
 that file (unchanged) or the one the user names, never anything a name in the JSON points to.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -58,14 +59,21 @@ def used_sources(recipe: Recipe) -> dict[Path, dict[str, list[str]]]:
 
 def record_sources(recipe: Recipe, out: Path) -> None:
     """Write out/sources.json: each user file that registered a part of this run, with its sha256."""
-    entries = [{"path": str(path), "sha256": sha256(path), "registers": registers}
-               for path, registers in sorted(used_sources(recipe).items())]
+    entries = [
+        {"path": str(path), "sha256": sha256(path), "registers": registers}
+        for path, registers in sorted(used_sources(recipe).items())
+    ]
     artifacts.write_json(Path(out) / SOURCES, entries)
 
 
 def _missing(entries: list[dict[str, Any]]) -> list[str]:
-    return [f"{kind} {name!r}" for e in entries for kind, names in e["registers"].items()
-            for name in names if name not in REGISTRIES[kind]]
+    return [
+        f"{kind} {name!r}"
+        for e in entries
+        for kind, names in e["registers"].items()
+        for name in names
+        if name not in REGISTRIES[kind]
+    ]
 
 
 def register_sources(run_dir: Path, recipe_file: str | Path | None = None) -> None:
@@ -79,18 +87,25 @@ def register_sources(run_dir: Path, recipe_file: str | Path | None = None) -> No
         if missing:
             raise ClearerError(
                 f"{recipe_file} does not register {', '.join(missing)}, which the run {run_dir} uses; "
-                f"pass the recipe file that defines them (recorded in {path}).")
+                f"pass the recipe file that defines them (recorded in {path})."
+            )
         return
     for entry in entries:
         if not _missing([entry]):
             continue  # already registered in this process (e.g. the run that trained it)
         file = Path(entry["path"])
         names = ", ".join(n for names in entry["registers"].values() for n in names)
-        problem = ("no longer exists" if not file.is_file() else
-                   "has changed since the run" if sha256(file) != entry["sha256"] else None)
+        problem = (
+            "no longer exists"
+            if not file.is_file()
+            else "has changed since the run"
+            if sha256(file) != entry["sha256"]
+            else None
+        )
         if problem:
             raise ClearerError(
                 f"the run {run_dir} uses {names}, registered by {file}, which {problem} (sha256 "
                 f"{entry['sha256'][:12]}... is recorded in {path}). Pass the file that defines them: "
-                f"clearer.load({str(run_dir)!r}, recipe='path/to/recipe.py'), or --recipe on the command line.")
+                f"clearer.load({str(run_dir)!r}, recipe='path/to/recipe.py'), or --recipe on the command line."
+            )
         exec_recipe(file)

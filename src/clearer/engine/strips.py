@@ -1,4 +1,5 @@
 """Sample strips: input | output | clean side by side, separated, each captioned (e.g. with its PSNR)."""
+
 from __future__ import annotations
 
 from pathlib import Path

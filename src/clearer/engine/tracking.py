@@ -4,6 +4,7 @@ One row per (phase, epoch): losses, learning rates, α probabilities (search), v
 (retrain). The CSV is rewritten whole each epoch (it is small), so a resumed run replaces the rows of
 the epochs it repeats instead of appending duplicates.
 """
+
 from __future__ import annotations
 
 import csv
@@ -61,12 +62,17 @@ def _tensorboard(folder: Path) -> Any:
     try:
         from torch.utils.tensorboard import SummaryWriter
     except ImportError:
-        raise ClearerError("tracking='tensorboard' needs the tensorboard package: pip install 'clearer[tensorboard]', "
-                           "or set tracking='csv'.") from None
+        raise ClearerError(
+            "tracking='tensorboard' needs the tensorboard package: pip install 'clearer[tensorboard]', "
+            "or set tracking='csv'."
+        ) from None
     return SummaryWriter(str(folder))
 
 
 def alpha_columns(probabilities: dict[str, list[float]], candidates: dict[str, list[str]]) -> dict[str, float]:
     """α probabilities as flat columns 'alpha/cell1/col0/fusion'."""
-    return {f"alpha/{label}/{name}": probabilities[label][i]
-            for label, names in candidates.items() for i, name in enumerate(names)}
+    return {
+        f"alpha/{label}/{name}": probabilities[label][i]
+        for label, names in candidates.items()
+        for i, name in enumerate(names)
+    }

@@ -3,6 +3,7 @@
 Why one: the optimiser choice, the cosine schedule, gradient clipping, bf16 autocast and the resumable
 state were written twice (search and retrain) and could drift apart; here they cannot.
 """
+
 from __future__ import annotations
 
 import math
@@ -27,6 +28,7 @@ class OptimConfig:
     cosine to 1e-3, gradients clipped to norm 5. `momentum` applies to SGD only. The field metadata
     are the ranges the recipe checks (as the recipe schema's numbers).
     """
+
     optimizer: Literal["sgd", "adam"] = "sgd"
     lr: float = field(default=0.025, metadata={"above": 0})
     min_lr: float = field(default=1e-3, metadata={"low": 0})
@@ -59,13 +61,21 @@ class Trainer:
     `network` is what a step calls (a module, or its DDP wrapper); `params` are the weights it trains.
     """
 
-    def __init__(self, network: nn.Module, params: Iterable[Tensor], config: OptimConfig, total_steps: int,
-                 loss: Loss, autocast: bool = False) -> None:
+    def __init__(
+        self,
+        network: nn.Module,
+        params: Iterable[Tensor],
+        config: OptimConfig,
+        total_steps: int,
+        loss: Loss,
+        autocast: bool = False,
+    ) -> None:
         self.network, self.params = network, list(params)
         self.config, self.total_steps, self.loss, self.autocast = config, total_steps, loss, autocast
         if config.optimizer == "sgd":
             self.optimizer: torch.optim.Optimizer = sgd(
-                self.params, config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+                self.params, config.lr, momentum=config.momentum, weight_decay=config.weight_decay
+            )
         else:
             self.optimizer = adam(self.params, config.lr, weight_decay=config.weight_decay)
         self.steps_done = 0

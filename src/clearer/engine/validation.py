@@ -3,6 +3,7 @@
 Why the α split: it is held out from weight training, and the test sets must never choose a
 checkpoint (the paper's code selects on its test set; DESIGN.md pitfalls).
 """
+
 from __future__ import annotations
 
 import math
@@ -37,11 +38,18 @@ class Validation:
 
     def _load(self, multiple: int) -> list[tuple[Tensor, Tensor]]:
         recipe = self.recipe
-        pairs = test_pairs(DATASETS.build(recipe.data.alpha), recipe.data.channels, self.protocol,
-                           protocol_degradation(recipe, self.protocol), RunLog(None, verbose=False))
+        pairs = test_pairs(
+            DATASETS.build(recipe.data.alpha),
+            recipe.data.channels,
+            self.protocol,
+            protocol_degradation(recipe, self.protocol),
+            RunLog(None, verbose=False),
+        )
         crop = VAL_CROP - VAL_CROP % multiple
-        return [(_centre(x, crop, multiple).to(self.device), _centre(y, crop, multiple).to(self.device))
-                for x, y, _ in islice(pairs, self.count)]
+        return [
+            (_centre(x, crop, multiple).to(self.device), _centre(y, crop, multiple).to(self.device))
+            for x, y, _ in islice(pairs, self.count)
+        ]
 
     @torch.no_grad()
     def run(self, model: nn.Module, tracker: Tracker, epoch: int) -> dict[str, Any]:
@@ -57,7 +65,9 @@ class Validation:
                 out = self.protocol.postprocess(restore_image(model, degraded, multiple).float())
                 scores.append(float(psnr(out.double(), clean.double()).mean()))
                 if i == 0:
-                    tracker.image("validation/input-output-clean", torch.cat([degraded[0], out[0], clean[0]], -1), epoch)
+                    tracker.image(
+                        "validation/input-output-clean", torch.cat([degraded[0], out[0], clean[0]], -1), epoch
+                    )
         mean = sum(scores) / len(scores)
         improved = mean > self.best["val_psnr"]
         if improved:
@@ -67,8 +77,10 @@ class Validation:
     def summary(self) -> str:
         if self.count <= 0 or self.best["epoch"] == 0:
             return ""
-        return (f"; best validation PSNR {self.best['val_psnr']:.2f} dB (epoch {self.best['epoch']}, "
-                f"{len(self.pairs or [])} α-split images) kept as {artifacts.BEST_WEIGHTS}")
+        return (
+            f"; best validation PSNR {self.best['val_psnr']:.2f} dB (epoch {self.best['epoch']}, "
+            f"{len(self.pairs or [])} α-split images) kept as {artifacts.BEST_WEIGHTS}"
+        )
 
 
 def _centre(x: Tensor, size: int, multiple: int) -> Tensor:

@@ -1,4 +1,5 @@
 """Small convolution blocks shared by the candidate modules."""
+
 from __future__ import annotations
 
 from torch import Tensor, nn
@@ -6,8 +7,7 @@ from torch import Tensor, nn
 
 def conv_bn(c_in: int, c_out: int, kernel: int = 3, stride: int = 1, relu: bool = True) -> nn.Sequential:
     """conv -> BatchNorm (-> ReLU): the unit every multi-scale module is made of."""
-    layers: list[nn.Module] = [
-        nn.Conv2d(c_in, c_out, kernel, stride, kernel // 2, bias=False), nn.BatchNorm2d(c_out)]
+    layers: list[nn.Module] = [nn.Conv2d(c_in, c_out, kernel, stride, kernel // 2, bias=False), nn.BatchNorm2d(c_out)]
     if relu:
         layers.append(nn.ReLU(inplace=True))
     return nn.Sequential(*layers)

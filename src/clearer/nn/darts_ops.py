@@ -3,6 +3,7 @@
 Every op is built as `op(width)` and maps [B, C, H, W] to the same shape, so any op can sit on any
 edge of a cell. The first ReLU of each op is not in-place: an edge's input is shared by other edges.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -13,13 +14,15 @@ from torch import Tensor, nn
 from ..registry import OPS
 
 
-def _relu_conv_bn(width: int, kernel: int, dilation: int = 1, groups: int = 1,
-                  pointwise: bool = False) -> list[nn.Module]:
+def _relu_conv_bn(
+    width: int, kernel: int, dilation: int = 1, groups: int = 1, pointwise: bool = False
+) -> list[nn.Module]:
     """ReLU -> k x k conv (optionally depthwise + 1x1 pointwise) -> BN, 'same' padding at stride 1."""
     pad = dilation * (kernel // 2)
     layers: list[nn.Module] = [
         nn.ReLU(inplace=False),
-        nn.Conv2d(width, width, kernel, 1, pad, dilation=dilation, groups=groups, bias=False)]
+        nn.Conv2d(width, width, kernel, 1, pad, dilation=dilation, groups=groups, bias=False),
+    ]
     if pointwise:
         layers.append(nn.Conv2d(width, width, 1, bias=False))
     layers.append(nn.BatchNorm2d(width))
@@ -30,8 +33,10 @@ class SepConv(nn.Sequential):
     """Two rounds of ReLU - depthwise k x k - pointwise 1x1 - BN (DARTS' separable convolution)."""
 
     def __init__(self, width: int, kernel: int) -> None:
-        super().__init__(*_relu_conv_bn(width, kernel, groups=width, pointwise=True),
-                         *_relu_conv_bn(width, kernel, groups=width, pointwise=True))
+        super().__init__(
+            *_relu_conv_bn(width, kernel, groups=width, pointwise=True),
+            *_relu_conv_bn(width, kernel, groups=width, pointwise=True),
+        )
 
 
 class DilConv(nn.Sequential):
@@ -50,8 +55,10 @@ class ReluConvBN(nn.Sequential):
 
 def _conv_op(name: str, block: type[nn.Module], kernel: int, doc: str) -> Callable[[int], nn.Module]:
     """A registered `op(width)` that builds `block(width, kernel)`, named and documented as `name`."""
+
     def op(width: int) -> nn.Module:
         return block(width, kernel)
+
     op.__name__ = op.__qualname__ = name
     op.__doc__ = doc
     return op
@@ -90,6 +97,13 @@ class Zero(nn.Module):
         return torch.zeros_like(x)
 
 
-DARTS_OPS: tuple[str, ...] = ("sep_conv_3x3", "sep_conv_5x5", "dil_conv_3x3", "dil_conv_5x5",
-                              "conv_3x3", "skip", "none")
+DARTS_OPS: tuple[str, ...] = (
+    "sep_conv_3x3",
+    "sep_conv_5x5",
+    "dil_conv_3x3",
+    "dil_conv_5x5",
+    "conv_3x3",
+    "skip",
+    "none",
+)
 """The default candidate list of the `darts_cells` space."""

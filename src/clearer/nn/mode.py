@@ -1,4 +1,5 @@
 """Training or evaluation mode (BatchNorm statistics) for the length of a block."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator

@@ -3,6 +3,7 @@
 Every module takes and returns a list of tensors, one per branch, so any number of branches and
 widths works and a module can be used on its own.
 """
+
 from __future__ import annotations
 
 import torch.nn.functional as F
@@ -19,8 +20,7 @@ class Transition(nn.Module):
         super().__init__()
         if len(widths_out) != len(widths_in) + 1:
             raise ValueError(f"transition adds exactly one branch: {widths_in} -> {widths_out}")
-        self.keep = nn.ModuleList(
-            nn.Identity() if a == b else conv_bn(a, b) for a, b in zip(widths_in, widths_out))
+        self.keep = nn.ModuleList(nn.Identity() if a == b else conv_bn(a, b) for a, b in zip(widths_in, widths_out))
         self.new = conv_bn(widths_in[-1], widths_out[-1], stride=2)
 
     def forward(self, xs: list[Tensor]) -> list[Tensor]:
@@ -47,7 +47,7 @@ class Upsample(nn.Module):
     def __init__(self, c_in: int, c_out: int, levels: int) -> None:
         super().__init__()
         self.proj = conv_bn(c_in, c_out, kernel=1, relu=False)
-        self.scale = 2 ** levels
+        self.scale = 2**levels
 
     def forward(self, x: Tensor) -> Tensor:
         corners = {"align_corners": False} if self.mode == "bilinear" else {}
@@ -61,8 +61,9 @@ class Bottleneck(nn.Module):
     def __init__(self, c_in: int, width: int) -> None:
         super().__init__()
         c_out = 4 * width
-        self.body = nn.Sequential(conv_bn(c_in, width, kernel=1), conv_bn(width, width),
-                                  conv_bn(width, c_out, kernel=1, relu=False))
+        self.body = nn.Sequential(
+            conv_bn(c_in, width, kernel=1), conv_bn(width, width), conv_bn(width, c_out, kernel=1, relu=False)
+        )
         self.skip = nn.Identity() if c_in == c_out else conv_bn(c_in, c_out, kernel=1, relu=False)
         self.act = nn.ReLU(inplace=True)
 
@@ -92,9 +93,12 @@ class Fusion(nn.Module):
         outputs = len(widths) if outputs is None else outputs
         # other branches' contributions start at zero: a fusion module begins as the identity
         self.paths = nn.ModuleList(
-            nn.ModuleList(resize(widths[j], widths[i], j - i) if i == j else
-                          zero_last_bn(resize(widths[j], widths[i], j - i)) for j in range(len(widths)))
-            for i in range(outputs))
+            nn.ModuleList(
+                resize(widths[j], widths[i], j - i) if i == j else zero_last_bn(resize(widths[j], widths[i], j - i))
+                for j in range(len(widths))
+            )
+            for i in range(outputs)
+        )
         self.act = nn.ReLU()
 
     def forward(self, xs: list[Tensor]) -> list[Tensor]:

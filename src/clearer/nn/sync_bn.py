@@ -3,6 +3,7 @@
 With it, N processes of batch B compute what one process of batch N·B computes, so data-parallel runs
 match single-process runs up to floating-point rounding.
 """
+
 from __future__ import annotations
 
 import torch
@@ -24,7 +25,7 @@ class GlobalBatchNorm2d(nn.BatchNorm2d):
         c = x.shape[1]
         n = total[-1]
         mean = total[:c] / n
-        var = (total[c:2 * c] / n - mean * mean).clamp_min(0)
+        var = (total[c : 2 * c] / n - mean * mean).clamp_min(0)
         with torch.no_grad():
             self.num_batches_tracked += 1
             m = self.momentum
@@ -40,8 +41,9 @@ def globalize_batchnorm(model: nn.Module) -> nn.Module:
     """Swap every BatchNorm2d in `model` (in place) for GlobalBatchNorm2d, keeping parameters/buffers."""
     for name, child in model.named_children():
         if type(child) is nn.BatchNorm2d:
-            new = GlobalBatchNorm2d(child.num_features, child.eps, child.momentum, child.affine,
-                                    child.track_running_stats)
+            new = GlobalBatchNorm2d(
+                child.num_features, child.eps, child.momentum, child.affine, child.track_running_stats
+            )
             new.load_state_dict(child.state_dict())
             setattr(model, name, new.to(next(child.buffers()).device))
         else:

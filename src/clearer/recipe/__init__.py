@@ -3,6 +3,7 @@
 Loading applies a profile, then ``--set`` overrides, checks every key and type against the schema
 (`schema.py`: what a recipe may hold) and returns a :class:`Recipe` that round-trips through JSON.
 """
+
 from .loading import BUNDLED, LoadedRecipe, exec_recipe, load_recipe, read_recipe_json
 from .overrides import apply_overrides, derive, parse_set, parse_value
 from .schema import (

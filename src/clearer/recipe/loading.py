@@ -4,6 +4,7 @@ resolved recipe.json is read as data; `LoadedRecipe.resolve` applies a profile a
 A recipe file defines ``RECIPE`` (a nested dict of plain values and registered names) and optionally
 ``PROFILES`` (name -> dotted overrides).
 """
+
 from __future__ import annotations
 
 import json
@@ -27,6 +28,7 @@ class LoadedRecipe:
     `resolved` marks a recipe.json written by a run: its profile is already applied, so a profile
     asked for again is ignored (the run is reproduced exactly as recorded).
     """
+
     path: Path
     base: dict[str, Any]
     profiles: dict[str, dict[str, Any]]
@@ -40,11 +42,14 @@ class LoadedRecipe:
         if profile is not None and profile not in self.profiles:
             raise ClearerError(
                 f"recipe {self.path.name} has no profile {profile!r}.{did_you_mean(profile, self.profiles)} "
-                f"Profiles: {', '.join(self.profiles) or '(none)'}.")
+                f"Profiles: {', '.join(self.profiles) or '(none)'}."
+            )
         recipe = _within(f"recipe {self.path}", lambda: Recipe.from_dict(self.base))
         if profile is not None:
-            recipe = _within(f"profile {profile!r} of {self.path.name}", lambda: Recipe.from_dict(
-                apply_overrides(recipe.to_dict(), self.profiles[profile])))
+            recipe = _within(
+                f"profile {profile!r} of {self.path.name}",
+                lambda: Recipe.from_dict(apply_overrides(recipe.to_dict(), self.profiles[profile])),
+            )
         if overrides:
             recipe = _within("--set", lambda: Recipe.from_dict(apply_overrides(recipe.to_dict(), overrides)))
         return recipe
@@ -86,8 +91,7 @@ def exec_recipe(path: str | Path) -> dict[str, Any]:
     """
     path = Path(path)
     if not path.is_file():
-        raise ClearerError(
-            f"recipe file {str(path)!r} not found. Give the path to a .py recipe, e.g. recipes/bsd.py.")
+        raise ClearerError(f"recipe file {str(path)!r} not found. Give the path to a .py recipe, e.g. recipes/bsd.py.")
     path = path.resolve()
     folder = str(path.parent)
     for name in _RECIPE_MODULES:
@@ -100,7 +104,8 @@ def exec_recipe(path: str | Path) -> dict[str, Any]:
         return runpy.run_path(str(path), run_name=f"clearer_recipe_{path.stem}")
     except SyntaxError as err:
         raise ClearerError(
-            f"syntax error in recipe {err.filename}:{err.lineno}: {err.msg}. Fix the recipe file.") from err
+            f"syntax error in recipe {err.filename}:{err.lineno}: {err.msg}. Fix the recipe file."
+        ) from err
     except ClearerError as err:
         line = _recipe_line(err.__traceback__, path)
         raise ClearerError(f"in recipe {path}{f':{line}' if line else ''}: {err}") from err
@@ -108,28 +113,32 @@ def exec_recipe(path: str | Path) -> dict[str, Any]:
         line = _recipe_line(err.__traceback__, path)
         raise ClearerError(
             f"recipe {path}{f':{line}' if line else ''} raised {type(err).__name__}: {err}. "
-            f"Run with --debug to see the full traceback.") from err
+            f"Run with --debug to see the full traceback."
+        ) from err
     finally:
         for entry in folders:
             sys.path.remove(entry)
-        _RECIPE_MODULES.update(n for n in set(sys.modules) - before
-                               if _from_folder(n, path.parent) or _from_folder(n, BUNDLED))
+        _RECIPE_MODULES.update(
+            n for n in set(sys.modules) - before if _from_folder(n, path.parent) or _from_folder(n, BUNDLED)
+        )
 
 
 def read_recipe_json(path: str | Path) -> dict[str, Any]:
     """A resolved recipe saved as JSON (a run folder's recipe.json): data only, nothing is executed."""
     path = Path(path)
     if not path.is_file():
-        raise ClearerError(f"recipe file {str(path)!r} not found. Give the path to a .py recipe or a run "
-                           "folder's recipe.json.")
+        raise ClearerError(
+            f"recipe file {str(path)!r} not found. Give the path to a .py recipe or a run folder's recipe.json."
+        )
     try:
         data = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ClearerError(f"cannot read recipe {path}: {err}. The file is not valid JSON (truncated or "
-                           "edited by hand); restore it from the run's recipe .py file.") from None
+        raise ClearerError(
+            f"cannot read recipe {path}: {err}. The file is not valid JSON (truncated or "
+            "edited by hand); restore it from the run's recipe .py file."
+        ) from None
     if not isinstance(data, dict):
-        raise ClearerError(f"recipe {path} must hold a JSON object of recipe sections, got "
-                           f"{type(data).__name__}.")
+        raise ClearerError(f"recipe {path} must hold a JSON object of recipe sections, got {type(data).__name__}.")
     return data
 
 
@@ -141,7 +150,8 @@ def load_recipe(path: str | Path) -> LoadedRecipe:
     if "RECIPE" not in namespace:
         raise ClearerError(
             f"recipe {path} defines no RECIPE dict. A recipe file sets RECIPE = dict(...) "
-            f"and optionally PROFILES = {{'smoke': {{...}}}}.")
+            f"and optionally PROFILES = {{'smoke': {{...}}}}."
+        )
     base = namespace["RECIPE"]
     if isinstance(base, Recipe):
         base = base.to_dict()
@@ -149,8 +159,10 @@ def load_recipe(path: str | Path) -> LoadedRecipe:
         raise ClearerError(f"RECIPE in {path} must be a dict, got {type(base).__name__}.")
     profiles = namespace.get("PROFILES", {})
     if not isinstance(profiles, dict) or not all(
-            isinstance(k, str) and isinstance(v, dict) for k, v in profiles.items()):
+        isinstance(k, str) and isinstance(v, dict) for k, v in profiles.items()
+    ):
         raise ClearerError(
             f"PROFILES in {path} must map profile names to dicts of dotted overrides, "
-            f"e.g. {{'smoke': {{'search.epochs': 2}}}}; got {profiles!r}.")
+            f"e.g. {{'smoke': {{'search.epochs': 2}}}}; got {profiles!r}."
+        )
     return LoadedRecipe(Path(path), base, dict(profiles), namespace)

@@ -1,4 +1,5 @@
 """Dotted-key changes to a recipe dict: `--set key=value`, profiles and `derive` (recipe variants)."""
+
 from __future__ import annotations
 
 import ast
@@ -17,8 +18,12 @@ class _DictCalls(ast.NodeTransformer):
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
         self.generic_visit(node)
-        if isinstance(node.func, ast.Name) and node.func.id == "dict" and not node.args \
-                and all(k.arg is not None for k in node.keywords):
+        if (
+            isinstance(node.func, ast.Name)
+            and node.func.id == "dict"
+            and not node.args
+            and all(k.arg is not None for k in node.keywords)
+        ):
             return ast.Dict(keys=[ast.Constant(k.arg) for k in node.keywords], values=[k.value for k in node.keywords])
         return node
 
@@ -38,8 +43,10 @@ def parse_value(text: str) -> Any:
         return ast.literal_eval(tree)
     except ValueError:
         if any(isinstance(node, ast.Call) for node in ast.walk(tree)):
-            raise ClearerError(f"--set value {text!r} calls a function; only literals and dict(key=value, ...) "
-                               "are allowed, e.g. \"data.degradation=dict(name='gaussian', sigma=25)\".") from None
+            raise ClearerError(
+                f"--set value {text!r} calls a function; only literals and dict(key=value, ...) "
+                "are allowed, e.g. \"data.degradation=dict(name='gaussian', sigma=25)\"."
+            ) from None
         return text
 
 
@@ -59,8 +66,7 @@ def _known_keys(tree: dict[str, Any], cls: type | None, prefix: str) -> list[str
         sub = tree.get(name)
         sub_cls = typing.get_type_hints(cls).get(name) if cls else None
         if isinstance(sub, dict):
-            keys += _known_keys(sub, sub_cls if dataclasses.is_dataclass(sub_cls) else None,
-                                prefix + name + ".")
+            keys += _known_keys(sub, sub_cls if dataclasses.is_dataclass(sub_cls) else None, prefix + name + ".")
     return keys
 
 

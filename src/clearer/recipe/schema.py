@@ -4,6 +4,7 @@ A "ref" is a registered part with its arguments: {"name": <registered name or cl
 name is shorthand for {"name": name}. Numbers carry their valid range (`number(...)`), checked when the
 recipe is resolved.
 """
+
 from __future__ import annotations
 
 import copy
@@ -22,8 +23,11 @@ StrategyRef = NewType("StrategyRef", dict)
 LossRef = NewType("LossRef", dict)
 LossName = NewType("LossName", str)  # a registered loss named without arguments (arch_losses keys)
 REF_REGISTRY: dict[Any, Registry[Any]] = {
-    DatasetRef: DATASETS, DegradationRef: DEGRADATIONS, SpaceRef: SPACES,
-    StrategyRef: STRATEGIES, LossRef: LOSSES,
+    DatasetRef: DATASETS,
+    DegradationRef: DEGRADATIONS,
+    SpaceRef: SPACES,
+    StrategyRef: STRATEGIES,
+    LossRef: LOSSES,
 }
 
 
@@ -32,8 +36,13 @@ def ref(**kw: Any) -> Any:
     return field(default_factory=lambda: copy.deepcopy(kw))
 
 
-def number(default: Any, low: float | None = None, high: float | None = None, above: float | None = None,
-           one_of: tuple[Any, ...] | None = None) -> Any:
+def number(
+    default: Any,
+    low: float | None = None,
+    high: float | None = None,
+    above: float | None = None,
+    one_of: tuple[Any, ...] | None = None,
+) -> Any:
     """A schema number with its valid range, checked at resolve time.
 
     Why: `search.epochs=-1` or `data.batch=0` must fail when the recipe is resolved (`clearer show`
@@ -45,6 +54,7 @@ def number(default: Any, low: float | None = None, high: float | None = None, ab
 @dataclass
 class DataConfig:
     """Where images come from and how they are degraded into training pairs."""
+
     train: DatasetRef = ref(name="bsds500", split="train")
     alpha: DatasetRef = ref(name="bsds500", split="val", exclude="bsd68")  # the α split: architecture steps
     degradation: DegradationRef = ref(name="gaussian", sigma=50.0)
@@ -56,18 +66,21 @@ class DataConfig:
 @dataclass
 class SearchConfig:
     """Architecture search: strategy, budget and the loss terms of L = L_restore + Σ λ·L_arch."""
+
     strategy: StrategyRef = ref(name="bilevel")
     epochs: int = number(200, low=1)
     steps_per_epoch: int = number(50, low=1)
     loss: LossRef = ref(name="mse")
     arch_losses: dict[LossName, float] = field(
-        default_factory=lambda: {"binary_entropy": 0.01, "expected_cost": 0.01}, metadata={"low": 0})
+        default_factory=lambda: {"binary_entropy": 0.01, "expected_cost": 0.01}, metadata={"low": 0}
+    )
     cost: Literal["params", "flops"] = "params"
 
 
 @dataclass
 class RetrainConfig:
     """Training the derived architecture from scratch."""
+
     epochs: int = number(1000, low=1)
     steps_per_epoch: int = number(100, low=1)
     lr: float = number(1e-2, above=0)
@@ -86,6 +99,7 @@ class RetrainConfig:
 @dataclass
 class EvalConfig:
     """Test sets, metric protocol and inference settings."""
+
     sets: list[DatasetRef] = field(default_factory=lambda: [{"name": "bsds500", "split": "test"}])
     protocol: Literal["clearer", "standard"] = "clearer"
     self_ensemble: bool = False
@@ -96,6 +110,7 @@ class EvalConfig:
 @dataclass
 class Recipe:
     """One experiment, fully resolved: every value plain data, every part a registered name."""
+
     name: str = "experiment"
     seed: int = number(0, low=0, high=2**32 - 1)
     device: str = "auto"
@@ -120,6 +135,7 @@ class Recipe:
         """Check every key, type and range of a recipe dict (ClearerError naming the key) and build it."""
         # imported here: validation reads this schema
         from .validation import check_section
+
         return check_section(cls, data, "")
 
     def hash(self) -> str:

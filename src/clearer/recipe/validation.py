@@ -3,6 +3,7 @@
 Every error is a ClearerError that names the key (`search.epochs`, `data.degradation.sigma`) and how to
 fix it, raised when the recipe is resolved rather than somewhere in a run.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -34,7 +35,8 @@ def _bad(key: str, expected: Any, value: Any) -> ClearerError:
     settable = key.split("[")[0]  # --set reaches lists as a whole
     return ClearerError(
         f"{key} expects {type_name(expected)}, got {value!r} ({type(value).__name__}). "
-        f"Fix it in the recipe or with --set {settable}=<value>.")
+        f"Fix it in the recipe or with --set {settable}=<value>."
+    )
 
 
 def resolve_callable(value: Any, registry: Registry[Any] | None = None) -> Any:
@@ -53,16 +55,16 @@ def resolve_callable(value: Any, registry: Registry[Any] | None = None) -> Any:
     kind = registry.kind if registry is not None else "part"
     raise ClearerError(
         f"{getattr(value, '__qualname__', value)!r} is not registered, so the resolved recipe (plain data) "
-        f"could not name it. Register it in the recipe file with @{kind.upper()}.register(\"my_name\") "
-        f"and use that name.")
+        f'could not name it. Register it in the recipe file with @{kind.upper()}.register("my_name") '
+        f"and use that name."
+    )
 
 
 def _check_ref(value: Any, registry: Registry[Any], key: str) -> dict[str, Any]:
     if isinstance(value, str) or (callable(value) and not isinstance(value, dict)):
         value = {"name": value}
     if not isinstance(value, dict) or "name" not in value:
-        raise ClearerError(
-            f"{key} expects a {registry.kind} name or a dict with a 'name' key, got {value!r}.")
+        raise ClearerError(f"{key} expects a {registry.kind} name or a dict with a 'name' key, got {value!r}.")
     given = value["name"]
     if not isinstance(given, str) and not callable(given):
         raise ClearerError(f"{key}.name expects a {registry.kind} name or a class/function, got {given!r}.")
@@ -80,7 +82,8 @@ def _check_ref(value: Any, registry: Registry[Any], key: str) -> dict[str, Any]:
         if params is not None and arg not in params:
             hint = did_you_mean(arg, params, show=lambda n: f"{key}.{n}")
             raise ClearerError(
-                f"unknown key {key}.{arg}: {registry.kind} {name!r} takes {', '.join(params) or 'no arguments'}.{hint}")
+                f"unknown key {key}.{arg}: {registry.kind} {name!r} takes {', '.join(params) or 'no arguments'}.{hint}"
+            )
         out[arg] = check(val, hints.get(arg, Any), f"{key}.{arg}")
     return out
 
@@ -106,7 +109,8 @@ def _plain(value: Any, key: str) -> Any:
         return {k: _plain(v, f"{key}.{k}") for k, v in value.items()}
     raise ClearerError(
         f"{key} is {value!r} ({type(value).__name__}), which is not plain data. Recipe values are numbers, "
-        f"strings, booleans, None, lists and dicts; refer to parts by registered name.")
+        f"strings, booleans, None, lists and dicts; refer to parts by registered name."
+    )
 
 
 def check(value: Any, expected: Any, key: str) -> Any:
@@ -163,8 +167,10 @@ def check(value: Any, expected: Any, key: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise _bad(key, expected, value)
         if not math.isfinite(value):
-            raise ClearerError(f"{key} must be a finite number, got {value!r}. Fix it in the recipe or with "
-                               f"--set {key.split('[')[0]}=<value>.")
+            raise ClearerError(
+                f"{key} must be a finite number, got {value!r}. Fix it in the recipe or with "
+                f"--set {key.split('[')[0]}=<value>."
+            )
         return float(value)
     if expected is int or expected is str or expected is bool:
         if type(value) is not expected:
@@ -188,7 +194,8 @@ def check_section(cls: type, data: Any, prefix: str) -> Any:
         if key not in names:
             hint = did_you_mean(key, names, show=lambda n: prefix + n) if isinstance(key, str) else ""
             raise ClearerError(
-                f"unknown key {prefix}{key}.{hint} Valid keys here: {', '.join(prefix + n for n in names)}.")
+                f"unknown key {prefix}{key}.{hint} Valid keys here: {', '.join(prefix + n for n in names)}."
+            )
     defaults = cls()
     kwargs = {}
     for name in names:
@@ -211,12 +218,24 @@ def _check_range(value: Any, limits: Any, key: str) -> None:
     if value is None:
         return
     low, high, above, one_of = (limits.get(k) for k in ("low", "high", "above", "one_of"))
-    wrong = ((one_of is not None and value not in one_of) or (low is not None and value < low)
-             or (high is not None and value > high) or (above is not None and value <= above))
+    wrong = (
+        (one_of is not None and value not in one_of)
+        or (low is not None and value < low)
+        or (high is not None and value > high)
+        or (above is not None and value <= above)
+    )
     if wrong:
-        want = (f"one of {', '.join(map(str, one_of))}" if one_of is not None else
-                " and ".join(w for w in (f"at least {low}" if low is not None else "",
-                                         f"above {above}" if above is not None else "",
-                                         f"at most {high}" if high is not None else "") if w))
-        raise ClearerError(f"{key} must be {want}, got {value!r}. Fix it in the recipe or with "
-                           f"--set {key}=<value>.")
+        want = (
+            f"one of {', '.join(map(str, one_of))}"
+            if one_of is not None
+            else " and ".join(
+                w
+                for w in (
+                    f"at least {low}" if low is not None else "",
+                    f"above {above}" if above is not None else "",
+                    f"at most {high}" if high is not None else "",
+                )
+                if w
+            )
+        )
+        raise ClearerError(f"{key} must be {want}, got {value!r}. Fix it in the recipe or with --set {key}=<value>.")

@@ -4,6 +4,7 @@ In search mode a choice point holds every candidate and returns Σ_i w_i·candid
 a strategy gives it (all candidates, or only the `active` ones for sampling strategies). Given a fixed
 architecture it holds and runs only the chosen candidate. The same space code builds both.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -26,12 +27,12 @@ def _add(a: Any, b: Any) -> Any:
 class Choice(nn.Module):
     """A labelled choice among candidates; `build(name)` makes a candidate module."""
 
-    def __init__(self, label: str, candidates: list[str], build: Callable[[str], nn.Module],
-                 chosen: str | None = None) -> None:
+    def __init__(
+        self, label: str, candidates: list[str], build: Callable[[str], nn.Module], chosen: str | None = None
+    ) -> None:
         super().__init__()
         if chosen is not None and chosen not in candidates:
-            raise ClearerError(
-                f"architecture gives {label!r} = {chosen!r}, but the candidates there are {candidates}.")
+            raise ClearerError(f"architecture gives {label!r} = {chosen!r}, but the candidates there are {candidates}.")
         self.label = label
         self.candidates = list(candidates)
         self.chosen = chosen
@@ -91,7 +92,8 @@ def check_architecture(architecture: dict[str, str] | None, labels: list[str]) -
     if missing or extra:
         raise ClearerError(
             f"architecture does not fit the space: missing {missing or 'nothing'}, unknown "
-            f"{extra or 'nothing'}. Derive it from a search over the same space settings.")
+            f"{extra or 'nothing'}. Derive it from a search over the same space settings."
+        )
 
 
 def uniform_weights(space: Supernet) -> dict[str, Tensor]:

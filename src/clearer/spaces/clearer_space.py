@@ -1,4 +1,5 @@
 """The CLEARER multi-resolution space: stem, S cells of N columns, transitions, fusion head."""
+
 from __future__ import annotations
 
 import torch
@@ -14,15 +15,27 @@ from .choice import Choice, Supernet, check_architecture
 class ColumnCell(nn.Module):
     """A transition that adds a branch, then N columns, each a choice among multi-scale candidates."""
 
-    def __init__(self, index: int, widths_in: list[int], widths: list[int], columns: int,
-                 candidates: list[str], architecture: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        index: int,
+        widths_in: list[int],
+        widths: list[int],
+        columns: int,
+        candidates: list[str],
+        architecture: dict[str, str] | None = None,
+    ) -> None:
         super().__init__()
         self.transition = Transition(widths_in, widths)
         build = lambda name: CANDIDATES.build(name, widths=widths)  # noqa: E731
         self.columns = nn.ModuleList(
-            Choice(f"cell{index}/col{j}", candidates, build,
-                   None if architecture is None else architecture[f"cell{index}/col{j}"])
-            for j in range(columns))
+            Choice(
+                f"cell{index}/col{j}",
+                candidates,
+                build,
+                None if architecture is None else architecture[f"cell{index}/col{j}"],
+            )
+            for j in range(columns)
+        )
 
     def forward(self, xs: list[Tensor]) -> list[Tensor]:
         xs = self.transition(xs)
@@ -51,27 +64,39 @@ class ClearerSpace(Supernet):
     value gives α a signal from the first step (benchmarks/alpha_signal.py measures it).
     """
 
-    def __init__(self, channels: int = 1, width: int = 32, cells: int = 3, columns: int = 4,
-                 stem_blocks: int = 2, candidates: list[str] = ("parallel", "fusion"),
-                 residual: bool = False, architecture: dict[str, str] | None = None,
-                 official: bool = False, search_init: float = 0.0) -> None:
+    def __init__(
+        self,
+        channels: int = 1,
+        width: int = 32,
+        cells: int = 3,
+        columns: int = 4,
+        stem_blocks: int = 2,
+        candidates: list[str] = ("parallel", "fusion"),
+        residual: bool = False,
+        architecture: dict[str, str] | None = None,
+        official: bool = False,
+        search_init: float = 0.0,
+    ) -> None:
         super().__init__()
         check_min("clearer space", 1, width=width, cells=cells, columns=columns)
         check_min("clearer space", 0, stem_blocks=stem_blocks)
         check_architecture(architecture, labels(cells, columns))
         self.residual = residual
-        self.multiple = 2 ** cells
+        self.multiple = 2**cells
         if official:
             blocks = [Bottleneck(channels if i == 0 else 4 * width, width) for i in range(stem_blocks)]
             self.stem, widths = nn.Sequential(*blocks), [4 * width if stem_blocks else channels]
         else:
             # no BatchNorm on the image itself (as DnCNN): it would normalise away the noise level
-            self.stem = nn.Sequential(nn.Conv2d(channels, width, 3, padding=1), nn.ReLU(inplace=True),
-                                      *[ResidualBlock(width) for _ in range(stem_blocks)])
+            self.stem = nn.Sequential(
+                nn.Conv2d(channels, width, 3, padding=1),
+                nn.ReLU(inplace=True),
+                *[ResidualBlock(width) for _ in range(stem_blocks)],
+            )
             widths = [width]
         cell_list = []
         for i in range(1, cells + 1):
-            new = [width * 2 ** k for k in range(i + 1)]
+            new = [width * 2**k for k in range(i + 1)]
             cell_list.append(ColumnCell(i, widths, new, columns, list(candidates), architecture))
             widths = new
         self.cells = nn.ModuleList(cell_list)

@@ -1,4 +1,5 @@
 """Measure each candidate's cost (parameters or FLOPs) from the modules themselves, never by hand."""
+
 from __future__ import annotations
 
 import torch

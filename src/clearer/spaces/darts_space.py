@@ -10,6 +10,7 @@ sets every other edge to "none".
 In a fixed architecture an edge set to "none" is not built at all (no module, no computation): the
 retrained network carries only the kept edges. "none" is accepted there even if `ops` lacks it.
 """
+
 from __future__ import annotations
 
 import torch
@@ -38,8 +39,16 @@ def labels(cells: int, nodes: int, shared: bool = True) -> list[str]:
 class DartsCell(nn.Module):
     """A DARTS normal cell: two inputs, `nodes` nodes summing chosen ops on their incoming edges."""
 
-    def __init__(self, index: int | None, c_prev_prev: int, c_prev: int, width: int, nodes: int,
-                 ops: list[str], architecture: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        index: int | None,
+        c_prev_prev: int,
+        c_prev: int,
+        width: int,
+        nodes: int,
+        ops: list[str],
+        architecture: dict[str, str] | None = None,
+    ) -> None:
         super().__init__()
         self.nodes = nodes
         self.pre0 = nn.Identity() if c_prev_prev == width else conv_bn(c_prev_prev, width, 1)
@@ -76,9 +85,17 @@ class DartsSpace(Supernet):
 
     multiple = 1
 
-    def __init__(self, channels: int = 1, width: int = 16, cells: int = 4, nodes: int = 4,
-                 ops: list[str] = DARTS_OPS, residual: bool = False, shared: bool = True,
-                 architecture: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        channels: int = 1,
+        width: int = 16,
+        cells: int = 4,
+        nodes: int = 4,
+        ops: list[str] = DARTS_OPS,
+        residual: bool = False,
+        shared: bool = True,
+        architecture: dict[str, str] | None = None,
+    ) -> None:
         super().__init__()
         if cells < 1 or nodes < 1 or width < 1:
             raise ClearerError(f"darts_cells needs width, cells and nodes >= 1, got {width}, {cells} and {nodes}.")
@@ -87,7 +104,8 @@ class DartsSpace(Supernet):
         self.stem = conv_bn(channels, width, relu=False)
         self.cells = nn.ModuleList(
             DartsCell(None if shared else k, width, width, width, nodes, list(ops), architecture)
-            for k in range(1, cells + 1))
+            for k in range(1, cells + 1)
+        )
         self.head = nn.Sequential(nn.ReLU(), nn.Conv2d(width, channels, 3, padding=1))
 
     def forward(self, x: Tensor) -> Tensor:

@@ -4,6 +4,7 @@ Also the pieces several strategies reuse, kept here so they are written once: `W
 supernet's shared weights, stepped by the engine's one `Trainer`) and `Alternating` (adds the α
 optimiser, warm-up and BatchNorm mode of an architecture step on the other split).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from ..spaces.choice import Supernet
 @dataclass
 class SearchContext:
     """What a strategy needs from the engine: the losses, the step budget and a few switches."""
+
     restore_loss: Callable[[Tensor, Tensor], Tensor]
     arch_losses: dict[str, tuple[float, Callable[..., Tensor]]]  # name -> (λ, regulariser)
     costs: dict[str, Tensor]
@@ -40,9 +42,9 @@ class Strategy:
         """`space` is the supernet; `network` is what to call (the space itself, or its DDP wrapper)."""
         self.space, self.network, self.ctx = space, network, ctx
         device = next(space.parameters()).device
-        self.alpha = nn.ParameterDict({
-            label_key(c.label): nn.Parameter(torch.zeros(len(c.candidates), device=device))
-            for c in space.choices()})
+        self.alpha = nn.ParameterDict(
+            {label_key(c.label): nn.Parameter(torch.zeros(len(c.candidates), device=device)) for c in space.choices()}
+        )
 
     def step(self, train_batch: Batch, alpha_batch: Batch, epoch: int) -> dict[str, float | Tensor]:
         """One search step on a batch of the weights' split and one of the α split; returns its losses as
@@ -99,8 +101,9 @@ def grads_of(loss: Tensor, wrt: list[Tensor], retain_graph: bool = False) -> lis
     return [torch.zeros_like(w) if g is None else g for w, g in zip(wrt, out)]
 
 
-def architecture_weights(space: Supernet, architecture: dict[str, str], device: torch.device | str
-                         ) -> tuple[dict[str, Tensor], dict[str, list[int]]]:
+def architecture_weights(
+    space: Supernet, architecture: dict[str, str], device: torch.device | str
+) -> tuple[dict[str, Tensor], dict[str, list[int]]]:
     """One-hot weights and `active` indices that make a supernet compute only `architecture`."""
     weights, active = {}, {}
     for c in space.choices():
@@ -119,11 +122,13 @@ class WeightSharing(Strategy):
 
     def prepare(self, space: Supernet, network: nn.Module, ctx: SearchContext) -> None:
         super().prepare(space, network, ctx)
-        self.trainer = Trainer(network, space.parameters(), self.weight_config, ctx.total_steps,
-                               ctx.restore_loss, ctx.autocast)
+        self.trainer = Trainer(
+            network, space.parameters(), self.weight_config, ctx.total_steps, ctx.restore_loss, ctx.autocast
+        )
 
-    def weight_step(self, train_batch: Batch, mixing: dict[str, Tensor],
-                    active: dict[str, list[int]] | None = None) -> Tensor:
+    def weight_step(
+        self, train_batch: Batch, mixing: dict[str, Tensor], active: dict[str, list[int]] | None = None
+    ) -> Tensor:
         """One trainer step of the shared weights on L_restore with fixed mixing weights."""
         self.space.set_weights(mixing, active)
         return self.trainer.step(train_batch)
@@ -150,6 +155,7 @@ class AlphaConfig:
     as the released CLEARER code does (Adam, 1e-3), which pins α near uniform because α gradients of an
     MSE loss are 1e-5..1e-4 (README, "Searches that decide").
     """
+
     lr: float | None = field(default=None, metadata={"above": 0})
     movement: float = 8.0
     betas: list[float] = field(default_factory=lambda: [0.5, 0.999])
@@ -160,19 +166,24 @@ class AlphaConfig:
 class Alternating(WeightSharing):
     """Base of strategies alternating an α step (on the α split, `AlphaConfig`) with a weight step."""
 
-    def __init__(self, warmup_epochs: int, bn_mode: Literal["train", "eval"], weights: OptimConfig,
-                 alpha: AlphaConfig) -> None:
+    def __init__(
+        self, warmup_epochs: int, bn_mode: Literal["train", "eval"], weights: OptimConfig, alpha: AlphaConfig
+    ) -> None:
         super().__init__(weights)
         owner = type(self).__name__
         check_min(owner, 0, warmup_epochs=warmup_epochs)
         if len(alpha.betas) != 2 or not all(0 <= b < 1 for b in alpha.betas):
             raise ClearerError(f"{owner}: alpha.betas must be two numbers in [0, 1), got {list(alpha.betas)!r}.")
         if alpha.decay not in ("decoupled", "coupled"):
-            raise ClearerError(f"alpha.decay must be 'decoupled' (AdamW) or 'coupled' (Adam, as the released "
-                               f"CLEARER code), got {alpha.decay!r}.")
+            raise ClearerError(
+                f"alpha.decay must be 'decoupled' (AdamW) or 'coupled' (Adam, as the released "
+                f"CLEARER code), got {alpha.decay!r}."
+            )
         if alpha.lr is None and not alpha.movement > 0:
-            raise ClearerError(f"alpha.movement must be > 0 (total logit movement of the search), got "
-                               f"{alpha.movement!r}; or give an explicit alpha.lr.")
+            raise ClearerError(
+                f"alpha.movement must be > 0 (total logit movement of the search), got "
+                f"{alpha.movement!r}; or give an explicit alpha.lr."
+            )
         self.warmup_epochs, self.bn_mode, self.alpha_config = warmup_epochs, bn_mode, alpha
         self.grad_trace: dict[str, list[Tensor]] = {}
 
@@ -196,14 +207,20 @@ class Alternating(WeightSharing):
         super().prepare(space, network, ctx)
         cfg, params, lr = self.alpha_config, self.alpha.parameters(), self.alpha_lr()
         adam = torch.optim.Adam if cfg.decay == "coupled" else torch.optim.AdamW
-        self.alpha_optimizer: torch.optim.Optimizer = adam(params, lr, betas=tuple(cfg.betas),
-                                                           weight_decay=cfg.weight_decay)
+        self.alpha_optimizer: torch.optim.Optimizer = adam(
+            params, lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay
+        )
 
     def learning_rates(self) -> dict[str, float]:
         return {**super().learning_rates(), "arch_lr": self.alpha_optimizer.param_groups[0]["lr"]}
 
-    def arch_update(self, alpha_batch: Batch, mixing: dict[str, Tensor], active: dict[str, list[int]] | None,
-                    probs: dict[str, Tensor]) -> dict[str, float]:
+    def arch_update(
+        self,
+        alpha_batch: Batch,
+        mixing: dict[str, Tensor],
+        active: dict[str, list[int]] | None,
+        probs: dict[str, Tensor],
+    ) -> dict[str, float]:
         """One first-order α step: L_restore(mixing) + Σ λ·L_arch(probs) on the α split's batch;
         `mixing` must depend on α (softmax, or a straight-through sample)."""
         with train_mode(self.space, self.bn_mode == "train"):
@@ -240,8 +257,7 @@ class Alternating(WeightSharing):
             mean = g.mean(0)
             spread = float((g - mean).pow(2).sum(1).mean().sqrt()) if len(trace) > 1 else float("nan")
             norm = float(mean.norm())
-            out[c.label] = {"grad_mean": norm, "grad_std": spread,
-                            "snr": norm / spread if spread > 0 else float("nan")}
+            out[c.label] = {"grad_mean": norm, "grad_std": spread, "snr": norm / spread if spread > 0 else float("nan")}
         self.grad_trace = {}
         return out
 

@@ -5,6 +5,7 @@ DARTS' unrolled approximation: the α gradient of L_val(w − ξ∇_w L_train(w,
 weight learning rate (a plain gradient step: no momentum or weight decay in the virtual step) and the
 Hessian-vector product by central finite differences. It costs about three times an order-1 α step.
 """
+
 from __future__ import annotations
 
 from typing import Literal
@@ -22,9 +23,15 @@ from .base import AlphaConfig, Alternating, grads_of
 class Bilevel(Alternating):
     """Weights on the train split with L_restore; α on a disjoint split with the full loss, after warm-up."""
 
-    def __init__(self, *, warmup_epochs: int = 10, bn_mode: Literal["train", "eval"] = "train",
-                 order: Literal[1, 2] = 1, weights: OptimConfig = OptimConfig(),
-                 alpha: AlphaConfig = AlphaConfig()) -> None:
+    def __init__(
+        self,
+        *,
+        warmup_epochs: int = 10,
+        bn_mode: Literal["train", "eval"] = "train",
+        order: Literal[1, 2] = 1,
+        weights: OptimConfig = OptimConfig(),
+        alpha: AlphaConfig = AlphaConfig(),
+    ) -> None:
         super().__init__(warmup_epochs, bn_mode, weights, alpha)
         if order not in (1, 2):
             raise ValueError(f"bilevel order must be 1 or 2, got {order!r}")
@@ -35,8 +42,9 @@ class Bilevel(Alternating):
     def step(self, train_batch: Batch, alpha_batch: Batch, epoch: int) -> dict[str, float]:
         logs: dict[str, float] = {}
         if epoch >= self.warmup_epochs:
-            logs.update(self.arch_step(alpha_batch) if self.order == 1
-                        else self.unrolled_arch_step(train_batch, alpha_batch))
+            logs.update(
+                self.arch_step(alpha_batch) if self.order == 1 else self.unrolled_arch_step(train_batch, alpha_batch)
+            )
         probs = self.probabilities()
         logs["loss"] = self.weight_step(train_batch, {k: v.detach() for k, v in probs.items()})
         return logs
@@ -80,7 +88,7 @@ class Bilevel(Alternating):
             restore = restore_forward(self.space, alpha_batch, self.ctx.restore_loss, self.ctx.autocast)
             penalty, parts = self.arch_penalty(probs)
             g_val = grads_of(restore + penalty, alphas + params)
-            d_alpha, d_w = g_val[:len(alphas)], g_val[len(alphas):]
+            d_alpha, d_w = g_val[: len(alphas)], g_val[len(alphas) :]
             eps = self.fd_radius / (torch.sqrt(sum((g.float() ** 2).sum() for g in d_w)) + 1e-12)
             with torch.no_grad():
                 for p, b, v in zip(params, backup, d_w):

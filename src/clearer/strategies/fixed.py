@@ -1,4 +1,5 @@
 """No search: a given architecture, or one candidate everywhere (ablations such as all-fusion)."""
+
 from __future__ import annotations
 
 import torch
@@ -17,11 +18,14 @@ class Fixed(Strategy):
 
     searches = False
 
-    def __init__(self, *, candidate: str | None = None, architecture: dict[str, str] | None = None,
-                 seed: int | None = None) -> None:
+    def __init__(
+        self, *, candidate: str | None = None, architecture: dict[str, str] | None = None, seed: int | None = None
+    ) -> None:
         if sum(x is not None for x in (candidate, architecture, seed)) != 1:
-            raise ClearerError("fixed needs exactly one of `candidate` (e.g. 'fusion'), `architecture` "
-                               "(label -> candidate) or `seed` (a random architecture).")
+            raise ClearerError(
+                "fixed needs exactly one of `candidate` (e.g. 'fusion'), `architecture` "
+                "(label -> candidate) or `seed` (a random architecture)."
+            )
         self.candidate, self.given, self.seed = candidate, architecture, seed
 
     def prepare(self, space: Supernet, network: nn.Module, ctx: SearchContext) -> None:
@@ -29,17 +33,23 @@ class Fixed(Strategy):
         choices = space.choices()
         if self.seed is not None:
             from .random_search import draw_architectures
+
             self.architecture = draw_architectures(space, 1, self.seed)[0]
         elif self.given is not None:
             check_architecture(self.given, [c.label for c in choices])
             self.architecture = {c.label: self.given[c.label] for c in choices}
         else:
             self.architecture = {c.label: self.candidate for c in choices}
-        bad = [f"{c.label}={self.architecture[c.label]!r} (candidates {c.candidates})"
-               for c in choices if self.architecture[c.label] not in c.candidates]
+        bad = [
+            f"{c.label}={self.architecture[c.label]!r} (candidates {c.candidates})"
+            for c in choices
+            if self.architecture[c.label] not in c.candidates
+        ]
         if bad:
-            raise ClearerError(f"fixed: not a candidate of its choice point: {'; '.join(bad[:5])}"
-                               + (f" and {len(bad) - 5} more" if len(bad) > 5 else ""))
+            raise ClearerError(
+                f"fixed: not a candidate of its choice point: {'; '.join(bad[:5])}"
+                + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+            )
         self.device = next(space.parameters()).device
 
     def step(self, train_batch: Batch, alpha_batch: Batch, epoch: int) -> dict[str, float]:

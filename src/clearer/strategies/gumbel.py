@@ -4,6 +4,7 @@ A Gumbel-softmax sample with a straight-through hard one-hot picks a single cand
 point, and only that candidate is computed (`active=[index]`), so a step costs about as much as one
 sub-network instead of the whole supernet. α still gets a gradient through the soft relaxation.
 """
+
 from __future__ import annotations
 
 from typing import Literal
@@ -21,9 +22,16 @@ from .base import AlphaConfig, Alternating, label_key
 class Gumbel(Alternating):
     """Samples one candidate per choice point (Gumbel-softmax, hard, annealed τ): cheap steps, GDAS-style."""
 
-    def __init__(self, *, tau_max: float = 10.0, tau_min: float = 0.1, warmup_epochs: int = 10,
-                 bn_mode: Literal["train", "eval"] = "train", weights: OptimConfig = OptimConfig(),
-                 alpha: AlphaConfig = AlphaConfig()) -> None:
+    def __init__(
+        self,
+        *,
+        tau_max: float = 10.0,
+        tau_min: float = 0.1,
+        warmup_epochs: int = 10,
+        bn_mode: Literal["train", "eval"] = "train",
+        weights: OptimConfig = OptimConfig(),
+        alpha: AlphaConfig = AlphaConfig(),
+    ) -> None:
         super().__init__(warmup_epochs, bn_mode, weights, alpha)
         if not 0 < tau_min <= tau_max:
             raise ValueError(f"gumbel needs 0 < tau_min <= tau_max, got {tau_min} and {tau_max}")

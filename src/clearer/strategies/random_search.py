@@ -5,6 +5,7 @@ space (e.g. two kept edges per DARTS node). The first `train_fraction` of the st
 shared weights on one of the K at a time; the rest scores every one of the K on the same
 architecture-split batches (mean L_restore, no gradient). The best score wins.
 """
+
 from __future__ import annotations
 
 from typing import Any, Literal
@@ -23,12 +24,20 @@ from .base import SearchContext, WeightSharing, architecture_weights
 class RandomSearch(WeightSharing):
     """K seeded random architectures share weights, trained in turn, then scored on the α split."""
 
-    def __init__(self, *, samples: int = 10, train_fraction: float = 0.5, seed: int = 0,
-                 bn_mode: Literal["train", "eval"] = "train", weights: OptimConfig = OptimConfig()) -> None:
+    def __init__(
+        self,
+        *,
+        samples: int = 10,
+        train_fraction: float = 0.5,
+        seed: int = 0,
+        bn_mode: Literal["train", "eval"] = "train",
+        weights: OptimConfig = OptimConfig(),
+    ) -> None:
         super().__init__(weights)
         if samples < 1 or not 0.0 <= train_fraction <= 1.0:
-            raise ValueError(f"random needs samples >= 1 and 0 <= train_fraction <= 1, "
-                             f"got {samples} and {train_fraction}")
+            raise ValueError(
+                f"random needs samples >= 1 and 0 <= train_fraction <= 1, got {samples} and {train_fraction}"
+            )
         self.n_samples, self.train_fraction, self.seed, self.bn_mode = samples, train_fraction, seed, bn_mode
 
     def prepare(self, space: Supernet, network: torch.nn.Module, ctx: SearchContext) -> None:
@@ -81,7 +90,8 @@ class RandomSearch(WeightSharing):
                 out[c.label] = torch.full((n,), 1.0 / n)
             else:
                 out[c.label] = torch.nn.functional.one_hot(
-                    torch.tensor(c.candidates.index(self.samples[best][c.label])), n).float()
+                    torch.tensor(c.candidates.index(self.samples[best][c.label])), n
+                ).float()
         return out
 
     def derive(self) -> dict[str, str]:
@@ -90,9 +100,13 @@ class RandomSearch(WeightSharing):
         return dict(self.samples[0 if best is None else best])
 
     def state_dict(self) -> dict[str, Any]:
-        return {**super().state_dict(), "samples": [dict(s) for s in self.samples],
-                "score_sum": list(self.score_sum), "score_count": list(self.score_count),
-                "picker": self.picker.get_state()}
+        return {
+            **super().state_dict(),
+            "samples": [dict(s) for s in self.samples],
+            "score_sum": list(self.score_sum),
+            "score_count": list(self.score_count),
+            "picker": self.picker.get_state(),
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
