@@ -23,7 +23,6 @@ import torch
 from torch import nn
 
 from ..errors import ClearerError
-from ..recipe import Recipe
 
 COMPILE_SETTINGS = ("auto", "off", "on")
 
@@ -138,8 +137,8 @@ def bf16_is_fast(device: torch.device) -> bool:
     return " amx_bf16" in flags or " avx512_bf16" in flags
 
 
-def use_autocast(recipe: Recipe, device: torch.device) -> bool:
-    """Resolve the recipe's autocast setting ('auto' -> bf16 where it is fast) for training steps."""
-    if recipe.autocast == "auto":
+def use_autocast(setting: str, device: torch.device) -> bool:
+    """Resolve a recipe's `autocast` setting ('auto' -> bf16 where it is fast) for training steps."""
+    if setting == "auto":
         return bf16_is_fast(device)
-    return recipe.autocast == "bf16"
+    return setting == "bf16"

@@ -85,7 +85,7 @@ def evaluate(
     degrade = protocol_degradation(recipe, protocol)
     model.eval()
     memory = torch.channels_last if recipe.channels_last else torch.contiguous_format
-    autocast = use_autocast(recipe, device)
+    autocast = use_autocast(recipe.autocast, device)
 
     def net(x: Tensor) -> Tensor:
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):

@@ -51,7 +51,7 @@ def retrain(recipe: Recipe, arch: ArchRecord, out: Path, device: torch.device, l
         optim,
         cfg.epochs * cfg.steps_per_epoch,
         LOSSES.build(cfg.loss),
-        use_autocast(recipe, device),
+        use_autocast(recipe.autocast, device),
     )
     stream = make_stream(
         DATASETS.build(data.train),

@@ -53,7 +53,7 @@ def search(recipe: Recipe, out: Path, device: torch.device, log: RunLog) -> Sear
         costs=costs,
         total_steps=cfg.epochs * cfg.steps_per_epoch,
         steps_per_epoch=cfg.steps_per_epoch,
-        autocast=use_autocast(recipe, device),
+        autocast=use_autocast(recipe.autocast, device),
         grad_sync=distributed.average_,
     )
     # a space without choice points (a plain network) has nothing to search
