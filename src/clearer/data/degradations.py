@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
 
 import torch
 
@@ -11,15 +10,6 @@ from ..errors import ClearerError
 from ..registry import DEGRADATIONS
 
 SIGMA_SCALE = 255.0
-
-
-class Degradation(Protocol):
-    """What a registered degradation builds: clean [B,C,H,W] (or [C,H,W]) in [0,1] -> degraded, its
-    randomness drawn from `generator`, and a line that names it in logs and metric records."""
-
-    def __call__(self, clean: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor: ...
-
-    def describe(self) -> str: ...
 
 
 def generator_device(generator: torch.Generator | None) -> torch.device:

@@ -26,10 +26,10 @@ from typing import Any, Protocol, runtime_checkable
 import torch
 from torch import Tensor
 
+from ..contracts import Degradation
 from ..errors import ClearerError
 from ..registry import DATASETS
 from .datasets import ImageSet, check_limit
-from .degradations import Degradation
 from .images import IMAGE_SUFFIXES, data_root, list_images, read_image
 
 SIDES = ("left", "right")

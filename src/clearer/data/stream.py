@@ -7,9 +7,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from ..contracts import Degradation
 from ..engine import distributed
 from .datasets import ImageSet
-from .degradations import Degradation
 from .paired import PairSource, as_pairs
 from .patches import PatchSampler
 

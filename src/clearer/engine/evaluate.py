@@ -12,8 +12,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from ..contracts import Degradation
 from ..data.datasets import ImageSet
-from ..data.degradations import Degradation
 from ..data.paired import PairSource, as_pairs
 from ..errors import ClearerError
 from ..metrics import Protocol, get_protocol
