@@ -230,10 +230,15 @@ class Alternating(WeightSharing):
             penalty, parts = self.arch_penalty(probs)
             alphas = list(self.alpha.parameters())
             # α gradients only: skips the weight gradients a first-order architecture step never uses;
-            # the restoration part apart, for the signal-to-noise trace
-            signal = grads_of(restore, alphas, retain_graph=True)
+            # the restoration part apart, for the signal-to-noise trace. The penalty's (α-only) graph is
+            # differentiated first and kept: the network's backward runs last and once, without
+            # retain_graph, which a compiled network's backward (donated buffers) refuses.
+            if penalty.requires_grad:
+                extra = grads_of(penalty, alphas, retain_graph=True)
+            else:
+                extra = [torch.zeros_like(a) for a in alphas]
+            signal = grads_of(restore, alphas)
             self.ctx.grad_sync(signal)
-            extra = grads_of(penalty, alphas) if penalty.requires_grad else [torch.zeros_like(a) for a in alphas]
             self.apply_alpha_grads([g + e for g, e in zip(signal, extra)], signal)
         return {"arch_loss": restore.detach(), **parts}
 
