@@ -30,7 +30,7 @@ from typing import Any
 
 CONFIGS = {
     "paper": dict(width=32, cells=3, columns=4, stem_blocks=2, residual=False, batch=32, patch=64),
-    "quick": dict(width=32, cells=2, columns=2, stem_blocks=2, residual=True, batch=32, patch=40),
+    "quick": dict(width=32, cells=3, columns=2, stem_blocks=2, residual=True, batch=32, patch=40),
     "tiny": dict(width=4, cells=1, columns=1, stem_blocks=1, residual=True, batch=4, patch=16),  # tests
 }
 # mode -> (channels_last, precision, compile, fused optimisers); precision "auto" is the engine's choice
