@@ -67,10 +67,11 @@ def run_epochs(
             keys = dict.fromkeys(k for row in values for k in row)
             means = {k: sum(row.get(k, 0.0) for row in values) / steps_per_epoch for k in keys}
             yield epoch, means
+            note = status()
             log(
                 f"{phase} epoch {epoch + 1}/{epochs} "
                 + " ".join(f"{k}={v:.5g}" for k, v in means.items())
-                + (f" {status()}" if status() else "")
+                + (f" {note}" if note else "")
             )
 
 
