@@ -57,10 +57,6 @@ def VARIANTS(profile):
         },
         "darts-bilevel": {
             "space": darts,
-            # float32: under CPU bf16 autocast DARTS' depthwise/dilated convolutions were not deterministic
-            # (smoke PSNR differed run to run by 0.06 dB) and 3 of 14 smoke retrains ended in NaN; in
-            # float32 8 of 8 runs were identical and finite
-            "autocast": "none",
             "data.batch": 4,
             "retrain.batch": resolved.data.batch,
             "search.steps_per_epoch": max(1, resolved.search.steps_per_epoch // 2),

@@ -43,6 +43,17 @@ def test_ops_do_not_modify_their_shared_input():
     assert torch.equal(x, before)
 
 
+@pytest.mark.parametrize("name", ["sep_conv_3x3", "dil_conv_5x5"])
+def test_depthwise_ops_run_in_float32_under_bf16_autocast(name):
+    """Regression: in CPU bf16 these ops made same-seed DARTS runs differ and sometimes go NaN."""
+    torch.manual_seed(0)
+    op, x = OPS.get(name)(4), torch.randn(2, 4, 12, 12)
+    expected = op(x)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = op(x)
+    assert out.dtype == torch.float32 and torch.equal(out, expected)
+
+
 def test_space_registered_and_choice_points():
     assert SPACES.get("darts_cells") is DartsSpace
     space = DartsSpace(**SMALL)

@@ -29,7 +29,19 @@ def _relu_conv_bn(
     return layers
 
 
-class SepConv(nn.Sequential):
+class Float32Sequential(nn.Sequential):
+    """A block that runs in float32 even under bf16 autocast.
+
+    Why: on the CPU, bf16 depthwise convolutions made DARTS runs differ from run to run with the same
+    seed and threads, and sometimes diverge to NaN within a few steps; in float32 they are reproducible.
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        with torch.autocast(x.device.type, enabled=False):
+            return super().forward(x.float())
+
+
+class SepConv(Float32Sequential):
     """Two rounds of ReLU - depthwise k x k - pointwise 1x1 - BN (DARTS' separable convolution)."""
 
     def __init__(self, width: int, kernel: int) -> None:
@@ -39,7 +51,7 @@ class SepConv(nn.Sequential):
         )
 
 
-class DilConv(nn.Sequential):
+class DilConv(Float32Sequential):
     """ReLU - depthwise k x k with dilation 2 - pointwise 1x1 - BN: a wider view at the same cost."""
 
     def __init__(self, width: int, kernel: int) -> None:
