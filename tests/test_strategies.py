@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import math
+import sys
+from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
 
+import clearer
 from clearer.engine.checkpoint import load_state, save_state
 from clearer.engine.trainer import OptimConfig, restore_forward
 from clearer.errors import ClearerError
@@ -269,6 +272,45 @@ def test_second_order_bilevel_runs_a_step():
     logs = strategy.step(batch(0), batch(1), epoch=1)
     assert "arch_loss" in logs and math.isfinite(logs["loss"])
     assert all(p.grad is not None for p in strategy.alpha.parameters())
+
+
+HOST_READS = ("item", "tolist", "cpu", "numpy", "__float__", "__int__", "__index__", "__bool__")
+
+
+@pytest.fixture
+def host_reads(monkeypatch) -> list[str]:
+    """Every read of a tensor's value on the host made by the library's own code (on a GPU each one
+    makes the host wait for the device), as 'method in function (file:line)'."""
+    package = str(Path(clearer.__file__).parent)
+    reads: list[str] = []
+    for name in HOST_READS:
+
+        def spy(self, *args, _original=getattr(torch.Tensor, name), _name=name, **kwargs):
+            caller = sys._getframe(1).f_code
+            if caller.co_filename.startswith(package):
+                reads.append(f"{_name} in {caller.co_name} ({Path(caller.co_filename).name})")
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(torch.Tensor, name, spy)
+    return reads
+
+
+@pytest.mark.parametrize("strategy_name", ["bilevel", "bilevel-order2", "gumbel", "random", "fixed"])
+def test_search_steps_leave_their_losses_on_the_device(strategy_name, host_reads):
+    """No search step reads a tensor on the host (the loop reads each epoch's losses at once), except
+    gumbel's sample (computing only the sampled candidate needs its index on the host) and random
+    search's pick of the sample to train (drawn from a CPU generator: a host tensor on a GPU too).
+
+    Regression: every α step copied its gradient to the host for the signal trace, and the second-order
+    and random-search steps read their losses with .item()."""
+    space, strategy = setup("clearer", strategy_name.split("-")[0], epochs=2, steps=2)
+    strategy.order = 2 if strategy_name.endswith("order2") else 1
+    host_reads.clear()  # building and preparing may read; only the steps are under test
+    logs = [strategy.step(batch(2 * k), batch(2 * k + 1), epoch=k // 2) for k in range(4)]
+    allowed = {"gumbel": "__int__ in sample (gumbel.py)", "random": "__int__ in step (random_search.py)"}
+    assert [r for r in host_reads if r != allowed.get(strategy_name)] == []
+    assert all(math.isfinite(float(v)) for step in logs for v in step.values())  # ...but they are there
+    assert strategy_name not in allowed or host_reads  # the spy does see reads
 
 
 class _Mean(torch.nn.Module):

@@ -72,9 +72,10 @@ class Strategy:
         """The current learning rates, by the column names of metrics.csv ({} when nothing is trained)."""
         return {}
 
-    def arch_penalty(self, probs: dict[str, Tensor]) -> tuple[Tensor, dict[str, float]]:
+    def arch_penalty(self, probs: dict[str, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
         """Σ λ·regulariser(α): the architecture terms of the loss, with each term for logging."""
-        total, parts = torch.zeros((), device=next(iter(probs.values())).device), {}
+        total = torch.zeros((), device=next(iter(probs.values())).device)
+        parts: dict[str, Tensor] = {}
         for name, (weight, fn) in self.ctx.arch_losses.items():
             value = fn(probs, self.ctx.costs)
             parts[name] = value.detach()  # a tensor: no host sync per step (the loop reads it per epoch)
@@ -220,7 +221,7 @@ class Alternating(WeightSharing):
         mixing: dict[str, Tensor],
         active: dict[str, list[int]] | None,
         probs: dict[str, Tensor],
-    ) -> dict[str, float]:
+    ) -> dict[str, Tensor]:
         """One first-order α step: L_restore(mixing) + Σ λ·L_arch(probs) on the α split's batch;
         `mixing` must depend on α (softmax, or a straight-through sample)."""
         with train_mode(self.space, self.bn_mode == "train"):
@@ -248,7 +249,7 @@ class Alternating(WeightSharing):
             alpha.grad = grad
         self.alpha_optimizer.step()
         for key, g in zip(self.alpha.keys(), signal):
-            self.grad_trace.setdefault(key, []).append(g.detach().float().cpu())
+            self.grad_trace.setdefault(key, []).append(g.detach().float())  # stays on the device: read per epoch
 
     def alpha_signal(self) -> dict[str, dict[str, float]]:
         """Per choice point, over the α steps since the last call: ‖mean g‖, the spread of g around it

@@ -39,8 +39,8 @@ class Bilevel(Alternating):
 
     fd_radius: float = 0.01  # ‖w⁺ − w‖ of the finite-difference Hessian-vector product (as DARTS)
 
-    def step(self, train_batch: Batch, alpha_batch: Batch, epoch: int) -> dict[str, float]:
-        logs: dict[str, float] = {}
+    def step(self, train_batch: Batch, alpha_batch: Batch, epoch: int) -> dict[str, float | Tensor]:
+        logs: dict[str, float | Tensor] = {}
         if epoch >= self.warmup_epochs:
             logs.update(
                 self.arch_step(alpha_batch) if self.order == 1 else self.unrolled_arch_step(train_batch, alpha_batch)
@@ -49,12 +49,12 @@ class Bilevel(Alternating):
         logs["loss"] = self.weight_step(train_batch, {k: v.detach() for k, v in probs.items()})
         return logs
 
-    def arch_step(self, alpha_batch: Batch) -> dict[str, float]:
+    def arch_step(self, alpha_batch: Batch) -> dict[str, Tensor]:
         """One first-order step on α with L_restore + Σ λ·L_arch on the α split's batch."""
         probs = self.probabilities()
         return self.arch_update(alpha_batch, probs, None, probs)
 
-    def unrolled_arch_step(self, train_batch: Batch, alpha_batch: Batch) -> dict[str, float]:
+    def unrolled_arch_step(self, train_batch: Batch, alpha_batch: Batch) -> dict[str, Tensor]:
         """One second-order (unrolled) step on α."""
         with train_mode(self.space, self.bn_mode == "train"):
             grads, logs = self.hypergradient(train_batch, alpha_batch)
@@ -65,7 +65,7 @@ class Bilevel(Alternating):
         self.apply_alpha_grads(grads, [g - e for g, e in zip(grads, extra)])
         return logs
 
-    def hypergradient(self, train_batch: Batch, alpha_batch: Batch) -> tuple[list[Tensor], dict[str, float]]:
+    def hypergradient(self, train_batch: Batch, alpha_batch: Batch) -> tuple[list[Tensor], dict[str, Tensor]]:
         """∇_α L_val(w', α) − ξ·[∇_α L_train(w⁺, α) − ∇_α L_train(w⁻, α)] / 2ε, with w' = w − ξ∇_w L_train,
         w± = w ± ε·∇_w' L_val(w', α); weights are restored afterwards. Calls the space itself (not a DDP
         wrapper): α gradients are averaged by the engine's grad_sync, weight gradients stay per rank."""
@@ -103,4 +103,4 @@ class Bilevel(Alternating):
                 for p, b in zip(params, backup):
                     p.copy_(b)
         hyper = [d - xi * (gp - gm) / (2 * eps) for d, gp, gm in zip(d_alpha, g_plus, g_minus)]
-        return hyper, {"arch_loss": restore.item(), **parts}
+        return hyper, {"arch_loss": restore.detach(), **parts}

@@ -52,12 +52,12 @@ class Fixed(Strategy):
             )
         self.device = next(space.parameters()).device
 
-    def step(self, train_batch: Batch, alpha_batch: Batch, epoch: int) -> dict[str, float]:
+    def step(self, train_batch: Batch, alpha_batch: Batch, epoch: int) -> dict[str, float | Tensor]:
         """Nothing to learn: reports L_restore of the fixed architecture on the batch."""
         self.space.set_weights(*architecture_weights(self.space, self.architecture, self.device))
         with torch.no_grad():
             loss = restore_forward(self.network, train_batch, self.ctx.restore_loss, self.ctx.autocast)
-        return {"loss": loss.item()}
+        return {"loss": loss}
 
     def probabilities(self) -> dict[str, Tensor]:
         """One-hot of the fixed choice at every choice point."""

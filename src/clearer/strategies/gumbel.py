@@ -52,8 +52,8 @@ class Gumbel(Alternating):
             active[c.label] = [int(hard.detach().argmax())]
         return weights, active
 
-    def step(self, train_batch: Batch, alpha_batch: Batch, epoch: int) -> dict[str, float]:
-        logs: dict[str, float] = {"tau": self.tau()}
+    def step(self, train_batch: Batch, alpha_batch: Batch, epoch: int) -> dict[str, float | Tensor]:
+        logs: dict[str, float | Tensor] = {"tau": self.tau()}
         if epoch >= self.warmup_epochs:
             mixing, active = self.sample()
             logs.update(self.arch_update(alpha_batch, mixing, active, self.probabilities()))

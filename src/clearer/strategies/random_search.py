@@ -43,42 +43,43 @@ class RandomSearch(WeightSharing):
     def prepare(self, space: Supernet, network: torch.nn.Module, ctx: SearchContext) -> None:
         super().prepare(space, network, ctx)
         self.samples = draw_architectures(space, self.n_samples, self.seed)
-        self.score_sum = [0.0] * len(self.samples)
+        self.device = next(space.parameters()).device
+        # summed on the device (float64, as Python floats were), read only when the best is asked for
+        self.score_sum = torch.zeros(len(self.samples), dtype=torch.float64, device=self.device)
         self.score_count = [0] * len(self.samples)
         self.picker = torch.Generator().manual_seed(self.seed + 1)
-        self.device = next(space.parameters()).device
 
     @property
     def train_steps(self) -> int:
         return round(self.train_fraction * self.ctx.total_steps)
 
-    def step(self, train_batch: Batch, alpha_batch: Batch, epoch: int) -> dict[str, float]:
+    def step(self, train_batch: Batch, alpha_batch: Batch, epoch: int) -> dict[str, float | Tensor]:
         """A weight step on one of the samples while in the training part of the budget (the trainer's
         steps), afterwards a scoring step of every sample."""
         if self.trainer.steps_done < self.train_steps:
             i = int(torch.randint(len(self.samples), (1,), generator=self.picker))
             mixing, active = architecture_weights(self.space, self.samples[i], self.device)
             return {"loss": self.weight_step(train_batch, mixing, active)}
-        losses = self.score(alpha_batch)
-        return {"loss": sum(losses) / len(losses)}
+        return {"loss": self.score(alpha_batch).mean()}
 
     @torch.no_grad()
-    def score(self, alpha_batch: Batch) -> list[float]:
+    def score(self, alpha_batch: Batch) -> Tensor:
         """L_restore of every sample on one α-split batch, added to its running score."""
         losses = []
         with train_mode(self.space, self.bn_mode == "train"):
             for k, architecture in enumerate(self.samples):
                 self.space.set_weights(*architecture_weights(self.space, architecture, self.device))
-                loss = restore_forward(self.network, alpha_batch, self.ctx.restore_loss, self.ctx.autocast).item()
+                loss = restore_forward(self.network, alpha_batch, self.ctx.restore_loss, self.ctx.autocast)
                 self.score_sum[k] += loss
                 self.score_count[k] += 1
-                losses.append(loss)
-        return losses
+                losses.append(loss.double())
+        return torch.stack(losses)
 
     def best(self) -> int | None:
         """Index of the lowest mean score among the samples (None before any scoring)."""
+        sums = self.score_sum.tolist()
         scored = [k for k, n in enumerate(self.score_count) if n]
-        return min(scored, key=lambda k: self.score_sum[k] / self.score_count[k]) if scored else None
+        return min(scored, key=lambda k: sums[k] / self.score_count[k]) if scored else None
 
     def probabilities(self) -> dict[str, Tensor]:
         """One-hot of the current best sample; uniform before any sample is scored."""
@@ -103,7 +104,7 @@ class RandomSearch(WeightSharing):
         return {
             **super().state_dict(),
             "samples": [dict(s) for s in self.samples],
-            "score_sum": list(self.score_sum),
+            "score_sum": self.score_sum.tolist(),
             "score_count": list(self.score_count),
             "picker": self.picker.get_state(),
         }
@@ -111,7 +112,8 @@ class RandomSearch(WeightSharing):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
         self.samples = [dict(s) for s in state["samples"]]
-        self.score_sum, self.score_count = list(state["score_sum"]), list(state["score_count"])
+        self.score_sum = torch.tensor(state["score_sum"], dtype=torch.float64, device=self.device)
+        self.score_count = list(state["score_count"])
         self.picker.set_state(state["picker"])
 
 
