@@ -105,3 +105,24 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+HOST_READS = ("item", "tolist", "cpu", "numpy", "__float__", "__int__", "__index__", "__bool__")
+
+
+@pytest.fixture
+def host_reads(monkeypatch) -> list[str]:
+    """Every read of a tensor's value on the host made by the library's own code (on a GPU each one
+    makes the host wait for the device), as 'method in function (file)'."""
+    package = str(Path(sys.modules["clearer"].__file__).parent)
+    reads: list[str] = []
+    for name in HOST_READS:
+
+        def spy(self, *args, _original=getattr(torch.Tensor, name), _name=name, **kwargs):
+            caller = sys._getframe(1).f_code
+            if caller.co_filename.startswith(package):
+                reads.append(f"{_name} in {caller.co_name} ({Path(caller.co_filename).name})")
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(torch.Tensor, name, spy)
+    return reads

@@ -134,3 +134,33 @@ def test_losses_read_once_per_epoch_still_stop_at_the_first_bad_step(tmp_path):
         ):
             ends.append((epoch, means))
     assert ends == [(0, {"loss": 0.5 * (1 + 2 + 3 + 4) / 4})]
+
+
+def test_retrain_steps_leave_their_losses_on_the_device(tmp_path, host_reads, one_thread):
+    """A retrain step (a batch from the training stream, a clipped Adam step under autocast) reads no
+    tensor on the host: on a GPU the host queues steps ahead instead of waiting for each one."""
+    import numpy as np
+    from PIL import Image
+
+    from clearer.data.datasets import ImageSet
+    from clearer.data.degradations import gaussian
+    from clearer.data.stream import make_stream
+    from clearer.engine.trainer import OptimConfig, Trainer
+    from clearer.spaces.clearer_space import ClearerSpace
+
+    rng = np.random.default_rng(0)
+    paths = []
+    for i in range(3):
+        paths.append(tmp_path / f"{i}.png")
+        Image.fromarray(rng.integers(0, 256, (40, 48), dtype=np.uint8)).save(paths[-1])
+    stream = make_stream(ImageSet("tiny", paths), gaussian([10, 50]), 1, 16, 4, 0, torch.device("cpu"), True)
+    derived = {"cell1/col0": "parallel"}
+    model = ClearerSpace(
+        channels=1, width=4, cells=1, columns=1, stem_blocks=1, residual=True, architecture=derived
+    ).to(memory_format=torch.channels_last)
+    config = OptimConfig(optimizer="adam", lr=1e-3, grad_clip=1.0)
+    trainer = Trainer(model, model.parameters(), config, 4, torch.nn.functional.mse_loss, autocast=True)
+    host_reads.clear()
+    losses = [trainer.step(next(stream)) for _ in range(3)]
+    assert host_reads == []
+    assert all(torch.isfinite(loss) for loss in losses)

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import math
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-import clearer
 from clearer.engine.checkpoint import load_state, save_state
 from clearer.engine.trainer import OptimConfig, restore_forward
 from clearer.errors import ClearerError
@@ -272,27 +269,6 @@ def test_second_order_bilevel_runs_a_step():
     logs = strategy.step(batch(0), batch(1), epoch=1)
     assert "arch_loss" in logs and math.isfinite(logs["loss"])
     assert all(p.grad is not None for p in strategy.alpha.parameters())
-
-
-HOST_READS = ("item", "tolist", "cpu", "numpy", "__float__", "__int__", "__index__", "__bool__")
-
-
-@pytest.fixture
-def host_reads(monkeypatch) -> list[str]:
-    """Every read of a tensor's value on the host made by the library's own code (on a GPU each one
-    makes the host wait for the device), as 'method in function (file:line)'."""
-    package = str(Path(clearer.__file__).parent)
-    reads: list[str] = []
-    for name in HOST_READS:
-
-        def spy(self, *args, _original=getattr(torch.Tensor, name), _name=name, **kwargs):
-            caller = sys._getframe(1).f_code
-            if caller.co_filename.startswith(package):
-                reads.append(f"{_name} in {caller.co_name} ({Path(caller.co_filename).name})")
-            return _original(self, *args, **kwargs)
-
-        monkeypatch.setattr(torch.Tensor, name, spy)
-    return reads
 
 
 @pytest.mark.parametrize("strategy_name", ["bilevel", "bilevel-order2", "gumbel", "random", "fixed"])
