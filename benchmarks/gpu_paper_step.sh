@@ -4,6 +4,7 @@
 #
 #   bash benchmarks/gpu_paper_step.sh                         # step benchmark only (~3-5 minutes)
 #   PAPER_RUN=1 PAPER_LIMIT_S=900 CLEARER_DATA=/data bash benchmarks/gpu_paper_step.sh
+#   SCALING=1 bash benchmarks/gpu_paper_step.sh              # also the scaling table + PNG (~3-4 minutes)
 #
 # "before": the engine's defaults until issue 15 (channels_last, eager, for-each optimisers, TF32 in
 # cuDNN convolutions only); "now": today's defaults (compiled with CUDA graphs, fused optimisers, TF32,
@@ -17,6 +18,10 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader ||
 STEPS="${STEPS:-30}"
 "$PY" benchmarks/search_step.py --device cuda --configs paper --phases search,retrain --steps "$STEPS" \
     --modes "${MODES:-ref,tf32,bf16,before,now}" | tee "${BENCH_LOG:-/tmp/gpu_paper_step.txt}"
+
+if [ "${SCALING:-0}" = 1 ]; then
+  "$PY" benchmarks/scaling.py --device cuda --out "${SCALING_OUT:-scaling-cuda.png}" | tee "${SCALING_LOG:-/tmp/scaling-cuda.txt}"
+fi
 
 if [ "${PAPER_RUN:-0}" = 1 ]; then
   : "${CLEARER_DATA:?set CLEARER_DATA to the benchmark images (BSDS500, BSD68, Set12) for the paper run}"
