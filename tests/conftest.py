@@ -31,6 +31,22 @@ def clearer(*args: object, timeout: float = 900, **kw) -> subprocess.CompletedPr
     )
 
 
+def smoke_run(recipe: Path, out: Path, *overrides: str) -> list[str]:
+    """Arguments of `clearer run RECIPE --profile smoke --out OUT --quiet --set OVERRIDE ...`."""
+    sets = [arg for override in overrides for arg in ("--set", override)]
+    return ["run", str(recipe), "--profile", "smoke", "--out", str(out), "--quiet", *sets]
+
+
+def noise_pngs(folder: Path, count: int, seed: int = 0, size: tuple[int, int] = (40, 56)) -> list[Path]:
+    """`count` grey PNGs of seeded uniform noise, named 0.png, 1.png, ... in `folder`."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / f"{n}.png" for n in range(count)]
+    for path in paths:
+        Image.fromarray(rng.integers(0, 256, size, dtype=np.uint8)).save(path)
+    return paths
+
+
 @pytest.fixture
 def data_dir() -> Path:
     value = os.environ.get("CLEARER_DATA")

@@ -23,7 +23,7 @@ from clearer.errors import ClearerError
 from clearer.metrics import psnr
 from clearer.registry import CANDIDATES
 
-from conftest import RECIPES
+from conftest import RECIPES, smoke_run
 from conftest import clearer as cli  # `clearer` here is the package whose API these tests use
 
 CUSTOM = RECIPES / "custom_module.py"
@@ -38,17 +38,7 @@ def run(tmp_path_factory) -> Path:
     if not value or not Path(value).is_dir():
         pytest.skip("CLEARER_DATA is not set to the benchmark data folder")
     out = tmp_path_factory.mktemp("api") / "run"
-    proc = cli(
-        "run",
-        str(CUSTOM),
-        "--profile",
-        "smoke",
-        "--out",
-        str(out),
-        "--quiet",
-        "--set",
-        "evaluate.sets=[dict(name='bsd68', limit=1)]",
-    )
+    proc = cli(*smoke_run(CUSTOM, out, "evaluate.sets=[dict(name='bsd68', limit=1)]"))
     assert proc.returncode == 0, proc.stderr[-3000:]
     return out
 

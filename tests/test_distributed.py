@@ -13,7 +13,7 @@ import torch
 
 from clearer.engine.checkpoint import load_state
 
-from conftest import RECIPES, ROOT
+from conftest import RECIPES, ROOT, smoke_run
 
 WORKER = ROOT / "tests" / "ddp_search_worker.py"
 
@@ -74,21 +74,7 @@ def test_two_processes_match_each_other_and_one_process_with_the_global_batch(sy
 
 def test_torchrun_cli_run_completes_with_sharded_evaluation(synthetic_data, tmp_path):
     out = tmp_path / "run"
-    proc = torchrun(
-        "-m",
-        "clearer",
-        "run",
-        str(RECIPES / "bsd.py"),
-        "--profile",
-        "smoke",
-        "--out",
-        str(out),
-        "--quiet",
-        "--set",
-        "channels_last=False",
-        "--set",
-        "autocast='none'",
-    )
+    proc = torchrun("-m", "clearer", *smoke_run(RECIPES / "bsd.py", out, "channels_last=False", "autocast='none'"))
     assert proc.returncode == 0, proc.stderr[-3000:]
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["sets"]["bsd68"]["images"] == 2
@@ -100,21 +86,6 @@ def test_torchrun_into_a_fresh_folder_never_sees_its_own_rank0_files_as_an_old_r
     """Regression: rank 1 used to check --out after rank 0 had written recipe.json, and refused to run."""
     for attempt in range(2):
         out = tmp_path / f"run{attempt}"
-        proc = torchrun(
-            "-m",
-            "clearer",
-            "run",
-            str(RECIPES / "bsd.py"),
-            "--profile",
-            "smoke",
-            "--out",
-            str(out),
-            "--quiet",
-            "--set",
-            "search.epochs=1",
-            "--set",
-            "retrain.epochs=1",
-            "--set",
-            "channels_last=False",
-        )
+        sets = ("search.epochs=1", "retrain.epochs=1", "channels_last=False")
+        proc = torchrun("-m", "clearer", *smoke_run(RECIPES / "bsd.py", out, *sets))
         assert proc.returncode == 0, proc.stderr[-2000:]

@@ -29,6 +29,8 @@ from clearer.errors import ClearerError
 from clearer.metrics import get_protocol
 from clearer.registry import DATASETS
 
+from conftest import noise_pngs
+
 
 @pytest.fixture
 def rain100l_dir(data_dir) -> Path:
@@ -142,18 +144,9 @@ def test_side_by_side_splits_halves(tmp_path):
 # ---------------------------------------------------------------- one interface: (input, target) pairs
 
 
-def _noise_pngs(folder: Path, count: int, seed: int = 0, size: tuple[int, int] = (40, 56)) -> list[Path]:
-    rng = np.random.default_rng(seed)
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = [folder / f"{n}.png" for n in range(count)]
-    for path in paths:
-        Image.fromarray(rng.integers(0, 256, size, dtype=np.uint8)).save(path)
-    return paths
-
-
 def _inverted_pairs(tmp_path: Path, count: int = 3, size: tuple[int, int] = (40, 56)) -> PairedSet:
     """Pairs whose input is the negative of the target: input + target == 1 wherever both are cut."""
-    targets = _noise_pngs(tmp_path / "target", count, size=size)
+    targets = noise_pngs(tmp_path / "target", count, size=size)
     (tmp_path / "input").mkdir()
     for t in targets:
         Image.fromarray(255 - np.asarray(Image.open(t))).save(tmp_path / "input" / t.name)
@@ -165,7 +158,7 @@ def test_real_pairs_are_their_own_source_and_clean_images_are_wrapped_with_the_d
     pairs = PairedSet("x", [("a.png", "b.png")])
     assert isinstance(pairs.pairs[0][0], Path) and len(pairs) == 1
     assert as_pairs(pairs, noise) is pairs and pairs.describe() == "real pairs"
-    clean = ImageSet("y", _noise_pngs(tmp_path, 2))
+    clean = ImageSet("y", noise_pngs(tmp_path, 2))
     assert not isinstance(clean, PairSource)
     wrapped = as_pairs(clean, noise)
     assert wrapped == Degraded(clean, noise) and isinstance(wrapped, PairSource)
@@ -195,7 +188,7 @@ def test_training_stream_cuts_input_and_target_at_the_same_place(tmp_path):
 
 def test_training_stream_of_clean_images_degrades_the_crops_with_its_own_generator(tmp_path):
     """Crops from the sampler seeded `seed`, noise from a generator seeded `seed + 1`."""
-    clean, noise = ImageSet("c", _noise_pngs(tmp_path, 3)), gaussian([10, 50])
+    clean, noise = ImageSet("c", noise_pngs(tmp_path, 3)), gaussian([10, 50])
     stream = make_stream(clean, noise, 1, 16, 4, 7, torch.device("cpu"), False)
     sampler, generator = PatchSampler(clean.load(1), 16, 4, 7), torch.Generator().manual_seed(8)
     for _ in range(2):
@@ -208,7 +201,7 @@ def test_training_stream_of_clean_images_degrades_the_crops_with_its_own_generat
 def test_evaluation_pairs_seed_each_image_by_its_index_and_skip_pairs_that_measure_nothing(tmp_path):
     protocol, logged = get_protocol("clearer"), []  # centre crop to multiples of 64
     noise = protocol.noise(25)
-    clean = ImageSet("c", _noise_pngs(tmp_path / "c", 2, size=(70, 130)))
+    clean = ImageSet("c", noise_pngs(tmp_path / "c", 2, size=(70, 130)))
     got = list(evaluation_pairs(clean, 1, protocol, noise, logged.append))
     assert [name for *_, name in got] == ["0", "1"]
     for i, (inp, target, _) in enumerate(got):

@@ -14,7 +14,7 @@ from clearer.data.datasets import bsds500
 from clearer.data.images import read_image, save_image
 from clearer.data.rain import rain_streaks
 
-from conftest import RECIPES, clearer
+from conftest import RECIPES, clearer, smoke_run
 
 
 @pytest.mark.slow
@@ -64,7 +64,7 @@ def test_rain_recipe_smoke_measures_rgb_and_y_and_restores_colour_images(data_di
 @pytest.mark.slow
 def test_show_arch_draws_a_png(synthetic_data, tmp_path):
     out = tmp_path / "run"
-    assert clearer("run", str(RECIPES / "bsd.py"), "--profile", "smoke", "--out", str(out), "--quiet").returncode == 0
+    assert clearer(*smoke_run(RECIPES / "bsd.py", out)).returncode == 0
     proc = clearer("show-arch", str(out))
     assert proc.returncode == 0, proc.stderr[-3000:]
     image = Image.open(out / "arch.png")
@@ -102,19 +102,9 @@ def test_rain_recipe_trains_on_real_pairs_when_given_them(data_dir, tmp_path):
         save_image(folder / f"norain-{n}.png", clean)
         save_image(folder / f"rain-{n}.png", rain(clean, torch.Generator().manual_seed(n)))
     out = tmp_path / "run"
-    proc = clearer(
-        "run",
-        str(RECIPES / "rain.py"),
-        "--profile",
-        "smoke",
-        "--out",
-        str(out),
-        "--quiet",
-        "--set",
-        f"data.train=dict(name='rain_pairs', path='{folder}', skip=2)",
-        "--set",
-        f"data.alpha=dict(name='rain_pairs', path='{folder}', limit=2)",
-    )
+    train = f"data.train=dict(name='rain_pairs', path='{folder}', skip=2)"
+    alpha = f"data.alpha=dict(name='rain_pairs', path='{folder}', limit=2)"
+    proc = clearer(*smoke_run(RECIPES / "rain.py", out, train, alpha))
     assert proc.returncode == 0, proc.stderr[-3000:]
     log = (out / "log.txt").read_text()
     assert "weights on real pairs, α on real pairs" in log and "on real pairs" in log.split("retrain:")[1]

@@ -18,7 +18,7 @@ from clearer.data.datasets import overlapping
 from clearer.recipe import load_recipe
 from clearer.registry import DATASETS
 
-from conftest import RECIPES, clearer
+from conftest import RECIPES, clearer, smoke_run
 
 BSD = RECIPES / "bsd.py"
 
@@ -83,22 +83,10 @@ def test_smoke_run_leaves_every_artefact(synthetic_data, tmp_path):
 
 @pytest.mark.slow
 def test_sigkill_mid_search_then_resume_completes_like_an_unbroken_run(synthetic_data, tmp_path):
-    sets = ["--set", "search.epochs=8", "--set", "search.steps_per_epoch=4"]
+    sets = ("search.epochs=8", "search.steps_per_epoch=4")
     killed = tmp_path / "killed"
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "clearer",
-            "run",
-            str(BSD),
-            "--profile",
-            "smoke",
-            "--out",
-            str(killed),
-            "--quiet",
-            *sets,
-        ],
+        [sys.executable, "-m", "clearer", *smoke_run(BSD, killed, *sets)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -118,7 +106,7 @@ def test_sigkill_mid_search_then_resume_completes_like_an_unbroken_run(synthetic
     assert [int(r["epoch"]) for r in rows] == list(range(1, 9))
 
     unbroken = tmp_path / "unbroken"
-    assert clearer("run", str(BSD), "--profile", "smoke", "--out", str(unbroken), "--quiet", *sets).returncode == 0
+    assert clearer(*smoke_run(BSD, unbroken, *sets)).returncode == 0
     last_resumed, last_unbroken = rows[-1], alpha_rows(unbroken)[-1]
     for key in last_unbroken:
         assert float(last_resumed[key]) == pytest.approx(float(last_unbroken[key]), abs=1e-4), key

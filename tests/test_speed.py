@@ -10,7 +10,7 @@ from clearer.engine.build import build_space
 from clearer.engine.progress import RunLog
 from clearer.recipe import load_recipe
 
-from conftest import RECIPES
+from conftest import RECIPES, noise_pngs
 
 
 def test_input_scores_are_measured_once_per_set_and_reused(synthetic_data, tmp_path, one_thread):
@@ -139,20 +139,13 @@ def test_losses_read_once_per_epoch_still_stop_at_the_first_bad_step(tmp_path):
 def test_retrain_steps_leave_their_losses_on_the_device(tmp_path, host_reads, one_thread):
     """A retrain step (a batch from the training stream, a clipped Adam step under autocast) reads no
     tensor on the host: on a GPU the host queues steps ahead instead of waiting for each one."""
-    import numpy as np
-    from PIL import Image
-
     from clearer.data.datasets import ImageSet
     from clearer.data.degradations import gaussian
     from clearer.data.stream import make_stream
     from clearer.engine.trainer import OptimConfig, Trainer
     from clearer.spaces.clearer_space import ClearerSpace
 
-    rng = np.random.default_rng(0)
-    paths = []
-    for i in range(3):
-        paths.append(tmp_path / f"{i}.png")
-        Image.fromarray(rng.integers(0, 256, (40, 48), dtype=np.uint8)).save(paths[-1])
+    paths = noise_pngs(tmp_path, 3, size=(40, 48))
     stream = make_stream(ImageSet("tiny", paths), gaussian([10, 50]), 1, 16, 4, 0, torch.device("cpu"), True)
     derived = {"cell1/col0": "parallel"}
     model = ClearerSpace(
