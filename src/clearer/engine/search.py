@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from ..data.stream import make_stream
+from ..data.stream import PairStream, make_stream
 from ..losses import binary_entropy
 from ..metrics import psnr
 from ..nn.mode import train_mode
@@ -61,19 +61,15 @@ def search(recipe: Recipe, out: Path, device: torch.device, log: RunLog) -> Sear
     strategy.prepare(space, network, ctx)
     degrade = build_degradation(recipe)
     seed = recipe.seed * 1000
-    train_stream = make_stream(
-        DATASETS.build(data.train), degrade, data.channels, data.patch, data.batch, seed, device, recipe.channels_last
-    )
-    alpha_stream = make_stream(
-        DATASETS.build(data.alpha),
-        degrade,
-        data.channels,
-        data.patch,
-        data.batch,
-        seed + 7,
-        device,
-        recipe.channels_last,
-    )
+
+    def stream(dataset: dict[str, Any], stream_seed: int) -> PairStream:
+        """A training stream of one split; the two splits differ only in data and seed."""
+        source = DATASETS.build(dataset)
+        return make_stream(
+            source, degrade, data.channels, data.patch, data.batch, stream_seed, device, recipe.channels_last
+        )
+
+    train_stream, alpha_stream = stream(data.train, seed), stream(data.alpha, seed + 7)
     candidates = {c.label: c.candidates for c in space.choices()}
     state_path = out / artifacts.SEARCH_STATE
     history: list[dict[str, Any]] = []
