@@ -91,6 +91,33 @@ QUICK = {
 # (A profile entry, not the base, so recipes that derive another degradation from this base keep theirs.)
 PAPER = {"data.degradation.clip": True, "data.degradation.quantize": True}
 
+# For comparisons of many variants x seeds (recipes/ablations.py, recipes/ground_truth.py), a few
+# minutes per run on one CPU core (1-6 min measured on a shared, loaded 2-core machine): 2 cells x 2
+# columns = 16 architectures, so the ground truth can retrain every one of them; width 16, 200
+# retrain steps, the first 24 BSD68 images at σ = 25 (paired differences between networks on the
+# same images; not the BSD68 figure). Space, data, retrain and evaluation are spelled out here (not
+# inherited from `quick`), so retuning `quick` does not invalidate a ground truth measured here.
+COMPARE = {
+    **QUICK,
+    "space.width": 16,
+    "space.cells": 2,
+    "space.columns": 2,
+    "space.stem_blocks": 2,
+    "space.residual": True,
+    "data.degradation": dict(name="gaussian", sigma=25.0),
+    "data.patch": 40,
+    "data.batch": 16,
+    "search.epochs": 5,
+    "search.steps_per_epoch": 16,
+    "retrain.epochs": 2,
+    "retrain.steps_per_epoch": 100,
+    "retrain.lr": 2e-3,
+    "retrain.min_lr": 1e-5,
+    "evaluate.sets": [dict(name="bsd68", limit=24)],
+    "evaluate.samples": 1,
+    "evaluate.protocol": "standard",
+}
+
 PROFILES = {
     "paper": PAPER,
     # the released code's α optimiser (Adam lr 3e-4, weight decay 1e-3 added to the gradient): α stays
@@ -102,32 +129,11 @@ PROFILES = {
         "search.strategy.alpha.decay": "coupled",
     },
     "quick": QUICK,
-    # For comparisons of many variants x seeds (recipes/ablations.py, recipes/ground_truth.py), a few
-    # minutes per run on one CPU core (1-6 min measured on a shared, loaded 2-core machine): 2 cells x 2
-    # columns = 16 architectures, so the ground truth can retrain every one of them; width 16, 200
-    # retrain steps, the first 24 BSD68 images at σ = 25 (paired differences between networks on the
-    # same images; not the BSD68 figure). Space, data, retrain and evaluation are spelled out here (not
-    # inherited from `quick`), so retuning `quick` does not invalidate a ground truth measured here.
-    "compare": {
-        **QUICK,
-        "space.width": 16,
-        "space.cells": 2,
-        "space.columns": 2,
-        "space.stem_blocks": 2,
-        "space.residual": True,
-        "data.degradation": dict(name="gaussian", sigma=25.0),
-        "data.patch": 40,
-        "data.batch": 16,
-        "search.epochs": 5,
-        "search.steps_per_epoch": 16,
-        "retrain.epochs": 2,
-        "retrain.steps_per_epoch": 100,
-        "retrain.lr": 2e-3,
-        "retrain.min_lr": 1e-5,
-        "evaluate.sets": [dict(name="bsd68", limit=24)],
-        "evaluate.samples": 1,
-        "evaluate.protocol": "standard",
-    },
+    "compare": COMPARE,
+    # The compare profile with every derived network retrained at one cost (80 k FLOPs/px, the middle
+    # of the compare space's 44-116 k): its ground truth ranks topologies, not sizes (README, "Is the
+    # search worth running?").
+    "compare-iso": {**COMPARE, "retrain.match_cost": {"flops": 80000}},
     # Seconds, for tests: tiny network, a few images, every phase and artefact exercised.
     "smoke": {
         "space.width": 8,

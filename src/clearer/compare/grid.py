@@ -66,12 +66,19 @@ def space_as_built(recipe: Recipe) -> dict[str, Any]:
     return json.loads(json.dumps({**defaults, **ref}))  # tuples -> lists, as the recipe holds them
 
 
+def _retrain_settings(retrain: dict[str, Any]) -> dict[str, Any]:
+    """The retrain section without `match_cost` when it is unset, so runs made before that key existed
+    keep their identity (and comparisons keep finding them)."""
+    return {k: v for k, v in retrain.items() if not (k == "match_cost" and v is None)}
+
+
 def job_identity(recipe: Recipe) -> str:
     """Hash of what decides a run's results: the whole recipe (its space with defaults filled in),
     except that a strategy that does not search (``fixed``) makes every search setting but the strategy
     itself irrelevant, so those are left out (a fixed-architecture run stays valid when a profile
     retunes the search)."""
     tree = {**recipe.to_dict(), "space": space_as_built(recipe)}
+    tree["retrain"] = _retrain_settings(tree["retrain"])
     if not _searches(recipe):
         tree["search"] = {"strategy": tree["search"]["strategy"]}
     return _digest(tree)
@@ -85,7 +92,7 @@ def ground_truth_key(recipe: Recipe) -> str:
     architecture of the space with this key, so a searched architecture's rank is read off it.
     """
     data = {k: v for k, v in recipe.to_dict()["data"].items() if k != "alpha"}  # α split: search only
-    retrain = {k: v for k, v in recipe.to_dict()["retrain"].items() if k != "architecture"}
+    retrain = {k: v for k, v in _retrain_settings(recipe.to_dict()["retrain"]).items() if k != "architecture"}
     return _digest(
         {
             "space": space_as_built(recipe),

@@ -12,13 +12,30 @@ from ..contracts import Degradation
 from ..errors import ClearerError
 from ..recipe import Recipe
 from ..registry import DATASETS, DEGRADATIONS, LOSSES, SPACES, STRATEGIES
+from ..spaces.match import CostMatch, match_cost, parse_target
 from .device import parse_device, resolve_device
 from .inference import TILE_OVERLAP
 
 
 def build_space(recipe: Recipe, architecture: dict[str, str] | None = None) -> torch.nn.Module:
-    """The recipe's network: the supernet, or only `architecture`'s choices when one is given."""
-    return SPACES.build(recipe.space, channels=recipe.data.channels, architecture=architecture)
+    """The recipe's network: the supernet, or only `architecture`'s choices when one is given (at the
+    width `retrain.match_cost` asks for, when it asks for one)."""
+    return SPACES.build(network_ref(recipe, architecture), channels=recipe.data.channels, architecture=architecture)
+
+
+def network_ref(recipe: Recipe, architecture: dict[str, str] | None = None) -> dict[str, Any]:
+    """The space ref a network is built from: the recipe's, with the matched width for a fixed
+    architecture under `retrain.match_cost` (the one place every builder of a derived network goes
+    through, so training, loading, evaluating and exporting agree)."""
+    match = cost_match(recipe, architecture)
+    return dict(recipe.space) if match is None else {**recipe.space, "width": match.width}
+
+
+def cost_match(recipe: Recipe, architecture: dict[str, str] | None) -> CostMatch | None:
+    """The width and cost `retrain.match_cost` gives `architecture` (None without a target or for the supernet)."""
+    if architecture is None or recipe.retrain.match_cost is None:
+        return None
+    return match_cost(recipe.space, recipe.data.channels, architecture, recipe.retrain.match_cost)
 
 
 def build_degradation(recipe: Recipe, **extra: Any) -> Degradation:
@@ -33,6 +50,8 @@ def check_recipe(recipe: Recipe, run: bool = False) -> None:
     """
     from ..metrics import get_protocol
 
+    if recipe.retrain.match_cost is not None:
+        _part("retrain.match_cost", lambda: parse_target(recipe.retrain.match_cost))
     space = _part("space", lambda: build_space(recipe, recipe.retrain.architecture))
     multiple = int(getattr(space, "multiple", 1))
     data, cfg = recipe.data, recipe.evaluate

@@ -16,7 +16,7 @@ from ..recipe import Recipe
 from ..registry import DATASETS, LOSSES
 from . import artifacts, distributed
 from .artifacts import ArchRecord
-from .build import build_degradation, build_space
+from .build import build_degradation, build_space, cost_match, network_ref
 from .checkpoint import load_module_state, load_state, save_state, save_weights
 from .device import compiled, configure, use_autocast, use_compile
 from .loop import run_epochs
@@ -75,6 +75,12 @@ def retrain(recipe: Recipe, arch: ArchRecord, out: Path, device: torch.device, l
         start, elapsed, validation.best = state["epoch"], state["elapsed"], state["best"]
         log(f"retrain: resuming after epoch {start} from {state_path}")
     params = sum(p.numel() for p in model.parameters())
+    match = cost_match(recipe, arch.architecture)
+    if match is not None:
+        log(
+            f"retrain: width {match.width:g} for {match.reached:,.0f} {match.kind} "
+            f"(retrain.match_cost {match.target:,.0f}, {match.error:+.1%})"
+        )
     log(
         f"retrain: {params / 1e6:.3f}M parameters, {trainer.total_steps} steps, {optim.describe()}, "
         f"{'bf16 autocast' if trainer.autocast else 'float32'}, on {stream.describe()}"
@@ -87,7 +93,7 @@ def retrain(recipe: Recipe, arch: ArchRecord, out: Path, device: torch.device, l
             "seed": recipe.seed,
             "architecture": arch.architecture,
             "arch_hash": arch.hash,
-            "space": recipe.space,
+            "space": network_ref(recipe, arch.architecture),
             "channels": data.channels,
             "retrain_seconds": round(time.time() - t0, 1),
             "params": params,

@@ -12,7 +12,7 @@ from ..recipe import Recipe, apply_overrides
 from ..spaces.cost import flops_per_pixel
 from . import artifacts, distributed
 from .artifacts import ArchRecord
-from .build import build_space, check_recipe
+from .build import build_space, check_recipe, cost_match
 from .checkpoint import load_weights, remove_orphans
 from .device import resolve_device
 from .evaluate import evaluate
@@ -182,6 +182,7 @@ def run(
         "arch_hash": arch.hash,
         "params": sum(p.numel() for p in model.parameters()),
         "flops_per_pixel": round(flops_per_pixel(model, recipe.data.channels)),
+        "match_cost": None if (match := cost_match(recipe, arch.architecture)) is None else match.to_dict(),
         "sets": sets,
         "times": times,
         "search": arch.search,

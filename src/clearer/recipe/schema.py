@@ -91,6 +91,9 @@ class RetrainConfig:
     patch: int | None = number(None, low=1)
     batch: int | None = number(None, low=1)
     architecture: dict[str, str] | None = None
+    # retrain at one cost, whatever the architecture: the space's width is scaled until the network's
+    # FLOPs per pixel or parameters are within ±5 % of the target, e.g. dict(flops=60000) (spaces/match.py)
+    match_cost: dict[Literal["flops", "params"], float] | None = number(None, above=0)
     # PSNR after every epoch on this many α-split images (data.alpha, never a test set); the best epoch's
     # weights are kept as model_best.safetensors beside the last. 0: no validation.
     val_images: int = 4

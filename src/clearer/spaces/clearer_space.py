@@ -59,6 +59,9 @@ class ClearerSpace(Supernet):
     stem at `width` channels, bilinear upsampling, a 3x3 output conv, PyTorch's default init with every
     candidate's last BatchNorm at 0 so blocks start as the identity.
 
+    `width` may be fractional: branch k has round(width·2^k) channels, which lets `retrain.match_cost`
+    scale a network to a cost in steps finer than one channel of the full-resolution branch.
+
     `search_init` (search mode only): the value those last BatchNorm scales of the candidates start at.
     0 makes every candidate start as the identity, so the first α gradients are exactly zero; a small
     value gives α a signal from the first step (benchmarks/alpha_signal.py measures it).
@@ -67,7 +70,7 @@ class ClearerSpace(Supernet):
     def __init__(
         self,
         channels: int = 1,
-        width: int = 32,
+        width: float = 32,
         cells: int = 3,
         columns: int = 4,
         stem_blocks: int = 2,
@@ -83,26 +86,27 @@ class ClearerSpace(Supernet):
         check_architecture(architecture, labels(cells, columns))
         self.residual = residual
         self.multiple = 2**cells
+        base = round(width)
         if official:
-            blocks = [Bottleneck(channels if i == 0 else 4 * width, width) for i in range(stem_blocks)]
-            self.stem, widths = nn.Sequential(*blocks), [4 * width if stem_blocks else channels]
+            blocks = [Bottleneck(channels if i == 0 else 4 * base, base) for i in range(stem_blocks)]
+            self.stem, widths = nn.Sequential(*blocks), [4 * base if stem_blocks else channels]
         else:
             # no BatchNorm on the image itself (as DnCNN): it would normalise away the noise level
             self.stem = nn.Sequential(
-                nn.Conv2d(channels, width, 3, padding=1),
+                nn.Conv2d(channels, base, 3, padding=1),
                 nn.ReLU(inplace=True),
-                *[ResidualBlock(width) for _ in range(stem_blocks)],
+                *[ResidualBlock(base) for _ in range(stem_blocks)],
             )
-            widths = [width]
+            widths = [base]
         cell_list = []
         for i in range(1, cells + 1):
-            new = [width * 2**k for k in range(i + 1)]
+            new = [round(width * 2**k) for k in range(i + 1)]
             cell_list.append(ColumnCell(i, widths, new, columns, list(candidates), architecture))
             widths = new
         self.cells = nn.ModuleList(cell_list)
         self.head = Fusion(widths, outputs=1)
         kernel = 1 if official else 3
-        self.out = nn.Conv2d(width, channels, kernel, padding=kernel // 2, bias=not official)
+        self.out = nn.Conv2d(base, channels, kernel, padding=kernel // 2, bias=not official)
         if official:
             official_init(self)
         elif residual:  # start as the identity: the network first predicts "no noise"

@@ -88,7 +88,7 @@ class DartsSpace(Supernet):
     def __init__(
         self,
         channels: int = 1,
-        width: int = 16,
+        width: float = 16,
         cells: int = 4,
         nodes: int = 4,
         ops: list[str] = DARTS_OPS,
@@ -100,6 +100,7 @@ class DartsSpace(Supernet):
         if cells < 1 or nodes < 1 or width < 1:
             raise ClearerError(f"darts_cells needs width, cells and nodes >= 1, got {width}, {cells} and {nodes}.")
         check_architecture(architecture, labels(cells, nodes, shared))
+        width = round(width)  # `retrain.match_cost` scales widths as real numbers
         self.residual = residual
         self.stem = conv_bn(channels, width, relu=False)
         self.cells = nn.ModuleList(
