@@ -125,6 +125,18 @@ def test_ground_truth_ranks_every_architecture_and_searches_land_in_it(data_dir,
     ff = next(e for e in entries if e["name"] == "FF")
     assert rows["all-fusion"]["rank"] == [ff["rank"], ff["rank"]] and rows["all-fusion"]["rank_of"] == 4
     assert len(rows["bilevel"]["rank"]) == 2 and 0 <= rows["bilevel"]["percentile"] <= 100
+    # the searches' one-shot estimates, judged against the ground truth beside them
+    one_shot = rows["bilevel"]["one_shot"]
+    assert one_shot["architectures"] == 4 and one_shot["seeds"] == 2
+    # a smoke supernet may rank every architecture alike (its candidates start as the identity): τ is
+    # then undefined (None); the FLOPs prior's τ always exists (4 distinct costs and PSNRs)
+    assert -1 <= one_shot["flops_kendall_tau"] <= 1
+    if one_shot["kendall_tau"] is not None:
+        low, high = one_shot["kendall_tau_ci"]
+        assert -1 <= low <= high <= 1
+    assert set(one_shot["inherited"]) >= {"kendall_tau", "kendall_tau_ci", "top1", "top3"}
+    assert "one_shot" not in rows["all-fusion"]  # nothing was searched
+    assert "one-shot bilevel vs" in proc.stdout
     # another retrain budget is another ground truth: no rank column
     other = clearer(
         "compare",

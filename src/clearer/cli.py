@@ -235,15 +235,20 @@ def compare(
     shard_: str | None = typer.Option(None, "--shard", help="Run only slice I/N of the variant x seed grid."),
     report: bool = typer.Option(False, "--report", help="Only collect finished runs and report."),
     quiet: bool = typer.Option(True, "--quiet/--verbose", help="Per-run logs on the console."),
+    variants: str | None = typer.Option(
+        None, "--variants", help="Run and report only these variants (comma-separated names)."
+    ),
 ) -> None:
     """Run variants of a recipe on the same data, budget and seeds; table, CSV/JSON/Markdown and PNGs."""
-    from .compare import load_comparison, run_jobs, shard
+    from .compare import load_comparison, run_jobs, select_variants, shard
     from .engine.build import check_recipe
     from .recipe import parse_set
 
     namespace_profiles = load_recipe_profiles(recipe)
     chosen = choose_profile(namespace_profiles, profile)
     comparison = load_comparison(recipe, chosen, dict(parse_set(s) for s in set_), seeds, out_dir)
+    if variants is not None:
+        comparison.jobs = select_variants(comparison.jobs, variants)
     checked: set[str] = set()
     for job in comparison.jobs:  # each variant's parts built once, before any job runs
         if job.variant not in checked:

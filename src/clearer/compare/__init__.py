@@ -10,6 +10,7 @@ from .grid import (
     load_comparison,
     random_architectures,
     run_jobs,
+    select_variants,
     shard,
     write_report,
 )
@@ -23,6 +24,7 @@ __all__ = [
     "load_comparison",
     "random_architectures",
     "run_jobs",
+    "select_variants",
     "shard",
     "write_report",
 ]

@@ -16,7 +16,6 @@ A job's folder belongs to the recipe that made it: a folder holding a run of ano
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -214,6 +213,22 @@ def shard(jobs: list[Job], spec: str | None) -> list[Job]:
     return jobs[index::count]
 
 
+def select_variants(jobs: list[Job], names: str) -> list[Job]:
+    """The jobs of the comma-separated variant names (an error naming any unknown one)."""
+    from ..errors import did_you_mean
+
+    known = list(dict.fromkeys(j.variant for j in jobs))
+    wanted = [n.strip() for n in names.split(",") if n.strip()]
+    for name in wanted:
+        if name not in known:
+            raise ClearerError(
+                f"--variants: no variant {name!r}.{did_you_mean(name, known)} Variants: {', '.join(known)}."
+            )
+    if not wanted:
+        raise ClearerError(f"--variants needs at least one name; variants: {', '.join(known)}.")
+    return [j for j in jobs if j.variant in wanted]
+
+
 def refuse_foreign(jobs: list[Job]) -> None:
     """Stop before anything runs when a job folder holds a run of another recipe."""
     foreign = [j for j in jobs if j.status == "foreign"]
@@ -247,16 +262,6 @@ def run_jobs(jobs: list[Job], verbose: bool = True) -> None:
 # ------------------------------------------------------------------------------ ground truth
 
 
-def _code(architecture: dict[str, str], candidates: dict[str, list[str]]) -> str:
-    """'PFFP': one letter per choice point (the candidate's initial), or its index when initials clash."""
-    parts = []
-    for label, names in candidates.items():
-        initials = [n[0].upper() for n in names]
-        chosen = names.index(architecture[label])
-        parts.append(initials[chosen] if len(set(initials)) == len(initials) else str(chosen))
-    return "".join(parts)
-
-
 def space_choices(base: str | Path, profile: str | None) -> dict[str, list[str]]:
     """label -> candidates of the space a recipe file builds at a profile (in choice-point order)."""
     from ..engine.build import build_space
@@ -272,23 +277,10 @@ def every_architecture(
     base: str | Path, profile: str | None, limit: int = 64, seed: int = 0
 ) -> dict[str, dict[str, str]]:
     """Every architecture of the space (name -> architecture) when there are at most `limit`, else a
-    seeded sample of `limit` distinct ones. Names are `_code`s, e.g. 'PFFP'."""
-    import random
+    seeded sample of `limit` distinct ones. Names are codes, e.g. 'PFFP'."""
+    from ..spaces.choice import enumerate_architectures
 
-    candidates = space_choices(base, profile)
-    labels = list(candidates)
-    total = 1
-    for names in candidates.values():
-        total *= len(names)
-    if total <= limit:
-        combos = list(itertools.product(*candidates.values()))
-    else:
-        rng, seen = random.Random(seed), set()
-        while len(seen) < limit:
-            seen.add(tuple(rng.choice(names) for names in candidates.values()))
-        combos = sorted(seen)
-    archs = [dict(zip(labels, combo)) for combo in combos]
-    return {_code(a, candidates): a for a in archs}
+    return enumerate_architectures(space_choices(base, profile), limit, seed)
 
 
 def random_architectures(base: str | Path, profile: str | None, count: int, seed: int) -> list[dict[str, str]]:
@@ -309,8 +301,8 @@ def fixed_variants(architectures: dict[str, dict[str, str]]) -> dict[str, dict[s
 GROUND_TRUTH = "ground_truth.json"
 
 
-def find_ground_truth(out: Path, key: str) -> Path | None:
-    """A ground-truth table for `key` in the comparison folder, a sibling or a cousin folder:
+def nearby_ground_truths(out: Path) -> dict[Path, dict[str, Any]]:
+    """Every readable ground-truth table in the comparison folder, a sibling or a cousin folder:
     out/, out/../*/ and out/../../*/*/ (so runs/ablations/compare finds runs/ground_truth/compare)."""
     out = Path(out)
     candidates = [
@@ -318,13 +310,28 @@ def find_ground_truth(out: Path, key: str) -> Path | None:
         *sorted(out.parent.glob(f"*/{GROUND_TRUTH}")),
         *sorted(out.parent.parent.glob(f"*/*/{GROUND_TRUTH}")),
     ]
-    for path in candidates:
+    found = {}
+    for path in dict.fromkeys(candidates):
         try:
-            if path.is_file() and json.loads(path.read_text()).get("key") == key:
-                return path
+            table = json.loads(path.read_text()) if path.is_file() else None
         except (OSError, ValueError):
             continue
-    return None
+        if isinstance(table, dict) and isinstance(table.get("sets"), dict):
+            found[path] = table
+    return found
+
+
+def find_ground_truth(out: Path, key: str) -> Path | None:
+    """The nearby ground-truth table for `key` (see `nearby_ground_truths`), if any."""
+    return next((path for path, table in nearby_ground_truths(out).items() if table.get("key") == key), None)
+
+
+def truth_label(path: Path, out: Path) -> str:
+    """'ground_truth/compare-iso': a ground truth's folder, as seen from a comparison's."""
+    try:
+        return str(path.parent.relative_to(Path(out).parent.parent))
+    except ValueError:
+        return str(path.parent)
 
 
 # ------------------------------------------------------------------------------------ report
@@ -346,7 +353,16 @@ class Found:
 
 def gather(comparison: Comparison) -> Found:
     """Collect the finished runs of a comparison; an error when none has finished (nothing is written)."""
-    from .report import add_ranks, collect, ground_truth_table, rank_ground_truth, seed_agreement, sweep_monotone
+    from .report import (
+        add_one_shot,
+        add_ranks,
+        collect,
+        ground_truth_table,
+        one_shot_lines,
+        rank_ground_truth,
+        seed_agreement,
+        sweep_monotone,
+    )
 
     runs: dict[str, list[Path]] = {}
     for job in comparison.jobs:
@@ -371,7 +387,7 @@ def gather(comparison: Comparison) -> Found:
                 f"{comparison.name} sets GROUND_TRUTH but its variants differ in more than the "
                 f"architecture (space, data, retrain or evaluation), so they cannot rank one space."
             )
-        truth = ground_truth_table(tables, next(iter(keys.values())))
+        truth = ground_truth_table(tables, next(iter(keys.values())), comparison.jobs[0].recipe.space)
         rank_ground_truth(tables, truth)
     else:
         for key in sorted(set(keys.values())):
@@ -380,9 +396,13 @@ def gather(comparison: Comparison) -> Found:
                 truth = artifacts.read_json(truth_file)
                 add_ranks(tables, truth, {v for v, k in keys.items() if k == key})
                 break
+    nearby = {} if comparison.ground_truth else nearby_ground_truths(comparison.out)
+    truths = {truth_label(path, comparison.out): table for path, table in nearby.items()}
+    add_one_shot(tables, truths, None if truth_file is None else truth_label(truth_file, comparison.out))
     notes = list(
         dict.fromkeys(line for rows in tables.values() for line in [sweep_monotone(rows, comparison.sweep)] if line)
     )
+    notes += one_shot_lines(tables)
     if comparison.ground_truth:
         notes += [f"{test_set}: {line}" for test_set, rows in tables.items() for line in [seed_agreement(rows)] if line]
     return Found(tables, runs, truth, truth_file, notes, foreign, missing)

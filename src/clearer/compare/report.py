@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from ..engine import artifacts
-from ..engine.artifacts import arch_summary
+from ..engine.artifacts import arch_hash, arch_summary
+from .ranking import bootstrap_interval, kendall_tau, spearman_rho, top_k_hit
 
 COLUMNS = [
     "variant",
@@ -116,6 +117,7 @@ def collect(runs: dict[str, list[Path]]) -> dict[str, list[dict[str, Any]]]:
                     "protocol": first["protocol"],
                     "color": first.get("color", "gray"),
                     "images": first.get("images"),
+                    "one_shot_runs": [(m.get("search") or {}).get("one_shot") for m in metrics],
                     **extra,
                 }
             )
@@ -149,7 +151,9 @@ def mark_ties(rows: list[dict[str, Any]]) -> None:
 # ------------------------------------------------------------------------------ ground truth
 
 
-def ground_truth_table(tables: dict[str, list[dict[str, Any]]], key: str) -> dict[str, Any]:
+def ground_truth_table(
+    tables: dict[str, list[dict[str, Any]]], key: str, space: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """ground_truth.json: per test set, every architecture ranked by mean PSNR (1 = best), with the
     range of ranks it is tied with (differences under 2 pooled std) and its percentile."""
     sets = {}
@@ -177,7 +181,7 @@ def ground_truth_table(tables: dict[str, list[dict[str, Any]]], key: str) -> dic
                 }
             )
         sets[test_set] = entries
-    return {"key": key, "sets": sets}
+    return {"key": key, "space": space, "sets": sets}
 
 
 def rank_ground_truth(tables: dict[str, list[dict[str, Any]]], truth: dict[str, Any]) -> None:
@@ -233,6 +237,137 @@ def add_ranks(tables: dict[str, list[dict[str, Any]]], truth: dict[str, Any], va
             r["below_front_db"] = round(
                 sum(front_psnr(entries, e["flops_per_pixel"]) - e["psnr"] for e in found) / len(found), 3
             )
+
+
+# ------------------------------------------------------------------------------ one-shot estimates
+
+
+def _finite(value: float, digits: int = 3) -> float | None:
+    """Rounded, or None where a statistic is undefined (nan: a constant ranking), which JSON cannot hold."""
+    return None if math.isnan(value) else round(value, digits)
+
+
+def _fmt(value: float | None) -> str:
+    return "undefined" if value is None else f"{value:.2f}"
+
+
+def one_shot_agreement(
+    estimates: list[dict[str, Any]], entries: list[dict[str, Any]], resamples: int = 1000
+) -> dict[str, Any] | None:
+    """How well the supernet's one-shot estimates (one dict per seed, as search.one_shot records them)
+    rank a ground truth's architectures: Kendall τ and Spearman ρ (mean over seeds, bootstrap 95 %
+    interval over architectures), top-1/top-3 hit rates, for recalibrated and inherited BatchNorm;
+    beside them the same τ for the capacity priors (native FLOPs/px, parameters) and where the
+    architecture each prior picks ranks. None when fewer than 3 architectures are in both."""
+    by_hash = {e["arch_hash"]: e for e in entries}
+    codes = [
+        code
+        for code, est in estimates[0]["architectures"].items()
+        if arch_hash(est["architecture"]) in by_hash and all(code in s["architectures"] for s in estimates)
+    ]
+    if len(codes) < 3:
+        return None
+    truth = [by_hash[arch_hash(estimates[0]["architectures"][c]["architecture"])]["psnr"] for c in codes]
+
+    def agreement(key: str) -> dict[str, Any]:
+        seeds = [[s["architectures"][c][key] for c in codes] for s in estimates]
+
+        def mean(stat: Any, idx: list[int]) -> float:
+            return sum(stat([e[i] for i in idx], [truth[i] for i in idx]) for e in seeds) / len(seeds)
+
+        every = list(range(len(codes)))
+        tau, rho = mean(kendall_tau, every), mean(spearman_rho, every)
+        tau_ci = bootstrap_interval(lambda idx: mean(kendall_tau, idx), len(codes), resamples)
+        rho_ci = bootstrap_interval(lambda idx: mean(spearman_rho, idx), len(codes), resamples, seed=1)
+        return {
+            "kendall_tau": _finite(tau),
+            "kendall_tau_ci": [_finite(v) for v in tau_ci],
+            "spearman_rho": _finite(rho),
+            "spearman_rho_ci": [_finite(v) for v in rho_ci],
+            "top1": round(sum(top_k_hit(e, truth, 1) for e in seeds) / len(seeds), 3),
+            "top3": round(sum(top_k_hit(e, truth, 3) for e in seeds) / len(seeds), 3),
+            "seeds": len(seeds),
+        }
+
+    def prior(key: str) -> dict[str, Any]:
+        cost = [estimates[0]["architectures"][c][key] for c in codes]
+        pick = max(range(len(codes)), key=lambda i: (cost[i], -i))
+        entry = by_hash[arch_hash(estimates[0]["architectures"][codes[pick]]["architecture"])]
+        return {"kendall_tau": _finite(kendall_tau(cost, truth)), "picks": codes[pick], "rank": _span(entry)}
+
+    return {
+        "architectures": len(codes),
+        **agreement("recalibrated_psnr"),
+        "inherited": agreement("inherited_psnr"),
+        "flops_kendall_tau": prior("flops_per_pixel")["kendall_tau"],
+        "flops_prior": prior("flops_per_pixel"),
+        "params_prior": prior("params"),
+    }
+
+
+def estimates_agreement(estimates: list[dict[str, Any]]) -> float | None:
+    """Mean Kendall τ between the recalibrated one-shot estimates of every pair of seeds, over the
+    architectures all of them estimated (None with one seed): the check left for spaces too large to
+    ground-truth."""
+    codes = [c for c in estimates[0]["architectures"] if all(c in e["architectures"] for e in estimates)]
+    pairs = [(a, b) for i, a in enumerate(estimates) for b in estimates[i + 1 :]]
+    if not pairs or len(codes) < 3:
+        return None
+    values = [
+        kendall_tau(
+            [a["architectures"][c]["recalibrated_psnr"] for c in codes],
+            [b["architectures"][c]["recalibrated_psnr"] for c in codes],
+        )
+        for a, b in pairs
+    ]
+    return _finite(sum(values) / len(values))
+
+
+def add_one_shot(
+    tables: dict[str, list[dict[str, Any]]], truths: dict[str, dict[str, Any]], primary: str | None
+) -> None:
+    """Each searched row's one-shot agreement with every ground truth of its space (label -> table);
+    the headline entry is the `primary` ground truth's (the one the comparison ranks against)."""
+    for test_set, rows in tables.items():
+        for r in rows:
+            estimates = [e for e in r.pop("one_shot_runs", []) if e]
+            if not estimates or len(estimates) != r["seeds"]:
+                continue
+            r["one_shot"] = {"seed_agreement_tau": estimates_agreement(estimates)}
+            found = {
+                label: result
+                for label, truth in truths.items()
+                if truth.get("space") in (None, estimates[0].get("space"))
+                for result in [one_shot_agreement(estimates, truth["sets"].get(test_set, []))]
+                if result is not None
+            }
+            if found:
+                head = found.get(primary) or next(iter(found.values()))
+                r["one_shot"].update(ground_truth=primary if primary in found else next(iter(found)), **head)
+                r["one_shot"]["by_ground_truth"] = found
+
+
+def one_shot_lines(tables: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """Report lines: per searched variant and ground truth, τ (interval) recalibrated and inherited,
+    top-1/top-3, and the FLOPs prior's τ beside them."""
+    lines = []
+    for test_set, rows in tables.items():
+        for r in rows:
+            agree = (r.get("one_shot") or {}).get("seed_agreement_tau")
+            if agree is not None:
+                lines.append(f"{test_set}: one-shot {r['variant']}: the seeds' estimates agree with τ {_fmt(agree)}")
+            for label, a in (r.get("one_shot") or {}).get("by_ground_truth", {}).items():
+                b = a["inherited"]
+                lines.append(
+                    f"{test_set}: one-shot {r['variant']} vs {label} ({a['architectures']} architectures, "
+                    f"{a['seeds']} seeds): Kendall τ {_fmt(a['kendall_tau'])} [{_fmt(a['kendall_tau_ci'][0])}, "
+                    f"{_fmt(a['kendall_tau_ci'][1])}] with BatchNorm recalibrated, {_fmt(b['kendall_tau'])} "
+                    f"[{_fmt(b['kendall_tau_ci'][0])}, {_fmt(b['kendall_tau_ci'][1])}] inherited; Spearman ρ "
+                    f"{_fmt(a['spearman_rho'])}; top-1 {a['top1']:.0%}, top-3 {a['top3']:.0%}; FLOPs-only τ "
+                    f"{_fmt(a['flops_kendall_tau'])} (picks {a['flops_prior']['picks']}, rank "
+                    f"{a['flops_prior']['rank']}), params-only τ {_fmt(a['params_prior']['kendall_tau'])}"
+                )
+    return lines
 
 
 def seed_agreement(rows: list[dict[str, Any]]) -> str | None:

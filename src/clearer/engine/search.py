@@ -11,8 +11,6 @@ import torch
 
 from ..data.stream import PairStream, make_stream
 from ..losses import binary_entropy
-from ..metrics import psnr
-from ..nn.mode import train_mode
 from ..recipe import Recipe
 from ..registry import DATASETS, LOSSES, STRATEGIES
 from ..spaces.cost import candidate_costs
@@ -23,6 +21,7 @@ from .build import build_degradation, build_space, set_name
 from .checkpoint import load_module_state, load_state, save_state
 from .device import compiled, configure, use_autocast, use_compile
 from .loop import run_epochs
+from .one_shot import RECALIBRATION_BATCHES, Batches, one_shot_estimates, score
 from .progress import RunLog
 from .tracking import Tracker, alpha_columns
 
@@ -141,12 +140,17 @@ def search(recipe: Recipe, out: Path, device: torch.device, log: RunLog) -> Sear
     summary = None
     if strategy.searches and candidates:
         summary = search_summary(strategy.probability_lists(), log)
-        summary.update(discretisation_gap(recipe, space, strategy, architecture, device))
+        crops = fixed_crops(recipe, data.alpha, GAP_SEED, GAP_CROPS, device)
+        summary.update(discretisation_gap(recipe, space, strategy, architecture, crops, device))
         log(
             f"search: discretisation gap {summary['discretisation_gap_db']:.3f} dB (supernet "
             f"{summary['supernet_psnr']:.2f} dB, derived with inherited weights {summary['inherited_psnr']:.2f} dB "
             f"on {summary['gap_set']})"
         )
+    if summary is not None and cfg.one_shot:
+        train_batches = fixed_crops(recipe, data.train, GAP_SEED + 1, RECALIBRATION_BATCHES * data.batch, device)
+        estimates = one_shot_estimates(space, crops, train_batches, data.channels, cfg.one_shot, log)
+        summary["one_shot"] = {**estimates, "space": recipe.space}
     record = ArchRecord(
         architecture,
         strategy.probability_lists(),
@@ -187,39 +191,43 @@ def search_summary(probabilities: dict[str, list[float]], log: RunLog) -> dict[s
 GAP_CROPS, GAP_SEED = 64, 99991
 
 
-@torch.no_grad()
-def discretisation_gap(
-    recipe: Recipe, space: torch.nn.Module, strategy: Strategy, architecture: dict[str, str], device: torch.device
-) -> dict[str, Any]:
-    """PSNR of the supernet with its α minus PSNR of the derived network with the supernet's weights
-    (before retraining), BatchNorm in eval mode, on fixed seeded crops of the α split (the paper's claim:
-    the binarisation loss makes this gap small)."""
+def fixed_crops(recipe: Recipe, dataset: dict[str, Any], seed: int, count: int, device: torch.device) -> Batches:
+    """`count` seeded crops (at least one batch) of a split at the training patch size, as batches."""
     data = recipe.data
     stream = make_stream(
-        DATASETS.build(data.alpha),
+        DATASETS.build(dataset),
         build_degradation(recipe),
         data.channels,
         data.patch,
         data.batch,
-        GAP_SEED,
+        seed,
         device,
         recipe.channels_last,
     )
-    batches = [next(stream) for _ in range(max(GAP_CROPS // data.batch, 1))]
+    return [next(stream) for _ in range(max(count // data.batch, 1))]
 
-    def score(mixing: dict[str, torch.Tensor], active: dict[str, list[int]] | None) -> float:
-        space.set_weights(mixing, active)
-        values = [psnr(space(x).float().clamp(0, 1), y) for x, y in batches]
-        return float(torch.cat(values).mean())
 
-    with train_mode(space, False):
-        supernet = score({k: v.detach().to(device) for k, v in strategy.probabilities().items()}, None)
-        inherited = score(*architecture_weights(space, architecture, device))
-    crops = sum(len(x) for x, _ in batches)
+@torch.no_grad()
+def discretisation_gap(
+    recipe: Recipe,
+    space: torch.nn.Module,
+    strategy: Strategy,
+    architecture: dict[str, str],
+    crops: Batches,
+    device: torch.device,
+) -> dict[str, Any]:
+    """PSNR of the supernet with its α minus PSNR of the derived network with the supernet's weights
+    (before retraining), BatchNorm in eval mode, on fixed seeded crops of the α split (the paper's claim:
+    the binarisation loss makes this gap small)."""
+    space.set_weights({k: v.detach().to(device) for k, v in strategy.probabilities().items()})
+    supernet = score(space, crops)
+    space.set_weights(*architecture_weights(space, architecture, device))
+    inherited = score(space, crops)
+    data = recipe.data
     return {
         "discretisation_gap_db": round(supernet - inherited, 4),
         "supernet_psnr": round(supernet, 4),
         "inherited_psnr": round(inherited, 4),
-        "gap_set": f"{crops} {data.patch}x{data.patch} crops of the α split "
-        f"({set_name(data.alpha)}, {stream.describe()}, seed {GAP_SEED})",
+        "gap_set": f"{sum(len(x) for x, _ in crops)} {data.patch}x{data.patch} crops of the α split "
+        f"({set_name(data.alpha)}, seed {GAP_SEED})",
     }

@@ -75,6 +75,9 @@ class SearchConfig:
         default_factory=lambda: {"binary_entropy": 0.01, "expected_cost": 0.01}, metadata={"low": 0}
     )
     cost: Literal["params", "flops"] = "params"
+    # after the search, the supernet estimates this many architectures of its space (all when it has
+    # fewer; a seeded sample otherwise) for its ranking to be judged against a ground truth; 0: none
+    one_shot: int = number(64, low=0)
 
 
 @dataclass

@@ -98,3 +98,34 @@ def check_architecture(architecture: dict[str, str] | None, labels: list[str]) -
 
 def uniform_weights(space: Supernet) -> dict[str, Tensor]:
     return {c.label: torch.full((len(c.candidates),), 1.0 / len(c.candidates)) for c in space.choices()}
+
+
+def architecture_code(architecture: dict[str, str], candidates: dict[str, list[str]]) -> str:
+    """'PFFP': one letter per choice point (the candidate's initial), or its index when initials clash."""
+    parts = []
+    for label, names in candidates.items():
+        initials = [n[0].upper() for n in names]
+        chosen = names.index(architecture[label])
+        parts.append(initials[chosen] if len(set(initials)) == len(initials) else str(chosen))
+    return "".join(parts)
+
+
+def enumerate_architectures(
+    candidates: dict[str, list[str]], limit: int = 64, seed: int = 0
+) -> dict[str, dict[str, str]]:
+    """Every architecture over `candidates` (label -> names) when there are at most `limit`, else a
+    seeded sample of `limit` distinct ones; code -> architecture, e.g. 'PFFP' -> {...}."""
+    import itertools
+    import math
+    import random
+
+    labels = list(candidates)
+    if math.prod(len(names) for names in candidates.values()) <= limit:
+        combos = list(itertools.product(*candidates.values()))
+    else:
+        rng, seen = random.Random(seed), set()
+        while len(seen) < limit:
+            seen.add(tuple(rng.choice(names) for names in candidates.values()))
+        combos = sorted(seen)
+    archs = [dict(zip(labels, combo)) for combo in combos]
+    return {architecture_code(a, candidates): a for a in archs}

@@ -56,3 +56,33 @@ def flops_per_pixel(model: nn.Module, channels: int, size: int = 64) -> float:
     """FLOPs per output pixel of a (fixed) network, measured on a size x size input."""
     device = next(model.parameters()).device
     return module_flops(model, torch.zeros(1, channels, size, size, device=device))[model] / size**2
+
+
+def architecture_costs(
+    space: Supernet, kind: str, channels: int, architectures: dict[str, dict[str, str]]
+) -> dict[str, float]:
+    """name -> FLOPs per pixel or parameters of each architecture, from one count over the supernet.
+
+    Why exact: both costs add up over modules, so an architecture costs the supernet's total minus
+    every candidate plus its chosen ones, without building each network.
+    """
+    choices = space.choices()
+    if kind == "params":
+        total = float(count_params(space))
+        each = {c.label: {n: float(count_params(c.ops[n])) for n in c.candidates} for c in choices}
+        pixels = 1
+    elif kind == "flops":
+        space.set_weights(uniform_weights(space))  # every candidate runs, so each is counted
+        size = max(8, int(getattr(space, "multiple", 1)))
+        device = next(space.parameters()).device
+        flops = module_flops(space, torch.zeros(1, channels, size, size, device=device))
+        total = float(flops[space])
+        each = {c.label: {n: float(flops[c.ops[n]]) for n in c.candidates} for c in choices}
+        pixels = size**2
+    else:
+        raise ValueError(f"cost kind must be 'params' or 'flops', got {kind!r}")
+    fixed = total - sum(v for costs in each.values() for v in costs.values())
+    return {
+        name: (fixed + sum(each[label][chosen] for label, chosen in arch.items())) / pixels
+        for name, arch in architectures.items()
+    }

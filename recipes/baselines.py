@@ -1,0 +1,36 @@
+"""Searched CLEARER against hand-designed denoisers, on the same data, retrain budget and evaluation.
+
+    clearer compare recipes/baselines.py --profile compare   # 3 seeds per row
+    clearer compare recipes/baselines.py --profile quick --seeds 1 --set data.degradation.sigma=25
+    clearer compare recipes/baselines.py --profile smoke     # seconds, for tests
+
+Rows: CLEARER searched (bilevel), its space's all-parallel and all-fusion networks, DnCNN and the IRCNN
+denoiser (recipes/hand_designed.py registers both), each at its native size and, with the suffix
+`@searched`, rescaled by `retrain.match_cost` to the FLOPs per pixel of the network the search derives
+at that profile (TARGET_FLOPS). So each hand-designed network is compared twice: as published, and
+at the searched network's cost, where only its topology differs.
+"""
+
+BASE = "hand_designed.py"
+SEEDS = 3
+# FLOPs/px of the network bilevel derives at each profile, measured (the derived architectures are in the
+# comparison's table): compare PPPP (all parallel); quick: cell1/col1 fusion, the rest parallel
+TARGET_FLOPS = {"compare": 116160, "quick": None, "smoke": 6000}
+
+
+def VARIANTS(profile):
+    fixed = lambda candidate: {"search.strategy": {"name": "fixed", "candidate": candidate}}  # noqa: E731
+    plain = {"search.strategy": {"name": "fixed", "architecture": {}}}  # no choice points
+    native = {
+        "clearer-all-parallel": fixed("parallel"),
+        "clearer-all-fusion": fixed("fusion"),
+        "dncnn": {"space": {"name": "dncnn", "width": 64, "depth": 17}, **plain},
+        "ircnn": {"space": {"name": "ircnn", "width": 64}, **plain},
+    }
+    target = TARGET_FLOPS.get(profile)
+    matched = {
+        f"{name}@searched": {**changes, "retrain.match_cost": {"flops": target}}
+        for name, changes in native.items()
+        if target is not None
+    }
+    return {"clearer-searched": {}, **native, **matched}
