@@ -2,7 +2,7 @@
 
 A comparison file defines ``BASE`` (a recipe file, relative to the comparison file), ``VARIANTS``
 (name -> dotted overrides, or a function ``VARIANTS(profile) -> dict`` when a change depends on the
-profile) and optionally ``SEEDS`` (seeds per variant), ``VARIANT_SEEDS`` (name -> more seeds for
+profile) and optionally ``SEEDS`` (seeds per variant, or ``SEEDS(profile)``), ``VARIANT_SEEDS`` (name -> more seeds for
 some variants), ``SWEEP`` (variant names in the order of a swept setting, drawn as a line on the
 front plot) and ``GROUND_TRUTH = True`` (its table ranks a space's architectures; see
 :func:`ground_truth_key`). A change wrapped in :class:`PerSeed` is computed from each job's seed.
@@ -176,7 +176,10 @@ def load_comparison(
             f"VARIANTS in {path} must map variant names to dicts of dotted overrides, e.g. "
             f"{{'wide': {{'space.width': 64}}}}; got {type(variants).__name__} {str(variants)[:80]}."
         )
-    n_seeds = seeds if seeds is not None else int(namespace.get("SEEDS", 1))
+    default_seeds = namespace.get("SEEDS", 1)
+    if callable(default_seeds):  # SEEDS(profile), e.g. 1 at a long profile and 3 at a short one
+        default_seeds = default_seeds(profile)
+    n_seeds = seeds if seeds is not None else int(default_seeds)
     if n_seeds < 1:
         raise ClearerError(f"--seeds must be at least 1, got {n_seeds}.")
     more = namespace.get("VARIANT_SEEDS", {})

@@ -42,7 +42,7 @@ def parse_target(target: dict[str, float]) -> tuple[str, float]:
     """('flops', 60000.0) from {'flops': 60000}; one kind, a positive number."""
     if len(target) != 1 or next(iter(target)) not in KINDS:
         raise ClearerError(
-            f"retrain.match_cost takes one of {', '.join(KINDS)} with its target, e.g. "
+            f"give one kind of cost ({', '.join(KINDS)}) with its target, e.g. "
             f"dict(flops=60000) (FLOPs per pixel) or dict(params=200000); got {target!r}."
         )
     kind, value = next(iter(target.items()))
