@@ -17,6 +17,7 @@ BASE = "hand_designed.py"
 def SEEDS(profile):
     return 3 if profile == "compare" else 1
 
+
 # FLOPs/px of the network bilevel derives at each profile, measured (the derived architectures are in the
 # comparison's table): compare PPPP (all parallel); quick: cell1/col1 fusion, the rest parallel
 TARGET_FLOPS = {"compare": 116160, "quick": None, "smoke": 14000}

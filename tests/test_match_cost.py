@@ -14,7 +14,8 @@ from clearer.recipe import load_recipe
 from clearer.spaces.cost import count_params, flops_per_pixel
 from clearer.spaces.match import TOLERANCE, match_cost
 
-from conftest import RECIPES, clearer as clearer_cli, smoke_run
+from conftest import RECIPES, smoke_run
+from conftest import clearer as clearer_cli
 
 BSD = RECIPES / "bsd.py"
 
