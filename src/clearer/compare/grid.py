@@ -313,8 +313,11 @@ def nearby_ground_truths(out: Path) -> dict[Path, dict[str, Any]]:
         *sorted(out.parent.glob(f"*/{GROUND_TRUTH}")),
         *sorted(out.parent.parent.glob(f"*/*/{GROUND_TRUTH}")),
     ]
-    found = {}
-    for path in dict.fromkeys(candidates):
+    found, seen = {}, set()
+    for path in candidates:
+        if path.resolve() in seen:  # the same table through a symbolic link (e.g. pytest's `-current`)
+            continue
+        seen.add(path.resolve())
         try:
             table = json.loads(path.read_text()) if path.is_file() else None
         except (OSError, ValueError):
