@@ -39,7 +39,7 @@ def plain_denoiser(channels: int, width: int, dilations: list[int]) -> nn.Sequen
 class HandDesigned(Supernet):
     """A fixed network predicting the residual: output = input + net(input)."""
 
-    def __init__(self, channels: int, width: float, dilations: list[int], architecture: dict | None) -> None:
+    def __init__(self, channels: int, width: int | float, dilations: list[int], architecture: dict | None) -> None:
         super().__init__()
         check_architecture(architecture, [])  # no choice points: only {} (or nothing) fits
         if width < 1:
@@ -54,7 +54,7 @@ class HandDesigned(Supernet):
 class DnCNN(HandDesigned):
     """DnCNN: `depth` 3x3 layers (17 in the paper), BatchNorm between, residual learning."""
 
-    def __init__(self, channels: int = 1, width: float = 64, depth: int = 17, architecture: dict | None = None):
+    def __init__(self, channels: int = 1, width: int | float = 64, depth: int = 17, architecture: dict | None = None):
         if depth < 2:
             raise ValueError(f"depth must be at least 2, got {depth}")
         super().__init__(channels, width, [1] * depth, architecture)
@@ -64,7 +64,7 @@ class DnCNN(HandDesigned):
 class IRCNN(HandDesigned):
     """IRCNN's denoiser: 7 dilated 3x3 layers (rates 1, 2, 3, 4, 3, 2, 1), BatchNorm, residual learning."""
 
-    def __init__(self, channels: int = 1, width: float = 64, architecture: dict | None = None):
+    def __init__(self, channels: int = 1, width: int | float = 64, architecture: dict | None = None):
         super().__init__(channels, width, [1, 2, 3, 4, 3, 2, 1], architecture)
 
 

@@ -134,7 +134,7 @@ def test_show_errors_name_the_problem() -> None:
     assert (
         "no profile 'smok'" in msg
         and "Did you mean 'smoke'?" in msg
-        and "Profiles: paper, paper-released, quick, compare, smoke." in msg
+        and "Profiles: paper, paper-released, quick, compare, compare-iso, smoke." in msg
     )
     msg = failure("show", BSD, "--profile", "smoke", "--set", "search.epochs=3.5")
     assert "search.epochs expects int, got 3.5 (float)" in msg

@@ -126,7 +126,7 @@ def test_set_int_where_float_expected_is_widened(small: Path) -> None:
 def test_set_part_argument_is_checked_against_its_signature(small: Path) -> None:
     assert resolve(small, None, "space.width=8").space == {"name": "clearer", "width": 8}
     msg = error(small, None, "space.width='8'")
-    assert "space.width expects int, got '8' (str)" in msg
+    assert "space.width expects int | float, got '8' (str)" in msg
     msg = error(small, None, "space.widht=8")
     assert "unknown key space.widht" in msg and "Did you mean space.width?" in msg and "'clearer' takes" in msg
 

@@ -36,7 +36,18 @@ class PerSeed:
 
 
 def _digest(data: Any) -> str:
-    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:10]
+    return hashlib.sha256(json.dumps(_canonical(data), sort_keys=True).encode()).hexdigest()[:10]
+
+
+def _canonical(data: Any) -> Any:
+    """Whole floats as ints (16.0 -> 16), so a value spelled either way names the same run."""
+    if isinstance(data, float) and data.is_integer():
+        return int(data)
+    if isinstance(data, dict):
+        return {k: _canonical(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_canonical(v) for v in data]
+    return data
 
 
 def _searches(recipe: Recipe) -> bool:

@@ -70,7 +70,7 @@ class ClearerSpace(Supernet):
     def __init__(
         self,
         channels: int = 1,
-        width: float = 32,
+        width: int | float = 32,
         cells: int = 3,
         columns: int = 4,
         stem_blocks: int = 2,

@@ -88,7 +88,7 @@ class DartsSpace(Supernet):
     def __init__(
         self,
         channels: int = 1,
-        width: float = 16,
+        width: int | float = 16,
         cells: int = 4,
         nodes: int = 4,
         ops: list[str] = DARTS_OPS,
