@@ -15,6 +15,7 @@ which `retrain.match_cost` scales to compare them at another network's cost.
     clearer compare recipes/baselines.py --profile compare
 """
 
+import torch
 from torch import Tensor, nn
 
 from clearer import SPACES
@@ -62,10 +63,18 @@ class DnCNN(HandDesigned):
 
 @SPACES.register("ircnn")
 class IRCNN(HandDesigned):
-    """IRCNN's denoiser: 7 dilated 3x3 layers (rates 1, 2, 3, 4, 3, 2, 1), BatchNorm, residual learning."""
+    """IRCNN's denoiser: 7 dilated 3x3 layers (rates 1, 2, 3, 4, 3, 2, 1), BatchNorm, residual learning.
+
+    Runs in float32 even under bf16 autocast: on the CPU its dilated convolutions in bf16 turned the
+    loss to NaN at the second training step (as DARTS' dilated ops did, clearer/nn/darts_ops.py).
+    """
 
     def __init__(self, channels: int = 1, width: int | float = 64, architecture: dict | None = None):
         super().__init__(channels, width, [1, 2, 3, 4, 3, 2, 1], architecture)
+
+    def forward(self, x: Tensor) -> Tensor:
+        with torch.autocast(x.device.type, enabled=False):
+            return super().forward(x.float())
 
 
 RECIPE = derive(RECIPE, {"name": "hand_designed"})

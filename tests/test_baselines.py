@@ -49,3 +49,15 @@ def test_the_baselines_comparison_has_dncnn_and_ircnn_rows_native_and_at_the_sea
     flops = {r["variant"]: int(r["flops_per_pixel"]) for r in rows if r["test_set"] == "bsd68"}
     assert flops["dncnn"] > 2 * flops["dncnn@searched"]  # rescaled to the smoke target, 14,000 ± 5 %
     assert abs(flops["dncnn@searched"] / 14000 - 1) <= 0.05 and abs(flops["ircnn@searched"] / 14000 - 1) <= 0.05
+
+
+def test_ircnn_runs_in_float32_under_bf16_autocast(hand_designed):
+    """Regression: its dilated convolutions in CPU bf16 made the loss NaN at the second step."""
+    import torch
+
+    net = SPACES.build({"name": "ircnn", "width": 8}, channels=1, architecture={}).eval()
+    torch.nn.init.normal_(net.net[-1].weight, std=0.1)
+    x = torch.rand(2, 1, 24, 24)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        mixed = net(x)
+    assert mixed.dtype == torch.float32 and torch.equal(mixed, net(x))
