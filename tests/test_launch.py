@@ -62,11 +62,12 @@ def table(folder: Path) -> dict:
 
 
 def run_sets(folder: Path) -> dict:
-    """Per job folder: the metrics that do not depend on the clock (every set's scores, the architecture)."""
+    """Per job folder: what does not depend on the clock (architecture, size, every score of every set)."""
     found = {}
     for path in sorted(folder.glob("*/seed*/metrics.json")):
         metrics = json.loads(path.read_text())
-        found[str(path.parent.relative_to(folder))] = (metrics["arch_hash"], metrics["params"], metrics["sets"])
+        sets = {name: {k: v for k, v in m.items() if k != "seconds"} for name, m in metrics["sets"].items()}
+        found[str(path.parent.relative_to(folder))] = (metrics["arch_hash"], metrics["params"], sets)
     return found
 
 
@@ -358,7 +359,7 @@ def test_a_preempted_local_job_checkpoints_requeues_itself_and_resumes(data_dir,
     state = json.loads((out / "launcher" / "state" / "victim__seed0.json").read_text())
     assert state["state"] == "done" and state["starts"] == 2
     ledger = json.loads((out / "launcher" / "jobs.json").read_text())["jobs"]["victim/seed0"]
-    log = Path(ledger["stderr"]).read_text()
+    log = Path(ledger["stdout"]).read_text() + Path(ledger["stderr"]).read_text()
     assert "this job is preempted" in log and "Calling checkpoint method" in log
     assert "search: already done" in (out / "victim" / "seed0" / "log.txt").read_text()
 
