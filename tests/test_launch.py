@@ -374,3 +374,15 @@ def test_ablations_smoke_through_the_local_launcher_gives_the_in_process_table(d
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert run_sets(launched) == run_sets(inline) and len(run_sets(inline)) == 15  # 10 variants + 5 random-arch
     assert table(launched) == table(inline)
+
+
+def test_launchers_refuse_a_folder_of_another_recipe_and_help_names_the_options(data_dir, tmp_path):
+    path, out = mini(tmp_path), tmp_path / "cmp"
+    job = load_comparison(path, "smoke", {}, None, out).jobs[0]
+    job.out.mkdir(parents=True)
+    (job.out / "recipe.json").write_text(json.dumps({**job.recipe.to_dict(), "seed": 7}))  # another recipe's run
+    proc = clearer("compare", path, "--profile", "smoke", "--out", out, "--launcher", "local")
+    assert proc.returncode == 2 and "different recipe" in proc.stderr and not (out / "launcher").exists()
+    shown = clearer("compare", "--help", env={**os.environ, "COLUMNS": "200"}).stdout
+    for option in ("--launcher", "--jobs", "--slurm", "--status", "partition", "timeout_min", "array_parallelism"):
+        assert option in shown, option

@@ -325,8 +325,10 @@ def check_launcher_options(
 def unfinished(comparison: Any, jobs: list[Any]) -> list[Any]:
     """The jobs to (re)submit, with a line for those skipped: finished, still running or queued, or
     submitted earlier from a place whose state cannot be read here."""
+    from .compare.grid import refuse_foreign
     from .compare.launch import job_states, to_submit
 
+    refuse_foreign(jobs)  # as the in-process path: nothing goes out while a folder holds another recipe's run
     states = job_states(comparison, jobs)
     todo, unknown = to_submit(states)
     counts = {s: sum(1 for x in states if x.state == s) for s in ("done", "running", "pending")}
