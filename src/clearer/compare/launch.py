@@ -157,14 +157,15 @@ def _submitit_id() -> str | None:
 
 
 def job_arguments(comparison: Comparison, job: Job) -> tuple[Any, ...]:
-    """The arguments of `RunJob()` for one job (plain data, so the pickle holds no live objects)."""
+    """The arguments of `RunJob()` for one job: plain data (the pickle holds no live objects), absolute
+    paths (a Slurm job may start in another folder)."""
     return (
         str(comparison.file),
         job.recipe.to_dict(),
-        str(job.out),
+        str(job.out.absolute()),
         job.variant,
         job.seed,
-        str(_state_file(comparison.out, job)),
+        str(_state_file(comparison.out, job).absolute()),
     )
 
 
