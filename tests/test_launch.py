@@ -334,7 +334,7 @@ def test_a_killed_local_job_shows_failed_with_its_log_and_a_rerun_finishes_only_
     assert status.returncode == 0, status.stderr[-3000:]
     assert "1 done, 1 failed" in status.stdout and "failed: victim/seed0" in status.stdout
     assert "ended without a result" in status.stdout and "_log.out (last" in status.stdout
-    assert "retrain" in status.stdout.split("failed: victim/seed0")[1]  # the tail of the job's own log
+    assert "run mini-victim" in status.stdout.split("failed: victim/seed0")[1]  # the tail of the run's own log
 
     finished = out / "all-fusion" / "seed0" / "metrics.json"
     before = finished.stat().st_mtime_ns
