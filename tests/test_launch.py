@@ -163,12 +163,24 @@ def fake_slurm(tmp_path: Path, queue: str = "", queue_rc: int = 0, queue_err: st
     return {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
 
 
-def test_slurm_submission_is_one_array_with_the_resources_log_paths_and_job_function(data_dir, tmp_path):
+def submit_mini(tmp_path: Path) -> tuple[Path, Path, list, subprocess.CompletedProcess]:
+    """`clearer compare mini.py --launcher slurm` against the stand-ins: (file, folder, arguments, result)."""
     path, out = mini(tmp_path), tmp_path / "cmp"
     args = ["compare", path, "--profile", "smoke", "--out", out]
     slurm = "partition=gpu,gpus_per_node=1,timeout_min=30,array_parallelism=1,mem_gb=8,setup=module load cuda"
     proc = clearer(*args, "--launcher", "slurm", "--slurm", slurm, env=fake_slurm(tmp_path))
     assert proc.returncode == 0, proc.stderr[-3000:]
+    return path, out, args, proc
+
+
+def slurm_status(tmp_path: Path, args: list, **queue) -> str:
+    proc = clearer(*args, "--status", env=fake_slurm(tmp_path, **queue))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout
+
+
+def test_slurm_submission_is_one_array_with_the_resources_log_paths_and_job_function(data_dir, tmp_path):
+    path, out, args, proc = submit_mini(tmp_path)
     assert "as Slurm job array 4242" in proc.stdout and "squeue -j 4242" in proc.stdout and "--status" in proc.stdout
     script = (tmp_path / "sbatch" / "4242.sh").read_text()
     logs = out.resolve() / "launcher" / "logs"
@@ -200,12 +212,7 @@ def test_slurm_submission_is_one_array_with_the_resources_log_paths_and_job_func
     ledger = json.loads((out / "launcher" / "jobs.json").read_text())["jobs"]
     assert {e["job_id"] for e in ledger.values()} == {"4242_0", "4242_1"}
 
-    def status(**queue) -> str:
-        proc = clearer(*args, "--status", env=fake_slurm(tmp_path, **queue))
-        assert proc.returncode == 0, proc.stderr[-3000:]
-        return proc.stdout
-
-    shown = status(queue="4242_0 RUNNING\\n4242_1 PENDING\\n")
+    shown = slurm_status(tmp_path, args, queue="4242_0 RUNNING\\n4242_1 PENDING\\n")
     assert (
         "--array" in (tmp_path / "squeue-args").read_text() and "--jobs=4242" in (tmp_path / "squeue-args").read_text()
     )
@@ -214,6 +221,12 @@ def test_slurm_submission_is_one_array_with_the_resources_log_paths_and_job_func
     again = clearer(*args, "--launcher", "slurm", env=fake_slurm(tmp_path, queue="4242_0 RUNNING\\n4242_1 PENDING\\n"))
     assert "nothing to submit" in again.stdout and not (tmp_path / "sbatch" / "4243.sh").exists()
 
+
+@pytest.mark.slow
+def test_a_submitted_array_task_runs_as_srun_starts_it_and_a_lost_one_is_resubmitted(data_dir, tmp_path):
+    path, out, args, _ = submit_mini(tmp_path)
+    logs = out.resolve() / "launcher" / "logs"
+    grid = {j.name: j for j in load_comparison(path, "smoke", {}, None, out).jobs}
     # run task 1 as srun would start it on a node: the job function from its pickle, Slurm's environment
     env = {
         **os.environ,
@@ -236,7 +249,9 @@ def test_slurm_submission_is_one_array_with_the_resources_log_paths_and_job_func
     assert (grid["all-fusion/seed0"].out / "metrics.json").is_file()
 
     # task 0 left the queue without a result (e.g. killed): failed; squeue says so by calling the id invalid
-    shown = status(queue="", queue_rc=1, queue_err="slurm_load_jobs error: Invalid job id specified")
+    shown = slurm_status(
+        tmp_path, args, queue="", queue_rc=1, queue_err="slurm_load_jobs error: Invalid job id specified"
+    )
     assert "1 done, 1 failed" in shown and "ended without a result" in shown
     retry = clearer(*args, "--launcher", "slurm", env=fake_slurm(tmp_path, queue_rc=1, queue_err="Invalid job id"))
     assert retry.returncode == 0, retry.stderr[-3000:]
