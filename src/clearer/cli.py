@@ -225,6 +225,17 @@ def export_cmd(
     )
 
 
+LAUNCHER_HELP = (
+    "Run the unfinished jobs through submitit: 'local' (processes on this machine, --jobs at once) or 'slurm' "
+    "(one Slurm job array; pip install -e '.[slurm]'). Default: one after another in this process."
+)
+SLURM_HELP = (
+    "Slurm resources for --launcher slurm, key=value[,key=value...] (repeatable; over the comparison file's SLURM "
+    "dict): partition, account, qos, constraint, exclude, timeout_min, gpus_per_node, cpus_per_task, mem_gb, "
+    "array_parallelism, signal_delay_s, setup (shell lines separated by ';'), job_name."
+)
+
+
 @app.command()
 def compare(
     recipe: Path = typer.Argument(..., help="Comparison file, e.g. recipes/ablations.py."),
@@ -234,6 +245,12 @@ def compare(
     out_dir: Path | None = typer.Option(None, "--out", help="Folder of the comparison."),
     shard_: str | None = typer.Option(None, "--shard", help="Run only slice I/N of the variant x seed grid."),
     report: bool = typer.Option(False, "--report", help="Only collect finished runs and report."),
+    status: bool = typer.Option(
+        False, "--status", help="Show every job as pending, running, done or failed (with a failed job's log tail)."
+    ),
+    launcher: str | None = typer.Option(None, "--launcher", help=LAUNCHER_HELP),
+    jobs: int | None = typer.Option(None, "--jobs", help="Jobs at once with --launcher local (default 1)."),
+    slurm: list[str] = typer.Option([], "--slurm", help=SLURM_HELP),
     quiet: bool = typer.Option(True, "--quiet/--verbose", help="Per-run logs on the console."),
     variants: str | None = typer.Option(
         None, "--variants", help="Run and report only these variants (comma-separated names)."
@@ -244,11 +261,23 @@ def compare(
     from .engine.build import check_recipe
     from .recipe import parse_set
 
+    check_launcher_options(launcher, jobs, slurm, report, status)
     namespace_profiles = load_recipe_profiles(recipe)
     chosen = choose_profile(namespace_profiles, profile)
     comparison = load_comparison(recipe, chosen, dict(parse_set(s) for s in set_), seeds, out_dir)
     if variants is not None:
         comparison.jobs = select_variants(comparison.jobs, variants)
+    again = " ".join(
+        [f"clearer compare {recipe}"]
+        + ([f"--profile {chosen}"] if chosen else [])
+        + [f"--set {s}" for s in set_]
+        + ([f"--seeds {seeds}"] if seeds is not None else [])
+        + ([f"--out {out_dir}"] if out_dir else [])
+        + ([f"--variants {variants}"] if variants is not None else [])
+    )
+    if status:
+        print_status(comparison, shard(comparison.jobs, shard_))
+        return
     checked: set[str] = set()
     for job in comparison.jobs:  # each variant's parts built once, before any job runs
         if job.variant not in checked:
@@ -258,15 +287,114 @@ def compare(
             except ClearerError as error:
                 raise ClearerError(f"variant {job.variant!r} of {recipe.name}: {error}") from None
     if not report:
-        run_jobs(shard(comparison.jobs, shard_), verbose=not quiet)
+        selected = shard(comparison.jobs, shard_)
+        if launcher == "slurm":
+            submit_to_slurm(comparison, selected, slurm, again + (f" --shard {shard_}" if shard_ else ""))
+            return
+        if launcher == "local":
+            run_locally(comparison, selected, jobs or 1, again + (f" --shard {shard_}" if shard_ else ""))
+        else:
+            run_jobs(selected, verbose=not quiet)
         if shard_ is not None:
-            out.print(
-                f"shard {shard_} done; merge with: clearer compare {recipe} --report"
-                + (f" --profile {chosen}" if chosen else "")
-                + (f" --out {out_dir}" if out_dir else "")
-            )
+            out.print(f"shard {shard_} done; merge with: {again} --report")
             return
     report_comparison(comparison)
+
+
+def check_launcher_options(
+    launcher: str | None, jobs: int | None, slurm: list[str], report: bool, status: bool
+) -> None:
+    """Options that only one launcher takes, and --report/--status (which launch nothing)."""
+    from .compare.launch import LAUNCHERS
+
+    if launcher is not None and launcher not in LAUNCHERS:
+        raise ClearerError(
+            f"unknown --launcher {launcher!r}.{did_you_mean(launcher, LAUNCHERS, n=1)} "
+            f"Choose slurm or local (or leave it out to run the jobs in this process)."
+        )
+    if jobs is not None and launcher != "local":
+        raise ClearerError("--jobs says how many local jobs run at once; it needs --launcher local.")
+    if slurm and launcher != "slurm":
+        raise ClearerError("--slurm gives the resources of a Slurm submission; it needs --launcher slurm.")
+    if report and status:
+        raise ClearerError("--report and --status are two views; ask for one at a time.")
+    if launcher is not None and (report or status):
+        raise ClearerError(f"--{'report' if report else 'status'} launches nothing; leave out --launcher.")
+
+
+def unfinished(comparison: Any, jobs: list[Any]) -> list[Any]:
+    """The jobs to (re)submit, with a line for those skipped: finished, still running or queued, or
+    submitted earlier from a place whose state cannot be read here."""
+    from .compare.grid import refuse_foreign
+    from .compare.launch import job_states, to_submit
+
+    refuse_foreign(jobs)  # as the in-process path: nothing goes out while a folder holds another recipe's run
+    states = job_states(comparison, jobs)
+    todo, unknown = to_submit(states)
+    counts = {s: sum(1 for x in states if x.state == s) for s in ("done", "running", "pending")}
+    busy = counts["running"] + sum(1 for x in states if x.state == "pending" and x.submitted and not x.unknown)
+    skipped = [f"{counts['done']} finished"] if counts["done"] else []
+    skipped += [f"{busy} still running or queued"] if busy else []
+    skipped += [f"{len(unknown)} submitted earlier, state unknown here ({unknown[0].detail})"] if unknown else []
+    if skipped:
+        out.print(f"skipping {', '.join(skipped)}")
+    return todo
+
+
+def submit_to_slurm(comparison: Any, jobs: list[Any], slurm: list[str], again: str) -> None:
+    from .compare.launch import parse_slurm, submit_slurm
+
+    resources = parse_slurm(slurm, comparison.slurm)  # unknown keys fail before anything is looked at
+    todo = unfinished(comparison, jobs)
+    if not todo:
+        out.print(f"nothing to submit; see {again} --status, or merge with {again} --report")
+        return
+    submitted = submit_slurm(comparison, todo, resources)
+    array = submitted[0].job_id.split("_")[0]
+    at_once = min(len(todo), resources.get("array_parallelism", len(todo)))
+    out.print(
+        f"submitted {len(todo)} job{'s' if len(todo) > 1 else ''} of {comparison.name} as Slurm job "
+        f"{'array ' if len(todo) > 1 else ''}{array} ({at_once} at once); logs in {submitted[0].paths.folder}\n"
+        f"watch:   squeue -j {array}    or    {again} --status\n"
+        f"cancel:  scancel {array}\n"
+        f"retry:   {again} --launcher slurm   (resubmits only failed or pre-empted jobs, which resume)\n"
+        f"merge:   {again} --report",
+        soft_wrap=True,
+    )
+
+
+def run_locally(comparison: Any, jobs: list[Any], parallel: int, again: str) -> None:
+    from .compare.launch import run_local
+
+    todo = unfinished(comparison, jobs)
+    outcomes = run_local(comparison, todo, parallel, say=lambda line: out.print(line, soft_wrap=True))
+    failed = [name for name, outcome in outcomes.items() if outcome != "done"]
+    if failed:
+        raise ClearerError(
+            f"{len(failed)} of {len(todo)} jobs failed: {', '.join(failed)}. `{again} --status` shows their log "
+            f"tails; the same command again reruns only the unfinished jobs (resumed from their checkpoints)."
+        )
+
+
+def print_status(comparison: Any, jobs: list[Any]) -> None:
+    """Per job: pending, running, done or failed (and foreign), a count, and each failed job's log tail."""
+    from .compare.launch import job_states, log_tail
+
+    states = job_states(comparison, jobs)
+    console = out if out.is_terminal else Console(width=400)
+    table = Table(title=f"{comparison.name}: {len(states)} jobs in {comparison.out}")
+    for col in ("job", "state", "detail"):
+        table.add_column(col)
+    colours = {"done": "green", "running": "cyan", "pending": "white", "failed": "red", "foreign": "yellow"}
+    for s in states:
+        table.add_row(s.job.name, f"[{colours[s.state]}]{s.state}[/]", escape(s.detail))
+    console.print(table)
+    counts = {name: sum(1 for s in states if s.state == name) for name in colours}
+    console.print(", ".join(f"{n} {name}" for name, n in counts.items() if n))
+    for s in states:
+        if s.state == "failed":
+            console.print(f"\n[red]failed: {s.job.name}[/red] ({escape(s.detail)})")
+            console.print(escape(log_tail(s.logs)), highlight=False, soft_wrap=True)
 
 
 def report_comparison(comparison: Any) -> None:
@@ -280,7 +408,11 @@ def report_comparison(comparison: Any) -> None:
     if found.foreign:
         err.print(f"[yellow]not reported, made with a different recipe: {', '.join(found.foreign)}[/yellow]")
     if found.missing:
-        err.print(f"[yellow]not finished yet: {', '.join(found.missing)}[/yellow]")
+        err.print(
+            f"[yellow]{len(found.missing)} of {len(comparison.jobs)} jobs not finished yet, so not in the tables: "
+            f"{', '.join(found.missing)}[/yellow]",
+            soft_wrap=True,
+        )
     if found.truth_file is not None:
         console.print(f"ranked against the ground truth in {found.truth_file}")
     for test_set, rows in found.tables.items():

@@ -4,8 +4,9 @@ A comparison file defines ``BASE`` (a recipe file, relative to the comparison fi
 (name -> dotted overrides, or a function ``VARIANTS(profile) -> dict`` when a change depends on the
 profile) and optionally ``SEEDS`` (seeds per variant, or ``SEEDS(profile)``), ``VARIANT_SEEDS`` (name -> more seeds for
 some variants), ``SWEEP`` (variant names in the order of a swept setting, drawn as a line on the
-front plot) and ``GROUND_TRUTH = True`` (its table ranks a space's architectures; see
-:func:`ground_truth_key`). A change wrapped in :class:`PerSeed` is computed from each job's seed.
+front plot), ``GROUND_TRUTH = True`` (its table ranks a space's architectures; see
+:func:`ground_truth_key`) and ``SLURM`` (default resources of ``--launcher slurm``, see
+:mod:`clearer.compare.launch`). A change wrapped in :class:`PerSeed` is computed from each job's seed.
 Every variant gets the base recipe's profile, then its own changes, then ``--set``. Finished runs are
 skipped, unfinished ones resumed, so a re-run continues.
 
@@ -147,6 +148,11 @@ class Job:
     def done(self) -> bool:
         return self.status == "done"
 
+    @property
+    def name(self) -> str:
+        """'variant/seedN', as reports and launchers name the job."""
+        return f"{self.variant}/seed{self.seed}"
+
 
 @dataclass
 class Comparison:
@@ -155,6 +161,8 @@ class Comparison:
     out: Path
     ground_truth: bool = False
     sweep: list[str] = field(default_factory=list)
+    file: Path | None = None  # the comparison file, which a launched job executes to register its parts
+    slurm: dict[str, Any] = field(default_factory=dict)  # the file's SLURM resources (see compare.launch)
 
 
 def load_comparison(
@@ -212,7 +220,15 @@ def load_comparison(
             except ClearerError as err:
                 raise ClearerError(f"variant {variant!r} of {path.name}: {err}") from None
             jobs.append(Job(variant, seed, recipe, root / variant / f"seed{seed}"))
-    return Comparison(name, jobs, root, bool(namespace.get("GROUND_TRUTH", False)), list(namespace.get("SWEEP", [])))
+    return Comparison(
+        name,
+        jobs,
+        root,
+        bool(namespace.get("GROUND_TRUTH", False)),
+        list(namespace.get("SWEEP", [])),
+        path.resolve(),
+        dict(namespace.get("SLURM", {})),
+    )
 
 
 def shard(jobs: list[Job], spec: str | None) -> list[Job]:
@@ -257,20 +273,37 @@ def refuse_foreign(jobs: list[Job]) -> None:
         )
 
 
-def run_jobs(jobs: list[Job], verbose: bool = True) -> None:
-    """Run or resume every unfinished job, one after another (refusing folders of other recipes)."""
+def run_job(job: Job, verbose: bool = True) -> None:
+    """Run or resume one job in this process: skipped when finished, resumed from its checkpoints when
+    partial (with its own saved recipe), refused when its folder holds a run of another recipe."""
     from ..engine.run import run
 
+    status = job.status
+    if status == "foreign":
+        refuse_foreign([job])
+    if status == "done":
+        print(f"skip {job.variant} seed {job.seed}: finished in {job.out}")
+        return
+    print(f"run {job.variant} seed {job.seed} -> {job.out}", flush=True)
+    # a partial run continues with its own saved recipe, so its recipe.json is never replaced
+    recipe = job.saved() if status == "partial" else job.recipe
+    run(recipe, job.out, {"variant": job.variant, "seed": job.seed}, verbose=verbose, resume=status == "partial")
+
+
+def run_jobs(jobs: list[Job], verbose: bool = True) -> None:
+    """Run or resume every unfinished job, one after another (refusing folders of other recipes)."""
     refuse_foreign(jobs)
     for job in jobs:
-        status = job.status
-        if status == "done":
-            print(f"skip {job.variant} seed {job.seed}: finished in {job.out}")
-            continue
-        print(f"run {job.variant} seed {job.seed} -> {job.out}", flush=True)
-        # a partial run continues with its own saved recipe, so its recipe.json is never replaced
-        recipe = job.saved() if status == "partial" else job.recipe
-        run(recipe, job.out, {"variant": job.variant, "seed": job.seed}, verbose=verbose, resume=status == "partial")
+        run_job(job, verbose)
+
+
+def register_parts(path: Path) -> dict[str, Any]:
+    """Execute a comparison file and its base recipe, so a fresh process (a launched job) has the parts
+    they register; returns the comparison file's namespace."""
+    namespace = exec_recipe(path)
+    if "BASE" in namespace:
+        load_recipe(Path(path).resolve().parent / namespace["BASE"])
+    return namespace
 
 
 # ------------------------------------------------------------------------------ ground truth
@@ -395,7 +428,7 @@ def gather(comparison: Comparison) -> Found:
             + (f" ({len(foreign)} folder(s) there hold runs of a different recipe)" if foreign else "")
             + ". Run it first (without --report), or give the --profile/--set/--out it was run with."
         )
-    missing = [f"{j.variant}/seed{j.seed}" for j, status in statuses if status in ("empty", "partial")]
+    missing = [j.name for j, status in statuses if status in ("empty", "partial")]
     keys = {j.variant: ground_truth_key(j.recipe) for j in comparison.jobs}
     truth, truth_file = None, None
     if comparison.ground_truth:
