@@ -64,7 +64,7 @@ RECIPE = dict(
 
 # The whole run (search, retrain, evaluation) within 20 minutes on 2 CPU cores: measured 16 min on a 2-core
 # AMD EPYC for 29.04 dB on BSD68 at σ = 25 (3 cells x 2 columns, 6 choice points; 1,600 retrain steps: the
-# 3,200 of the former 2 x 2 profile took 28 min with this larger space for +0.07 dB, README "Quick start").
+# 3,200 of the former 2 x 2 profile took 28 min with this larger space for +0.07 dB, docs/getting-started.md).
 QUICK = {
     "space.width": 32,
     "space.cells": 3,
@@ -121,7 +121,7 @@ COMPARE = {
 PROFILES = {
     "paper": PAPER,
     # the released code's α optimiser (Adam lr 3e-4, weight decay 1e-3 added to the gradient): α stays
-    # near 0.5 and the search does not decide (README, "Searches that decide")
+    # near 0.5 and the search does not decide (docs/search.md)
     "paper-released": {
         **PAPER,
         "search.strategy.alpha.lr": 3e-4,
@@ -131,8 +131,7 @@ PROFILES = {
     "quick": QUICK,
     "compare": COMPARE,
     # The compare profile with every derived network retrained at one cost (80 k FLOPs/px, the middle
-    # of the compare space's 44-116 k): its ground truth ranks topologies, not sizes (README, "Is the
-    # search worth running?").
+    # of the compare space's 44-116 k): its ground truth ranks topologies, not sizes (docs/results.md).
     "compare-iso": {**COMPARE, "retrain.match_cost": {"flops": 80000}},
     # Seconds, for tests: tiny network, a few images, every phase and artefact exercised.
     "smoke": {

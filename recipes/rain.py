@@ -28,7 +28,7 @@ from clearer.recipe import derive
 from bsd import PROFILES as BSD_PROFILES
 from bsd import RECIPE as BSD
 
-# Fitted on Rain100L 001–010 by benchmarks/fit_rain.py (its printed ranges; see README): grey streaks
+# Fitted on Rain100L 001–010 by benchmarks/fit_rain.py (its printed ranges; see docs/deraining.md): grey streaks
 # added to the picture and clipped (not screen-blended), sharp box-shaped lines 1.2–2.6 px wide (this
 # form matched the measured streak statistics better than soft or tapered ones), most streaks faint
 # and a few bright in every picture (per-streak intensity u^variation).
@@ -70,7 +70,7 @@ RECIPE = derive(
 QUICK = {k: v for k, v in BSD_PROFILES["quick"].items() if not k.startswith("evaluate.")}
 PROFILES = {
     "paper": {},
-    # the network and budget measured in the README (2 cells x 2 columns, 3,200 retrain steps), pinned
+    # the network and budget measured in docs/deraining.md (2 cells x 2 columns, 3,200 retrain steps), pinned
     # against changes to bsd.py's quick profile
     "quick": {
         **QUICK,

@@ -179,7 +179,7 @@ def search_summary(probabilities: dict[str, list[float]], log: RunLog) -> dict[s
         log(
             "search: WARNING the search did not decide: "
             + ", ".join(f"{label} (top p={p:.3f})" for label, p in undecided.items())
-            + ". Raise search.strategy.alpha.movement or the search budget, or see README 'Searches that decide'."
+            + ". Raise search.strategy.alpha.movement or the search budget, or see docs/search.md."
         )
     return {
         "final_entropy": round(entropy, 6),

@@ -154,7 +154,7 @@ class AlphaConfig:
     the search can make, the same at any budget (a gap of ln 9 = 2.2 between two logits is p = 0.9).
     Weight decay on α is decoupled (AdamW) by default and 0; `decay="coupled"` adds it to the gradient
     as the released CLEARER code does (Adam, 1e-3), which pins α near uniform because α gradients of an
-    MSE loss are 1e-5..1e-4 (README, "Searches that decide").
+    MSE loss are 1e-5..1e-4 (docs/search.md).
     """
 
     lr: float | None = field(default=None, metadata={"above": 0})
