@@ -125,6 +125,13 @@ def baselines_table(folder: Path, name: str) -> None:
     print()
 
 
+def rank(row: dict[str, Any]) -> str:
+    """'3, 1–8': a ground-truth row's rank and the ranks it is tied with."""
+    return (
+        f"{row['rank']}, {row['tie_low']}–{row['tie_high']}" if row["tie_low"] != row["tie_high"] else str(row["rank"])
+    )
+
+
 def code(architecture: dict[str, str]) -> str:
     return "".join(v[0].upper() for v in architecture.values()) or "fixed"
 
@@ -143,6 +150,15 @@ def main() -> None:
         common = sorted(set(native["means"]) & set(iso["means"]))
         tau = kendall_tau([native["means"][c] for c in common], [iso["means"][c] for c in common])
         print(f"Kendall τ between the native-size and the equal-cost rankings: {tau:.2f}\n")
+        print("| architecture | native FLOPs/px | native PSNR dB (rank, tied) | 80 k FLOPs/px PSNR dB (rank, tied) |")
+        print("|---|---:|---:|---:|")
+        for name in sorted(common, key=lambda c: -iso["means"][c]):
+            a, b = native["rows"][name], iso["rows"][name]
+            print(
+                f"| {name} | {a['flops_per_pixel']:,} | {a['psnr']:.3f} ± {a['psnr_std']:.3f} ({rank(a)}) | "
+                f"{b['psnr']:.3f} ± {b['psnr_std']:.3f} ({rank(b)}) |"
+            )
+        print()
     strategies_table(root / "ablations" / "compare-iso", iso, native)
     baselines_table(root / "baselines" / "compare", "Baselines at the compare budget")
     for folder in sorted((root / "baselines").glob("quick*")):
