@@ -206,7 +206,7 @@ def test_wrong_type_in_file_names_key_expected_and_given(tmp_path: Path) -> None
     path = write(tmp_path, "types.py", "RECIPE = dict(data=dict(patch='64'))\n")
     assert "data.patch expects int, got '64' (str)" in error(path)
     path = write(tmp_path, "opt.py", "RECIPE = dict(evaluate=dict(tile=1.5))\n")
-    assert "evaluate.tile expects int | None, got 1.5 (float)" in error(path)
+    assert "evaluate.tile expects int | 'auto' | None, got 1.5 (float)" in error(path)
     path = write(tmp_path, "flag.py", "RECIPE = dict(evaluate=dict(self_ensemble=1))\n")
     assert "evaluate.self_ensemble expects bool, got 1 (int)" in error(path)
     path = write(tmp_path, "section.py", "RECIPE = dict(search=5)\n")

@@ -27,7 +27,7 @@ from .engine.artifacts import ArchRecord
 from .engine.build import build_space
 from .engine.checkpoint import atomic_write, load_weights
 from .engine.device import resolve_device
-from .engine.inference import TILE_OVERLAP, pad_to_multiple, restore_image
+from .engine.inference import TILE_OVERLAP, Tile, pad_to_multiple, restore_image
 from .engine.sources import register_sources
 from .errors import ClearerError
 from .recipe import Recipe, apply_overrides
@@ -109,13 +109,15 @@ def _as_batch(image: ImageLike, channels: int) -> tuple[torch.Tensor, Any]:
     raise ClearerError(f"restore takes a tensor, numpy array, PIL image or file path; got {type(image).__name__}.")
 
 
-def restore(model: nn.Module, image: ImageLike, tile: int | None = 512, self_ensemble: bool = False) -> Any:
+def restore(model: nn.Module, image: ImageLike, tile: Tile = "auto", self_ensemble: bool = False) -> Any:
     """Restore one image (or a batch of tensors) of any size with a loaded model; same kind out as in.
 
     Tensors ([C,H,W] or [B,C,H,W], floats in [0,1]) come back unclipped on their own device; numpy
     arrays ([H,W] or [H,W,C]; uint8, uint16 or floats in [0,1]) in their dtype; PIL images and file
-    paths as PIL images. Sizes are padded to the model's multiple, large images run in tiles of
-    `tile` pixels (None: whole), and `self_ensemble` averages the 8 flips/rotations.
+    paths as PIL images. Sizes are padded to the model's multiple; `tile="auto"` runs an image whole when
+    the network's activations for it fit the inference memory budget (2 GiB, CLEARER_INFERENCE_MEMORY) and
+    in tiles sized to it otherwise, an int tiles images larger than it in tiles of that size, None runs
+    whole images; `self_ensemble` averages the 8 flips/rotations.
     """
     channels = getattr(model, "channels", None) or next(model.parameters()).shape[1]
     x, back = _as_batch(image, channels)

@@ -455,7 +455,11 @@ def restore(
     images: list[Path] = typer.Argument(..., help="Image files to restore."),
     run_dir: Path = typer.Option(..., "--run", help="A finished run directory."),
     out_dir: Path = typer.Option(..., "--out", help="Folder for the restored images."),
-    tile: int = typer.Option(512, help="Tile size for large images (memory bound)."),
+    tile: str = typer.Option(
+        "auto",
+        help="'auto': whole images when they fit the inference memory budget (CLEARER_INFERENCE_MEMORY, "
+        "default 2GiB), else tiles sized to it; a number: tiles of that size; 'none': always whole.",
+    ),
     self_ensemble: bool = typer.Option(False, "--self-ensemble", help="Average 8 flips/rotations."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs (inputs are never replaced)."),
     recipe: Path | None = typer.Option(None, help=RECIPE_HELP),
@@ -465,8 +469,19 @@ def restore(
     from .restore import restore_files
 
     register_sources(run_dir, recipe)  # the run's own parts, from the file given or the one it recorded
-    for path in restore_files(run_dir, images, out_dir, tile, self_ensemble, overwrite=overwrite):
+    for path in restore_files(run_dir, images, out_dir, parse_tile(tile), self_ensemble, overwrite=overwrite):
         out.print(str(path))
+
+
+def parse_tile(text: str) -> int | str | None:
+    """--tile: 'auto', 'none' (whole images) or a tile size in pixels."""
+    value = text.strip().lower()
+    if value in ("auto", "none"):
+        return None if value == "none" else "auto"
+    try:
+        return int(value)
+    except ValueError:
+        raise ClearerError(f"--tile takes 'auto', 'none' or a number of pixels; got {text!r}.") from None
 
 
 @data_app.command("fetch")

@@ -1,4 +1,4 @@
-"""Apply a finished run's model to a user's own images (any size, tiled)."""
+"""Apply a finished run's model to a user's own images (any size; tiled when they do not fit in memory)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from .data.images import read_image, save_image
-from .engine.inference import TILE_OVERLAP, restore_image
+from .engine.inference import TILE_OVERLAP, Tile, restore_image
 from .errors import ClearerError
 from .recipe import Recipe
 
@@ -53,7 +53,7 @@ def restore_files(
     run_dir: Path,
     images: list[Path],
     out_dir: Path,
-    tile: int | None = 512,
+    tile: Tile = "auto",
     self_ensemble: bool = False,
     overwrite: bool = False,
 ) -> list[Path]:

@@ -62,11 +62,11 @@ def check_recipe(recipe: Recipe, run: bool = False) -> None:
                 f"image {multiple.bit_length() - 1} times); e.g. --set {key}="
                 f"{max(multiple, patch // multiple * multiple)}."
             )
-    if cfg.tile is not None and cfg.tile - cfg.tile % multiple < TILE_OVERLAP + multiple:
+    if isinstance(cfg.tile, int) and cfg.tile - cfg.tile % multiple < TILE_OVERLAP + multiple:
         raise ClearerError(
             f"evaluate.tile={cfg.tile} is too small: tiles overlap by {TILE_OVERLAP} pixels, "
             f"so a tile needs at least {TILE_OVERLAP + multiple} (a multiple of {multiple}); "
-            "use e.g. --set evaluate.tile=512, or evaluate.tile=None for whole images."
+            "use e.g. --set evaluate.tile=512, evaluate.tile=auto, or evaluate.tile=None for whole images."
         )
     _part("data.degradation", lambda: build_degradation(recipe))
     _part("search.loss", lambda: LOSSES.build(recipe.search.loss))

@@ -109,7 +109,11 @@ class EvalConfig:
     sets: list[DatasetRef] = field(default_factory=lambda: [{"name": "bsds500", "split": "test"}])
     protocol: Literal["clearer", "standard"] = "clearer"
     self_ensemble: bool = False
-    tile: int | None = number(512, low=1)
+    # tile size in pixels, None for whole images, or "auto": whole when the activations fit the inference
+    # memory budget, else tiles sized to it (clearer.engine.inference). 512 stays the default so recipe
+    # hashes (and with them comparison folders and ground-truth tables) do not change; the shipped test
+    # sets (at most 512 px a side) run whole with it.
+    tile: int | Literal["auto"] | None = number(512, low=1)
     samples: int = number(3, low=0)
 
 

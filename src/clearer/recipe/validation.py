@@ -215,9 +215,9 @@ def _check_range(value: Any, limits: Any, key: str) -> None:
         for k, v in value.items():
             _check_range(v, limits, f"{key}.{k}")
         return
-    if value is None:
-        return
     low, high, above, one_of = (limits.get(k) for k in ("low", "high", "above", "one_of"))
+    if value is None or (isinstance(value, str) and one_of is None):  # a word a union allows ('auto')
+        return
     wrong = (
         (one_of is not None and value not in one_of)
         or (low is not None and value < low)
