@@ -24,7 +24,7 @@ from clearer.data.paired import (
 )
 from clearer.data.patches import PatchSampler
 from clearer.data.stream import make_stream
-from clearer.engine.evaluate import test_pairs as evaluation_pairs
+from clearer.engine.evaluate import evaluation_pairs
 from clearer.errors import ClearerError
 from clearer.metrics import get_protocol
 from clearer.registry import DATASETS

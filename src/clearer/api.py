@@ -226,7 +226,7 @@ def _check_image(model: nn.Module, image: str | Path | None) -> tuple[torch.Tens
     """A real test input, padded to the model's multiple: the given file, else the first image of the
     run's first test set degraded as evaluation degrades it."""
     from .engine.build import set_name
-    from .engine.evaluate import protocol_degradation, test_pairs
+    from .engine.evaluate import evaluation_pairs, protocol_degradation
     from .engine.progress import RunLog
     from .metrics import get_protocol
     from .registry import DATASETS
@@ -239,7 +239,7 @@ def _check_image(model: nn.Module, image: str | Path | None) -> tuple[torch.Tens
             raise ClearerError("the run has no test set to check the export on; pass --image FILE.")
         ref = recipe.evaluate.sets[0]
         protocol = get_protocol(recipe.evaluate.protocol)
-        pairs = test_pairs(
+        pairs = evaluation_pairs(
             DATASETS.build(ref),
             model.channels,
             protocol,

@@ -466,7 +466,7 @@ def restore(
 ) -> None:
     """Apply a trained model to your own images (any size; gray or RGB as the model expects)."""
     from .engine.sources import register_sources
-    from .restore import restore_files
+    from .restore_files import restore_files
 
     register_sources(run_dir, recipe)  # the run's own parts, from the file given or the one it recorded
     for path in restore_files(run_dir, images, out_dir, parse_tile(tile), self_ensemble, overwrite=overwrite):

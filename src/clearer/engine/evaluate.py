@@ -38,7 +38,7 @@ def protocol_degradation(recipe: Recipe, protocol: Protocol) -> Degradation:
     return build_degradation(recipe)
 
 
-def test_pairs(
+def evaluation_pairs(
     dataset: PairSource | ImageSet, channels: int, protocol: Protocol, degrade: Degradation, log: RunLog
 ) -> Iterator[tuple[Tensor, Tensor, str]]:
     """(input, target, file stem) with [1,C,H,W] images as the protocol measures them; a degradation
@@ -103,7 +103,9 @@ def evaluate(
         cached = _INPUT_SCORES.get(input_id) if input_id else None
         inputs: dict[int, dict[str, float]] = cached if cached is not None else defaultdict(dict)
         with log.progress(f"evaluate {name}", len(dataset)) as bar:
-            for i, (degraded, clean, image_name) in enumerate(test_pairs(source, channels, protocol, degrade, log)):
+            for i, (degraded, clean, image_name) in enumerate(
+                evaluation_pairs(source, channels, protocol, degrade, log)
+            ):
                 if i % distributed.world_size() != distributed.rank():  # evaluation is sharded over processes
                     continue
                 restored = restore_image(

@@ -19,11 +19,11 @@ from .artifacts import ArchRecord
 from .build import build_degradation, build_space, cost_match, network_ref
 from .checkpoint import load_module_state, load_state, save_state, save_weights
 from .device import compiled, configure, use_autocast, use_compile
+from .epoch_validation import Validation
 from .loop import run_epochs
 from .progress import RunLog
 from .tracking import Tracker
 from .trainer import OptimConfig, Trainer
-from .validation import Validation
 
 
 @dataclass

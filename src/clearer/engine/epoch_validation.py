@@ -18,7 +18,7 @@ from ..nn.mode import train_mode
 from ..recipe import Recipe
 from ..registry import DATASETS
 from . import artifacts
-from .evaluate import protocol_degradation, test_pairs
+from .evaluate import evaluation_pairs, protocol_degradation
 from .inference import restore_image
 from .progress import RunLog
 from .tracking import Tracker
@@ -38,7 +38,7 @@ class Validation:
 
     def _load(self, multiple: int) -> list[tuple[Tensor, Tensor]]:
         recipe = self.recipe
-        pairs = test_pairs(
+        pairs = evaluation_pairs(
             DATASETS.build(recipe.data.alpha),
             recipe.data.channels,
             self.protocol,
