@@ -36,6 +36,8 @@ def test_hand_designed_networks_start_as_the_identity_and_keep_the_image_size(ha
         net = SPACES.build(ref, channels=3, architecture={}).eval()
         x = torch.rand(1, 3, 23, 17)
         assert torch.equal(net(x), x) and net.choices() == []
+        he = SPACES.build({**ref, "identity_start": False}, channels=3, architecture={}).eval()
+        assert he(x).shape == x.shape and not torch.equal(he(x), x)
 
 
 @pytest.mark.slow
