@@ -41,9 +41,10 @@ def recalibrate_bn(model: nn.Module, batches: Batches) -> None:
     momenta = [m.momentum for m in norms]
     for m in norms:
         m.reset_running_stats()
-        m.momentum = None  # cumulative average over the batches
     with train_mode(model, True):
-        for x, _ in batches:
+        for k, (x, _) in enumerate(batches):
+            for m in norms:  # 1/(k+1): the plain average of the batches so far, with any BatchNorm
+                m.momentum = 1.0 / (k + 1)  # (momentum=None is not understood by every one, e.g. sync_bn)
             model(x)
     for m, momentum in zip(norms, momenta):
         m.momentum = momentum
