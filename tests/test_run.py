@@ -73,7 +73,10 @@ def test_smoke_run_leaves_every_artefact(synthetic_data, tmp_path):
         "final_entropy",
         "min_max_prob",
         "decided",
+        "one_shot",
     }
+    estimates = search["one_shot"]["architectures"]  # the smoke space's 4 architectures, each estimated
+    assert sorted(estimates) == ["FF", "FP", "PF", "PP"] and all("recalibrated_psnr" in e for e in estimates.values())
     assert search["discretisation_gap_db"] == pytest.approx(
         search["supernet_psnr"] - search["inherited_psnr"], abs=1e-3
     )
