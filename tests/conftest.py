@@ -37,6 +37,17 @@ def smoke_run(recipe: Path, out: Path, *overrides: str) -> list[str]:
     return ["run", str(recipe), "--profile", "smoke", "--out", str(out), "--quiet", *sets]
 
 
+def comparison_table(folder: Path) -> dict:
+    """A comparison's comparison.json without its wall-clock columns (they differ from run to run)."""
+    import json
+
+    data = json.loads((folder / "comparison.json").read_text())
+    for rows in data.values():
+        for r in rows:
+            r.pop("search_s"), r.pop("retrain_s")
+    return data
+
+
 def noise_pngs(folder: Path, count: int, seed: int = 0, size: tuple[int, int] = (40, 56)) -> list[Path]:
     """`count` grey PNGs of seeded uniform noise, named 0.png, 1.png, ... in `folder`."""
     rng = np.random.default_rng(seed)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -13,7 +12,7 @@ from clearer.compare.report import add_ranks, cells, ground_truth_table, mark_ti
 from clearer.engine.artifacts import arch_summary
 from clearer.recipe import Recipe
 
-from conftest import RECIPES, clearer
+from conftest import RECIPES, clearer, comparison_table
 
 ABLATIONS = RECIPES / "ablations.py"
 GROUND_TRUTH = RECIPES / "ground_truth.py"
@@ -176,15 +175,8 @@ def test_two_shards_and_a_report_give_the_table_of_one_unsharded_run(data_dir, t
     assert report.returncode == 0, report.stderr[-3000:]
     assert clearer("compare", str(mini), "--profile", "smoke", "--out", str(whole)).returncode == 0
 
-    def table(folder: Path) -> dict:
-        data = json.loads((folder / "comparison.json").read_text())
-        for rows in data.values():
-            for r in rows:
-                r.pop("search_s"), r.pop("retrain_s")  # wall-clock times differ run to run
-        return data
-
-    assert table(sharded) == table(whole)
-    assert table(whole)["bsd68"][0]["seeds"] == 2
+    assert comparison_table(sharded) == comparison_table(whole)
+    assert comparison_table(whole)["bsd68"][0]["seeds"] == 2
 
 
 def test_shard_slices_cover_the_grid_once(tmp_path):

@@ -29,7 +29,7 @@ from clearer.compare.launch import (
 from clearer.errors import ClearerError
 from clearer.slurm import expand_nodelist, torchrun_args, torchrun_rendezvous
 
-from conftest import RECIPES, clearer
+from conftest import RECIPES, clearer, comparison_table
 
 submitit = pytest.importorskip("submitit")
 
@@ -51,14 +51,6 @@ def mini(tmp_path: Path, text: str = MINI) -> Path:
     path = tmp_path / "mini.py"
     path.write_text(text.format(base=str(RECIPES / "bsd.py")))
     return path
-
-
-def table(folder: Path) -> dict:
-    data = json.loads((folder / "comparison.json").read_text())
-    for rows in data.values():
-        for r in rows:
-            r.pop("search_s"), r.pop("retrain_s")  # wall-clock times differ run to run
-    return data
 
 
 def run_sets(folder: Path) -> dict:
@@ -310,7 +302,7 @@ def test_local_launcher_gives_the_table_of_the_in_process_run(data_dir, tmp_path
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "started clearer/seed0 as local job" in proc.stdout and "done: all-fusion/seed0" in proc.stdout
     assert run_sets(launched) == run_sets(inline) and len(run_sets(inline)) == 2
-    assert table(launched) == table(inline)
+    assert comparison_table(launched) == comparison_table(inline)
     shown = clearer("compare", path, "--profile", "smoke", "--out", launched, "--status")
     assert shown.returncode == 0 and "2 done" in shown.stdout
 
@@ -388,7 +380,7 @@ def test_ablations_smoke_through_the_local_launcher_gives_the_in_process_table(d
     proc = clearer(*args, "--out", launched, "--launcher", "local", "--jobs", "2", timeout=1800)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert run_sets(launched) == run_sets(inline) and len(run_sets(inline)) == 15  # 10 variants + 5 random-arch
-    assert table(launched) == table(inline)
+    assert comparison_table(launched) == comparison_table(inline)
 
 
 def test_launchers_refuse_a_folder_of_another_recipe_and_help_names_the_options(data_dir, tmp_path):

@@ -295,12 +295,13 @@ def one_shot_agreement(
         entry = by_hash[arch_hash(estimates[0]["architectures"][codes[pick]]["architecture"])]
         return {"kendall_tau": _finite(kendall_tau(cost, truth)), "picks": codes[pick], "rank": _span(entry)}
 
+    flops_prior = prior("flops_per_pixel")
     return {
         "architectures": len(codes),
         **agreement("recalibrated_psnr"),
         "inherited": agreement("inherited_psnr"),
-        "flops_kendall_tau": prior("flops_per_pixel")["kendall_tau"],
-        "flops_prior": prior("flops_per_pixel"),
+        "flops_kendall_tau": flops_prior["kendall_tau"],
+        "flops_prior": flops_prior,
         "params_prior": prior("params"),
     }
 

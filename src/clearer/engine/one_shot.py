@@ -10,6 +10,7 @@ that architecture alone (the usual practice, since the supernet's statistics mix
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -85,13 +86,6 @@ def one_shot_estimates(
             log(f"search: one-shot estimates {i + 1}/{len(archs)}")
     return {
         "architectures": out,
-        "sampled": len(archs) < _size(candidates),
+        "sampled": len(archs) < math.prod(len(names) for names in candidates.values()),
         "recalibration_batches": len(train_batches),
     }
-
-
-def _size(candidates: dict[str, list[str]]) -> int:
-    total = 1
-    for names in candidates.values():
-        total *= len(names)
-    return total

@@ -147,10 +147,10 @@ def search(recipe: Recipe, out: Path, device: torch.device, log: RunLog) -> Sear
             f"{summary['supernet_psnr']:.2f} dB, derived with inherited weights {summary['inherited_psnr']:.2f} dB "
             f"on {summary['gap_set']})"
         )
-    if summary is not None and cfg.one_shot:
-        train_batches = fixed_crops(recipe, data.train, GAP_SEED + 1, RECALIBRATION_BATCHES * data.batch, device)
-        estimates = one_shot_estimates(space, crops, train_batches, data.channels, cfg.one_shot, log)
-        summary["one_shot"] = {**estimates, "space": recipe.space}
+        if cfg.one_shot:
+            train_batches = fixed_crops(recipe, data.train, GAP_SEED + 1, RECALIBRATION_BATCHES * data.batch, device)
+            estimates = one_shot_estimates(space, crops, train_batches, data.channels, cfg.one_shot, log)
+            summary["one_shot"] = {**estimates, "space": recipe.space}
     record = ArchRecord(
         architecture,
         strategy.probability_lists(),

@@ -38,18 +38,30 @@ def module_flops(model: nn.Module, x: Tensor) -> dict[nn.Module, int]:
 
 def candidate_costs(space: Supernet, kind: str, channels: int, size: int = 64) -> dict[str, Tensor]:
     """label -> cost of each candidate, normalised by the largest candidate cost in the space."""
-    if kind == "params":
-        raw = {c.label: [float(count_params(c.ops[n])) for n in c.candidates] for c in space.choices()}
-    elif kind == "flops":
-        if any(c.weights is None for c in space.choices()):
-            space.set_weights(uniform_weights(space))
-        device = next(space.parameters()).device
-        flops = module_flops(space, torch.zeros(1, channels, size, size, device=device))
-        raw = {c.label: [float(flops[c.ops[n]]) for n in c.candidates] for c in space.choices()}
-    else:
-        raise ValueError(f"cost kind must be 'params' or 'flops', got {kind!r}")
+    _, each = _counted(space, kind, channels, size)
+    raw = {label: [each[label][n] for n in names] for label, names in _candidates(space).items()}
     top = max((v for costs in raw.values() for v in costs), default=1.0) or 1.0
     return {label: torch.tensor(costs) / top for label, costs in raw.items()}
+
+
+def _candidates(space: Supernet) -> dict[str, list[str]]:
+    return {c.label: c.candidates for c in space.choices()}
+
+
+def _counted(space: Supernet, kind: str, channels: int, size: int) -> tuple[float, dict[str, dict[str, float]]]:
+    """The supernet's whole cost and each candidate's (label -> name -> cost), parameters or FLOPs on one
+    size x size input with every candidate running (uniform weights, none inactive)."""
+    choices = space.choices()
+    if kind == "params":
+        return float(count_params(space)), {
+            c.label: {n: float(count_params(c.ops[n])) for n in c.candidates} for c in choices
+        }
+    if kind == "flops":
+        space.set_weights(uniform_weights(space))
+        device = next(space.parameters()).device
+        flops = module_flops(space, torch.zeros(1, channels, size, size, device=device))
+        return float(flops[space]), {c.label: {n: float(flops[c.ops[n]]) for n in c.candidates} for c in choices}
+    raise ValueError(f"cost kind must be 'params' or 'flops', got {kind!r}")
 
 
 def flops_per_pixel(model: nn.Module, channels: int, size: int = 64) -> float:
@@ -66,21 +78,9 @@ def architecture_costs(
     Why exact: both costs add up over modules, so an architecture costs the supernet's total minus
     every candidate plus its chosen ones, without building each network.
     """
-    choices = space.choices()
-    if kind == "params":
-        total = float(count_params(space))
-        each = {c.label: {n: float(count_params(c.ops[n])) for n in c.candidates} for c in choices}
-        pixels = 1
-    elif kind == "flops":
-        space.set_weights(uniform_weights(space))  # every candidate runs, so each is counted
-        size = max(8, int(getattr(space, "multiple", 1)))
-        device = next(space.parameters()).device
-        flops = module_flops(space, torch.zeros(1, channels, size, size, device=device))
-        total = float(flops[space])
-        each = {c.label: {n: float(flops[c.ops[n]]) for n in c.candidates} for c in choices}
-        pixels = size**2
-    else:
-        raise ValueError(f"cost kind must be 'params' or 'flops', got {kind!r}")
+    size = max(8, int(getattr(space, "multiple", 1)))
+    total, each = _counted(space, kind, channels, size)
+    pixels = size**2 if kind == "flops" else 1
     fixed = total - sum(v for costs in each.values() for v in costs.values())
     return {
         name: (fixed + sum(each[label][chosen] for label, chosen in arch.items())) / pixels
