@@ -37,12 +37,13 @@ def test_input_scores_are_measured_once_per_set_and_reused(synthetic_data, tmp_p
 
 def _search_losses(compile_it: bool, steps: int = 3) -> list[float]:
     """Loss and α-step loss of a few bilevel search steps of a tiny supernet from a fixed start."""
+    from clearer.contracts import SearchContext
     from clearer.engine.device import compiled
     from clearer.engine.trainer import OptimConfig
     from clearer.losses import binary_entropy
     from clearer.spaces.clearer_space import ClearerSpace
     from clearer.spaces.cost import candidate_costs
-    from clearer.strategies.base import AlphaConfig, SearchContext
+    from clearer.strategies.base import AlphaConfig
     from clearer.strategies.bilevel import Bilevel
 
     torch.manual_seed(0)

@@ -11,8 +11,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from . import __version__
 from .errors import ClearerError, did_you_mean
+from .version import __version__
 
 app = typer.Typer(
     add_completion=False,

@@ -9,12 +9,13 @@ from typing import Any
 
 import torch
 
+from ..contracts import SearchContext, Strategy
 from ..data.stream import PairStream, make_stream
 from ..losses import binary_entropy
 from ..recipe import Recipe
 from ..registry import DATASETS, LOSSES, STRATEGIES
 from ..spaces.cost import candidate_costs
-from ..strategies.base import SearchContext, Strategy, architecture_weights
+from ..strategies.base import architecture_weights
 from . import artifacts, distributed
 from .artifacts import ArchRecord, arch_summary
 from .build import build_degradation, build_space, set_name
