@@ -97,7 +97,7 @@ class EvalConfig:
     protocol: Literal["clearer", "standard"] = "clearer"
     self_ensemble: bool = False
     # tile size in pixels, None for whole images, or "auto": whole when the activations fit the inference
-    # memory budget, else tiles sized to it (clearer.engine.inference). 512 stays the default so recipe
+    # memory budget, else tiles sized to it (clearer.train.inference). 512 stays the default so recipe
     # hashes (and with them comparison folders and ground-truth tables) do not change; the shipped test
     # sets (at most 512 px a side) run whole with it.
     tile: int | Literal["auto"] | None = number(512, low=1)

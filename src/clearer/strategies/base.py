@@ -14,10 +14,10 @@ import torch
 from torch import Tensor, nn
 
 from ..contracts import SearchContext
-from ..engine.trainer import Batch, OptimConfig, Trainer, restore_forward
 from ..errors import ClearerError, check_min
 from ..nn.mode import train_mode
 from ..spaces.choice import Supernet
+from ..train.trainer import Batch, OptimConfig, Trainer, restore_forward
 
 
 class StrategyBase:

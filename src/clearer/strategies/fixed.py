@@ -6,10 +6,10 @@ import torch
 from torch import Tensor, nn
 
 from ..contracts import SearchContext
-from ..engine.trainer import Batch, restore_forward
 from ..errors import ClearerError
 from ..registry import STRATEGIES
 from ..spaces.choice import Supernet, check_architecture
+from ..train.trainer import Batch, restore_forward
 from .base import StrategyBase, architecture_weights
 
 

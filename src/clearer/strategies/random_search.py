@@ -14,10 +14,10 @@ import torch
 from torch import Tensor
 
 from ..contracts import SearchContext
-from ..engine.trainer import Batch, OptimConfig, restore_forward
 from ..nn.mode import train_mode
 from ..registry import STRATEGIES
 from ..spaces.choice import Supernet
+from ..train.trainer import Batch, OptimConfig, restore_forward
 from .base import WeightSharing, architecture_weights
 
 

@@ -15,8 +15,8 @@ from typing import Any
 import torch
 
 from ..errors import ClearerError
+from ..train.checkpoint import atomic_write
 from ..version import __version__
-from .checkpoint import atomic_write
 
 RECIPE = "recipe.json"
 OVERRIDES = "overrides.json"
