@@ -26,12 +26,12 @@ def measure(recipe_path: str, profile: str, overrides: dict, after: list[int], g
         build_degradation,
         build_space,
     )
-    from clearer.engine.trainer import restore_forward
     from clearer.nn.mode import train_mode
     from clearer.recipe import load_recipe
     from clearer.registry import DATASETS, LOSSES, STRATEGIES
     from clearer.spaces.cost import candidate_costs
     from clearer.strategies.base import SearchContext, grads_of
+    from clearer.train.trainer import restore_forward
 
     recipe = load_recipe(recipe_path).resolve(profile, overrides)
     cfg, data = recipe.search, recipe.data

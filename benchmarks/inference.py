@@ -172,8 +172,8 @@ def onnx_runtime(model: torch.nn.Module, image: Path) -> Any:
 
 
 def table(args: argparse.Namespace) -> None:
-    from clearer.engine.allocator import keep_freed_memory
-    from clearer.engine.inference import TILE_OVERLAP, restore_image
+    from clearer.train.allocator import keep_freed_memory
+    from clearer.train.inference import TILE_OVERLAP, restore_image
 
     keep_freed_memory()
     torch.set_num_threads(args.threads or torch.get_num_threads())
@@ -277,7 +277,7 @@ from pathlib import Path
 sys.path.insert(0, {bench!r})
 from inference import network
 from clearer.engine.evaluate import evaluate
-from clearer.engine.progress import RunLog
+from clearer.rundir.progress import RunLog
 from clearer.recipe import Recipe, apply_overrides
 model = network("quick")
 recipe = Recipe.from_dict(apply_overrides(model.recipe.to_dict(), {{"evaluate.sets": ["bsd68"], "evaluate.samples": 0}}))

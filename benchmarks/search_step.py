@@ -49,7 +49,7 @@ PAPER_TEST_IMAGES = 200  # BSDS500 test, 481x321
 
 def resolve_precision(precision: str, device: Any) -> str:
     """'auto' -> what the engine uses: bf16 where it is fast (CPUs with AVX512-BF16/AMX), TF32 on CUDA."""
-    from clearer.engine.device import bf16_is_fast
+    from clearer.train.device import bf16_is_fast
 
     if precision != "auto":
         return precision
@@ -92,12 +92,12 @@ def build_step(
     """(step, network, batches) for one search step (weight + α) or one retrain step, as the engine runs it."""
     import torch
 
-    from clearer.engine.trainer import OptimConfig, Trainer
     from clearer.losses import binary_entropy, expected_cost
     from clearer.spaces.clearer_space import ClearerSpace
     from clearer.spaces.cost import candidate_costs
     from clearer.strategies.base import SearchContext
     from clearer.strategies.bilevel import Bilevel
+    from clearer.train.trainer import OptimConfig, Trainer
 
     c = dict(CONFIGS[config] if isinstance(config, str) else config)
     batch, patch = c.pop("batch"), c.pop("patch")
@@ -148,7 +148,7 @@ def eval_seconds(model: Any, device: Any, autocast: bool, channels_last: bool) -
     """Seconds to restore one 481x321 test image with the trained network (eager, as evaluation runs)."""
     import torch
 
-    from clearer.engine.inference import restore_image
+    from clearer.train.inference import restore_image
 
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     image = torch.rand(1, 1, 321, 481, device=device)
@@ -183,7 +183,7 @@ def measure(
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from clearer.engine.device import compile_mode, compiled, use_compile
+    from clearer.train.device import compile_mode, compiled, use_compile
 
     dev = torch.device(device)
     channels_last, precision, compile_setting, fused = MODES[mode]

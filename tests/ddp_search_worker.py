@@ -9,11 +9,11 @@ from pathlib import Path
 
 import torch
 
-from clearer.engine import distributed
-from clearer.engine.checkpoint import save_state
-from clearer.engine.progress import RunLog
 from clearer.engine.search import search
 from clearer.recipe import load_recipe
+from clearer.rundir.progress import RunLog
+from clearer.train import distributed
+from clearer.train.checkpoint import save_state
 
 recipe_path, out, batch, result = sys.argv[1:5]
 with distributed.process_group():

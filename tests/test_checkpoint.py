@@ -8,7 +8,7 @@ import pytest
 import torch
 from safetensors import safe_open
 
-from clearer.engine.checkpoint import load_state, save_state
+from clearer.train.checkpoint import load_state, save_state
 
 
 def test_nested_state_round_trips_exactly(tmp_path):

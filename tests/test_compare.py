@@ -9,8 +9,8 @@ import pytest
 from clearer.compare import PerSeed, job_identity, load_comparison, shard
 from clearer.compare.figures import alpha_over_epochs, figures
 from clearer.compare.report import add_ranks, cells, ground_truth_table, mark_ties, pareto, sweep_monotone
-from clearer.engine.artifacts import arch_summary
 from clearer.recipe import Recipe
+from clearer.rundir.artifacts import arch_summary
 
 from conftest import RECIPES, clearer, comparison_table
 

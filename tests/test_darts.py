@@ -162,7 +162,7 @@ def test_none_is_accepted_when_fixed_even_without_none_op():
 
 def test_shared_cells_one_alpha_per_edge_one_derived_cell_everywhere():
     """DARTS' default: every normal cell shares α, so the search learns and derives one cell."""
-    from clearer.strategies.base import SearchContext
+    from clearer.contracts import SearchContext
     from clearer.strategies.bilevel import Bilevel
 
     space = DartsSpace(channels=1, width=4, cells=3, nodes=4)

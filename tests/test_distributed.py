@@ -11,7 +11,7 @@ import sys
 import pytest
 import torch
 
-from clearer.engine.checkpoint import load_state
+from clearer.train.checkpoint import load_state
 
 from conftest import RECIPES, ROOT, smoke_run
 

@@ -6,9 +6,9 @@ import pytest
 import torch
 from torch import nn
 
-from clearer.engine.inference import owned_ranges, pad_to_multiple, restore_image, tile_starts
 from clearer.errors import ClearerError
 from clearer.metrics import psnr
+from clearer.train.inference import owned_ranges, pad_to_multiple, restore_image, tile_starts
 
 
 class TinyUNet(nn.Module):
@@ -123,8 +123,8 @@ def test_tiled_clearer_network_matches_untiled_within_a_hundredth_of_a_db(data_d
 ALLOCATOR_SCRIPT = """
 import ctypes, hashlib, json, torch
 from torch import nn
-from clearer.engine.allocator import keep_freed_memory
-from clearer.engine.inference import restore_image
+from clearer.train.allocator import keep_freed_memory
+from clearer.train.inference import restore_image
 
 class Info(ctypes.Structure):
     _fields_ = [(n, ctypes.c_size_t) for n in
@@ -168,7 +168,7 @@ def test_allocator_keeps_large_blocks_and_changes_no_result():
 
 
 def test_activation_footprint_is_the_measured_peak():
-    from clearer.engine.inference import _PeakBytes, activation_footprint
+    from clearer.train.inference import _PeakBytes, activation_footprint
 
     net = TinyUNet().eval()
     constant, per_pixel = activation_footprint(net, torch.rand(1, 1, 50, 70), multiple=4)
@@ -179,7 +179,7 @@ def test_activation_footprint_is_the_measured_peak():
 
 
 def test_auto_tile_whole_when_it_fits_tiles_when_not():
-    from clearer.engine.inference import activation_footprint, auto_tile
+    from clearer.train.inference import activation_footprint, auto_tile
 
     net = TinyUNet().eval()
     g = torch.Generator().manual_seed(0)
@@ -207,7 +207,7 @@ def test_auto_tile_whole_when_it_fits_tiles_when_not():
 
 
 def test_balanced_tiles_and_memory_budget(monkeypatch):
-    from clearer.engine.inference import MEMORY_BUDGET, balanced_tile, memory_budget
+    from clearer.train.inference import MEMORY_BUDGET, balanced_tile, memory_budget
 
     assert balanced_tile(1704, 1576, 64, 8) == 888  # two tiles either way; the smaller one computes less
     assert len(tile_starts(1704, 888, 64, 8)) == 2
@@ -231,7 +231,7 @@ def test_balanced_tiles_and_memory_budget(monkeypatch):
 BOUNDED_SCRIPT = """
 import json, torch
 from clearer.spaces.clearer_space import ClearerSpace
-from clearer.engine.inference import activation_footprint, auto_tile, memory_budget, restore_image
+from clearer.train.inference import activation_footprint, auto_tile, memory_budget, restore_image
 
 def status(key):
     for line in open("/proc/self/status"):

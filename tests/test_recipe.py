@@ -543,8 +543,8 @@ def test_bsd_profiles_and_overrides() -> None:
 
 def alpha_lr(recipe: Recipe) -> float:
     """The α learning rate a bilevel search of this recipe uses."""
+    from clearer.contracts import SearchContext
     from clearer.registry import STRATEGIES
-    from clearer.strategies.base import SearchContext
 
     space = SPACES.get("clearer")(**{k: v for k, v in recipe.space.items() if k != "name"})
     strategy = STRATEGIES.get("bilevel")(**{k: v for k, v in recipe.search.strategy.items() if k != "name"})

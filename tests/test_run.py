@@ -158,7 +158,7 @@ def test_nan_loss_stops_with_message_and_keeps_last_good_checkpoint(synthetic_da
     message = " ".join(proc.stderr.split())
     assert "loss became nan at epoch 2, step 3" in message
     assert "last good checkpoint" in message and "Traceback" not in proc.stderr
-    from clearer.engine.checkpoint import load_state
+    from clearer.train.checkpoint import load_state
 
     assert load_state(out / "state" / "search.safetensors")["epoch"] == 1
 

@@ -7,8 +7,8 @@ import torch
 
 from clearer.engine import evaluate as E
 from clearer.engine.build import build_space
-from clearer.engine.progress import RunLog
 from clearer.recipe import load_recipe
+from clearer.rundir.progress import RunLog
 
 from conftest import RECIPES, noise_pngs
 
@@ -37,13 +37,14 @@ def test_input_scores_are_measured_once_per_set_and_reused(synthetic_data, tmp_p
 
 def _search_losses(compile_it: bool, steps: int = 3) -> list[float]:
     """Loss and α-step loss of a few bilevel search steps of a tiny supernet from a fixed start."""
-    from clearer.engine.device import compiled
-    from clearer.engine.trainer import OptimConfig
+    from clearer.contracts import SearchContext
     from clearer.losses import binary_entropy
     from clearer.spaces.clearer_space import ClearerSpace
     from clearer.spaces.cost import candidate_costs
-    from clearer.strategies.base import AlphaConfig, SearchContext
+    from clearer.strategies.base import AlphaConfig
     from clearer.strategies.bilevel import Bilevel
+    from clearer.train.device import compiled
+    from clearer.train.trainer import OptimConfig
 
     torch.manual_seed(0)
     space = ClearerSpace(channels=1, width=4, cells=1, columns=1, stem_blocks=1, residual=True)
@@ -142,8 +143,8 @@ def test_retrain_steps_leave_their_losses_on_the_device(tmp_path, host_reads, on
     from clearer.data.datasets import ImageSet
     from clearer.data.degradations import gaussian
     from clearer.data.stream import make_stream
-    from clearer.engine.trainer import OptimConfig, Trainer
     from clearer.spaces.clearer_space import ClearerSpace
+    from clearer.train.trainer import OptimConfig, Trainer
 
     paths = noise_pngs(tmp_path, 3, size=(40, 48))
     stream = make_stream(ImageSet("tiny", paths), gaussian([10, 50]), 1, 16, 4, 0, torch.device("cpu"), True)

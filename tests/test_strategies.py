@@ -8,13 +8,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from clearer.engine.checkpoint import load_state, save_state
-from clearer.engine.trainer import OptimConfig, restore_forward
+from clearer.contracts import SearchContext
 from clearer.errors import ClearerError
 from clearer.registry import LOSSES, SPACES, STRATEGIES
 from clearer.spaces.choice import Choice, Supernet
 from clearer.spaces.cost import candidate_costs
-from clearer.strategies.base import AlphaConfig, SearchContext, architecture_weights, label_key
+from clearer.strategies.base import AlphaConfig, architecture_weights, label_key
+from clearer.train.checkpoint import load_state, save_state
+from clearer.train.trainer import OptimConfig, restore_forward
 
 SPACE_ARGS = {
     "clearer": dict(channels=1, width=4, cells=2, columns=1, stem_blocks=1, residual=True),

@@ -9,9 +9,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from clearer.engine.artifacts import ArchRecord, arch_hash
-from clearer.engine.trainer import OptimConfig, Trainer, cosine
 from clearer.nn.mode import train_mode
+from clearer.rundir.artifacts import ArchRecord, arch_hash
+from clearer.train.trainer import OptimConfig, Trainer, cosine
 
 
 def make(config: OptimConfig, total: int = 4) -> tuple[torch.nn.Module, Trainer]:

@@ -15,10 +15,10 @@ from torch import nn
 from clearer.data.datasets import image_folder
 from clearer.data.images import data_root
 from clearer.data.paired import paired_folder
-from clearer.engine.strips import GAP, GAP_GRAY, strip_image
-from clearer.engine.tracking import Tracker
 from clearer.recipe import load_recipe
 from clearer.registry import CANDIDATES, summary
+from clearer.rundir.strips import GAP, GAP_GRAY, strip_image
+from clearer.rundir.tracking import Tracker
 from clearer.spaces.cost import flops_per_pixel, module_flops
 
 from conftest import RECIPES

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 from . import losses, metrics  # noqa: E402,F401  (losses register; metrics for clearer.metrics)
 from .api import evaluate, export, load, restore  # noqa: E402
 from .data import datasets, degradations, paired, rain  # noqa: E402,F401  # noqa: E402,F401
@@ -23,6 +21,7 @@ from .strategies import (  # noqa: E402,F401
     gumbel,
     random_search,
 )
+from .version import __version__  # noqa: E402
 
 __all__ = [
     "Registry",

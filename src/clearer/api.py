@@ -22,15 +22,15 @@ from PIL import Image
 from torch import nn
 
 from .data.images import read_image, to_uint8
-from .engine import artifacts
-from .engine.artifacts import ArchRecord
 from .engine.build import build_space
-from .engine.checkpoint import atomic_write, load_weights
-from .engine.device import resolve_device
-from .engine.inference import TILE_OVERLAP, Tile, pad_to_multiple, restore_image
-from .engine.sources import register_sources
 from .errors import ClearerError
 from .recipe import Recipe, apply_overrides
+from .rundir import artifacts
+from .rundir.artifacts import ArchRecord
+from .rundir.sources import register_sources
+from .train.checkpoint import atomic_write, load_weights
+from .train.device import resolve_device
+from .train.inference import TILE_OVERLAP, Tile, pad_to_multiple, restore_image
 
 EVALUATIONS = "evaluations"
 # what a re-evaluation may change: test sets, protocol, inference settings and the test degradation
@@ -158,7 +158,7 @@ def evaluate(
     retraining. Writes recipe.json, overrides.json, metrics.json, per_image.csv and samples to `out`
     (default RUN/evaluations/<hash of the evaluation recipe>/); the run's own metrics stay untouched."""
     from .engine.evaluate import evaluate as evaluate_sets
-    from .engine.progress import RunLog
+    from .rundir.progress import RunLog
 
     run_dir, overrides = Path(run_dir), dict(overrides or {})
     _check_evaluable(overrides)
@@ -227,9 +227,9 @@ def _check_image(model: nn.Module, image: str | Path | None) -> tuple[torch.Tens
     run's first test set degraded as evaluation degrades it."""
     from .engine.build import set_name
     from .engine.evaluate import evaluation_pairs, protocol_degradation
-    from .engine.progress import RunLog
     from .metrics import get_protocol
     from .registry import DATASETS
+    from .rundir.progress import RunLog
 
     if image is not None:
         x, where = read_image(image, model.channels)[None], str(image)

@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .engine import artifacts
 from .errors import ClearerError
+from .rundir import artifacts
 
 COLORS = {"parallel": "#4c78a8", "fusion": "#f58518"}
 OTHER = ["#54a24b", "#e45756", "#72b7b2", "#b279a2", "#ff9da6", "#9d755d", "#bab0ac"]

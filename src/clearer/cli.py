@@ -11,8 +11,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from . import __version__
 from .errors import ClearerError, did_you_mean
+from .version import __version__
 
 app = typer.Typer(
     add_completion=False,
@@ -130,8 +130,8 @@ def run_cmd(
     quiet: bool = typer.Option(False, "--quiet", help="Only the final summary."),
 ) -> None:
     """Search, derive, retrain and evaluate; prints where the results are."""
-    from .engine import distributed
     from .engine.run import default_out, resume_recipe, run
+    from .train import distributed
 
     with distributed.process_group():
         resolved, overrides, _ = resolve(recipe, profile, set_)
@@ -465,8 +465,8 @@ def restore(
     recipe: Path | None = typer.Option(None, help=RECIPE_HELP),
 ) -> None:
     """Apply a trained model to your own images (any size; gray or RGB as the model expects)."""
-    from .engine.sources import register_sources
     from .restore_files import restore_files
+    from .rundir.sources import register_sources
 
     register_sources(run_dir, recipe)  # the run's own parts, from the file given or the one it recorded
     for path in restore_files(run_dir, images, out_dir, parse_tile(tile), self_ensemble, overwrite=overwrite):

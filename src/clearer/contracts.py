@@ -2,11 +2,14 @@
 
 Why written down: a part is found by name and called by code that never imports it (a recipe's own
 module, a new strategy), so its shape is the only agreement between the two. Protocols are structural:
-a class fits by having these methods, without inheriting from anything here.
+a class fits by having these methods, without inheriting from anything here. `SearchContext` is the one
+value the engine hands a strategy, so it lives here too rather than with either side.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from torch import Generator, Tensor
@@ -15,7 +18,6 @@ if TYPE_CHECKING:
     from torch import nn
 
     from .spaces.choice import Supernet
-    from .strategies.base import SearchContext
 
 
 class Candidate(Protocol):
@@ -61,6 +63,19 @@ class ImageSource(Protocol):
     def __len__(self) -> int: ...
 
     def load(self, channels: int) -> list[Any]: ...
+
+
+@dataclass
+class SearchContext:
+    """What a strategy needs from the engine: the losses, the step budget and a few switches."""
+
+    restore_loss: Callable[[Tensor, Tensor], Tensor]
+    arch_losses: dict[str, tuple[float, Callable[..., Tensor]]]  # name -> (λ, regulariser)
+    costs: dict[str, Tensor]
+    total_steps: int
+    steps_per_epoch: int
+    autocast: bool = False
+    grad_sync: Callable[[list[Tensor]], None] = lambda grads: None  # averages α grads across ranks
 
 
 class Strategy(Protocol):

@@ -8,9 +8,9 @@ from pathlib import Path
 import torch
 
 from .data.images import read_image, save_image
-from .engine.inference import TILE_OVERLAP, Tile, restore_image
 from .errors import ClearerError
 from .recipe import Recipe
+from .train.inference import TILE_OVERLAP, Tile, restore_image
 
 
 def load_model(run_dir: Path) -> tuple[torch.nn.Module, Recipe]:

@@ -10,7 +10,7 @@ import csv
 from pathlib import Path
 from typing import Any
 
-from ..engine import artifacts
+from ..rundir import artifacts
 from .report import pareto
 
 

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..engine import artifacts
 from ..errors import ClearerError
 from ..recipe import Recipe, apply_overrides, exec_recipe, load_recipe
+from ..rundir import artifacts
 
 
 class PerSeed:

@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..engine import artifacts
 from ..errors import ClearerError, did_you_mean
 from ..recipe import Recipe
+from ..rundir import artifacts
 from .grid import Comparison, Job, refuse_foreign, register_parts, run_job
 
 try:  # the `slurm` extra; without it the callable still works, only nothing can submit it

@@ -19,8 +19,8 @@ import math
 from pathlib import Path
 from typing import Any
 
-from ..engine import artifacts
-from ..engine.artifacts import arch_hash, arch_summary
+from ..rundir import artifacts
+from ..rundir.artifacts import arch_hash, arch_summary
 from .ranking import bootstrap_interval, kendall_tau, spearman_rho, top_k_hit
 
 COLUMNS = [

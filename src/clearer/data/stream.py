@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from ..contracts import Degradation
-from ..engine import distributed
+from ..train import distributed
 from .datasets import ImageSet
 from .paired import PairSource, as_pairs
 from .patches import PatchSampler

@@ -13,8 +13,8 @@ from ..errors import ClearerError
 from ..recipe import Recipe
 from ..registry import DATASETS, DEGRADATIONS, LOSSES, SPACES, STRATEGIES
 from ..spaces.match import CostMatch, match_cost, parse_target
-from .device import parse_device, resolve_device
-from .inference import TILE_OVERLAP
+from ..train.device import parse_device, resolve_device
+from ..train.inference import TILE_OVERLAP
 
 
 def build_space(recipe: Recipe, architecture: dict[str, str] | None = None) -> torch.nn.Module:

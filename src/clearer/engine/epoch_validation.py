@@ -17,11 +17,11 @@ from ..metrics import get_protocol, psnr
 from ..nn.mode import train_mode
 from ..recipe import Recipe
 from ..registry import DATASETS
-from . import artifacts
+from ..rundir import artifacts
+from ..rundir.progress import RunLog
+from ..rundir.tracking import Tracker
+from ..train.inference import restore_image
 from .evaluate import evaluation_pairs, protocol_degradation
-from .inference import restore_image
-from .progress import RunLog
-from .tracking import Tracker
 
 VAL_CROP = 192  # centre crop of each validation image: cheap enough to run every epoch
 

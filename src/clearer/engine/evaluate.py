@@ -19,12 +19,13 @@ from ..errors import ClearerError
 from ..metrics import Protocol, get_protocol
 from ..recipe import Recipe
 from ..registry import DATASETS
-from . import artifacts, distributed
+from ..rundir import artifacts
+from ..rundir.progress import RunLog
+from ..rundir.strips import save_strip
+from ..train import distributed
+from ..train.device import use_autocast
+from ..train.inference import TILE_OVERLAP, restore_image
 from .build import build_degradation, set_name
-from .device import use_autocast
-from .inference import TILE_OVERLAP, restore_image
-from .progress import RunLog
-from .strips import save_strip
 
 # input (degraded-image) scores per test set: they depend only on the set, protocol and degradation,
 # so a process that evaluates many models (comparisons, sweeps) measures them once

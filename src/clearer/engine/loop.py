@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 
 from ..errors import ClearerError
-from .progress import RunLog
+from ..rundir.progress import RunLog
 
 StepFn = Callable[[int], dict[str, "float | torch.Tensor"]]
 STATUS_EVERY_S = 0.5  # the live status line reads the loss (a host sync on a GPU) at most this often

@@ -14,16 +14,17 @@ from torch import nn
 from ..data.stream import make_stream
 from ..recipe import Recipe
 from ..registry import DATASETS, LOSSES
-from . import artifacts, distributed
-from .artifacts import ArchRecord
+from ..rundir import artifacts
+from ..rundir.artifacts import ArchRecord
+from ..rundir.progress import RunLog
+from ..rundir.tracking import Tracker
+from ..train import distributed
+from ..train.checkpoint import load_module_state, load_state, save_state, save_weights
+from ..train.device import compiled, configure, use_autocast, use_compile
+from ..train.trainer import OptimConfig, Trainer
 from .build import build_degradation, build_space, cost_match, network_ref
-from .checkpoint import load_module_state, load_state, save_state, save_weights
-from .device import compiled, configure, use_autocast, use_compile
 from .epoch_validation import Validation
 from .loop import run_epochs
-from .progress import RunLog
-from .tracking import Tracker
-from .trainer import OptimConfig, Trainer
 
 
 @dataclass

@@ -9,17 +9,18 @@ from typing import Any
 
 from ..errors import ClearerError
 from ..recipe import Recipe, apply_overrides
+from ..rundir import artifacts
+from ..rundir.artifacts import ArchRecord
+from ..rundir.progress import RunLog
+from ..rundir.sources import record_sources
 from ..spaces.cost import flops_per_pixel
-from . import artifacts, distributed
-from .artifacts import ArchRecord
+from ..train import distributed
+from ..train.checkpoint import load_weights, remove_orphans
+from ..train.device import resolve_device
 from .build import build_space, check_recipe, cost_match
-from .checkpoint import load_weights, remove_orphans
-from .device import resolve_device
 from .evaluate import evaluate
-from .progress import RunLog
 from .retrain import retrain
 from .search import search
-from .sources import record_sources
 
 
 @dataclass

@@ -9,21 +9,23 @@ from typing import Any
 
 import torch
 
+from ..contracts import SearchContext, Strategy
 from ..data.stream import PairStream, make_stream
 from ..losses import binary_entropy
 from ..recipe import Recipe
 from ..registry import DATASETS, LOSSES, STRATEGIES
+from ..rundir import artifacts
+from ..rundir.artifacts import ArchRecord, arch_summary
+from ..rundir.progress import RunLog
+from ..rundir.tracking import Tracker, alpha_columns
 from ..spaces.cost import candidate_costs
-from ..strategies.base import SearchContext, Strategy, architecture_weights
-from . import artifacts, distributed
-from .artifacts import ArchRecord, arch_summary
+from ..strategies.base import architecture_weights
+from ..train import distributed
+from ..train.checkpoint import load_module_state, load_state, save_state
+from ..train.device import compiled, configure, use_autocast, use_compile
 from .build import build_degradation, build_space, set_name
-from .checkpoint import load_module_state, load_state, save_state
-from .device import compiled, configure, use_autocast, use_compile
 from .loop import run_epochs
 from .one_shot import RECALIBRATION_BATCHES, Batches, one_shot_estimates, score
-from .progress import RunLog
-from .tracking import Tracker, alpha_columns
 
 
 @dataclass

@@ -6,19 +6,8 @@ Loading applies a profile, then ``--set`` overrides, checks every key and type a
 
 from .loading import BUNDLED, LoadedRecipe, exec_recipe, load_recipe, read_recipe_json
 from .overrides import apply_overrides, derive, parse_set, parse_value
-from .schema import (
-    DataConfig,
-    DatasetRef,
-    DegradationRef,
-    EvalConfig,
-    LossName,
-    LossRef,
-    Recipe,
-    RetrainConfig,
-    SearchConfig,
-    SpaceRef,
-    StrategyRef,
-)
+from .refs import DatasetRef, DegradationRef, LossName, LossRef, SpaceRef, StrategyRef
+from .schema import DataConfig, EvalConfig, Recipe, RetrainConfig, SearchConfig
 from .validation import resolve_callable
 
 __all__ = [

@@ -12,23 +12,10 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal, NewType
+from typing import Any, Literal
 
-from ..registry import DATASETS, DEGRADATIONS, LOSSES, SPACES, STRATEGIES, Registry
-
-DatasetRef = NewType("DatasetRef", dict)
-DegradationRef = NewType("DegradationRef", dict)
-SpaceRef = NewType("SpaceRef", dict)
-StrategyRef = NewType("StrategyRef", dict)
-LossRef = NewType("LossRef", dict)
-LossName = NewType("LossName", str)  # a registered loss named without arguments (arch_losses keys)
-REF_REGISTRY: dict[Any, Registry[Any]] = {
-    DatasetRef: DATASETS,
-    DegradationRef: DEGRADATIONS,
-    SpaceRef: SPACES,
-    StrategyRef: STRATEGIES,
-    LossRef: LOSSES,
-}
+from .refs import DatasetRef, DegradationRef, LossName, LossRef, SpaceRef, StrategyRef
+from .validation import check_section
 
 
 def ref(**kw: Any) -> Any:
@@ -110,7 +97,7 @@ class EvalConfig:
     protocol: Literal["clearer", "standard"] = "clearer"
     self_ensemble: bool = False
     # tile size in pixels, None for whole images, or "auto": whole when the activations fit the inference
-    # memory budget, else tiles sized to it (clearer.engine.inference). 512 stays the default so recipe
+    # memory budget, else tiles sized to it (clearer.train.inference). 512 stays the default so recipe
     # hashes (and with them comparison folders and ground-truth tables) do not change; the shipped test
     # sets (at most 512 px a side) run whole with it.
     tile: int | Literal["auto"] | None = number(512, low=1)
@@ -143,9 +130,6 @@ class Recipe:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Recipe:
         """Check every key, type and range of a recipe dict (ClearerError naming the key) and build it."""
-        # imported here: validation reads this schema
-        from .validation import check_section
-
         return check_section(cls, data, "")
 
     def hash(self) -> str:

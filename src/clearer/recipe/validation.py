@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from ..errors import ClearerError, did_you_mean
 from ..registry import LOSSES, REGISTRIES, Registry, parameters
-from .schema import REF_REGISTRY, LossName
+from .refs import REF_REGISTRY, LossName
 
 
 def type_name(t: Any) -> str:

@@ -7,34 +7,22 @@ optimiser, warm-up and BatchNorm mode of an architecture step on the other split
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import torch
 from torch import Tensor, nn
 
-from ..engine.trainer import Batch, OptimConfig, Trainer, restore_forward
+from ..contracts import SearchContext
 from ..errors import ClearerError, check_min
 from ..nn.mode import train_mode
 from ..spaces.choice import Supernet
+from ..train.trainer import Batch, OptimConfig, Trainer, restore_forward
 
 
-@dataclass
-class SearchContext:
-    """What a strategy needs from the engine: the losses, the step budget and a few switches."""
-
-    restore_loss: Callable[[Tensor, Tensor], Tensor]
-    arch_losses: dict[str, tuple[float, Callable[..., Tensor]]]  # name -> (λ, regulariser)
-    costs: dict[str, Tensor]
-    total_steps: int
-    steps_per_epoch: int
-    autocast: bool = False
-    grad_sync: Callable[[list[Tensor]], None] = lambda grads: None  # averages α grads across ranks
-
-
-class Strategy:
-    """Learns or samples architecture parameters over a supernet's choice points."""
+class StrategyBase:
+    """What most strategies share (one fits `contracts.Strategy` without it): α logits per choice point,
+    their probabilities, state and the derived architecture."""
 
     searches: bool = True  # False: nothing to learn, the engine skips the search loop
 
@@ -114,7 +102,7 @@ def architecture_weights(
     return weights, active
 
 
-class WeightSharing(Strategy):
+class WeightSharing(StrategyBase):
     """Base of strategies that train the supernet's shared weights (through the engine's `Trainer`:
     SGD/Adam, cosine learning rate over the whole search, clipping)."""
 

@@ -13,9 +13,9 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from ..engine.trainer import Batch, OptimConfig, restore_forward
 from ..nn.mode import train_mode
 from ..registry import STRATEGIES
+from ..train.trainer import Batch, OptimConfig, restore_forward
 from .base import AlphaConfig, Alternating, grads_of
 
 

@@ -5,15 +5,16 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from ..engine.trainer import Batch, restore_forward
+from ..contracts import SearchContext
 from ..errors import ClearerError
 from ..registry import STRATEGIES
 from ..spaces.choice import Supernet, check_architecture
-from .base import SearchContext, Strategy, architecture_weights
+from ..train.trainer import Batch, restore_forward
+from .base import StrategyBase, architecture_weights
 
 
 @STRATEGIES.register("fixed")
-class Fixed(Strategy):
+class Fixed(StrategyBase):
     """No search: the given architecture, `candidate` everywhere, or a random one drawn with `seed`."""
 
     searches = False

@@ -13,8 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..engine.trainer import Batch, OptimConfig
 from ..registry import STRATEGIES
+from ..train.trainer import Batch, OptimConfig
 from .base import AlphaConfig, Alternating, label_key
 
 

@@ -13,11 +13,12 @@ from typing import Any, Literal
 import torch
 from torch import Tensor
 
-from ..engine.trainer import Batch, OptimConfig, restore_forward
+from ..contracts import SearchContext
 from ..nn.mode import train_mode
 from ..registry import STRATEGIES
 from ..spaces.choice import Supernet
-from .base import SearchContext, WeightSharing, architecture_weights
+from ..train.trainer import Batch, OptimConfig, restore_forward
+from .base import WeightSharing, architecture_weights
 
 
 @STRATEGIES.register("random")

@@ -15,8 +15,9 @@ from typing import Any
 import torch
 
 from ..errors import ClearerError
-from . import artifacts, distributed
-from .checkpoint import atomic_write
+from ..train import distributed
+from ..train.checkpoint import atomic_write
+from . import artifacts
 
 TENSORBOARD = "tensorboard"  # folder of the event files inside the run
 

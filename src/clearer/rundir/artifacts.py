@@ -15,7 +15,8 @@ from typing import Any
 import torch
 
 from ..errors import ClearerError
-from .checkpoint import atomic_write
+from ..train.checkpoint import atomic_write
+from ..version import __version__
 
 RECIPE = "recipe.json"
 OVERRIDES = "overrides.json"
@@ -137,6 +138,4 @@ def _short(value: float) -> str:
 
 
 def versions() -> dict[str, str]:
-    from .. import __version__
-
     return {"clearer": __version__, "torch": torch.__version__, "python": platform.python_version()}

@@ -8,7 +8,7 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from ..data.images import to_uint8
-from .checkpoint import atomic_write
+from ..train.checkpoint import atomic_write
 
 GAP = 6  # pixels of separator between panels
 GAP_GRAY = 160  # a mid-light gray: visible against dark and white image borders

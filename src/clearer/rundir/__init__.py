@@ -1,0 +1,1 @@
+"""The run folder: its file names, records and the modules that write them."""
