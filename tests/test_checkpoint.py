@@ -56,3 +56,37 @@ def test_what_a_checkpoint_cannot_hold_is_refused_by_name(tmp_path):
     with pytest.raises(TypeError, match="cannot store set at .* in a checkpoint"):
         save_state(tmp_path / "s.safetensors", {"a": 1, 3: {"tags": {"x"}}})
     assert not (tmp_path / "s.safetensors").exists()
+
+
+def test_a_phase_resumes_its_parts_epoch_clock_and_extras(tmp_path):
+    """The outline search and retraining share: what `PhaseState.save` wrote, `resume` puts back into
+    fresh parts, and a module of another shape is refused naming the file."""
+    from clearer.engine.loop import PhaseState
+    from clearer.errors import ClearerError
+    from clearer.rundir.progress import RunLog
+
+    log = RunLog(None, verbose=False)
+    torch.manual_seed(0)
+    net, optim_net = torch.nn.Linear(3, 2), torch.nn.Linear(3, 2)
+    optim = torch.optim.Adam(optim_net.parameters())
+    optim_net(torch.ones(1, 3)).sum().backward()
+    optim.step()
+    best = {"psnr": 31.5}
+    first = PhaseState("retrain", tmp_path / "state.safetensors", {"model": net, "optim": optim}, lambda: dict(best))
+    assert first.resume(log) == {} and first.epoch == 0
+    first.started -= 40.0  # 40 s spent before the crash
+    first.save(3)
+
+    fresh_net = torch.nn.Linear(3, 2)
+    fresh_optim = torch.optim.Adam(torch.nn.Linear(3, 2).parameters())
+    again = PhaseState("retrain", tmp_path / "state.safetensors", {"model": fresh_net, "optim": fresh_optim})
+    assert again.resume(log) == {"psnr": 31.5}
+    assert again.epoch == 3 and again.seconds() >= 40.0
+    assert all(torch.equal(a, b) for a, b in zip(net.state_dict().values(), fresh_net.state_dict().values()))
+    assert fresh_optim.state_dict()["state"][0]["step"] == 1
+
+    wrong = PhaseState(
+        "retrain", tmp_path / "state.safetensors", {"model": torch.nn.Linear(4, 2), "optim": fresh_optim}
+    )
+    with pytest.raises(ClearerError, match="state.safetensors"):
+        wrong.resume(log)

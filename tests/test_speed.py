@@ -113,7 +113,7 @@ def test_benchmark_counts_the_flops_it_runs_and_stays_below_the_matching_peak(ph
 def test_losses_read_once_per_epoch_still_stop_at_the_first_bad_step(tmp_path):
     """Steps return device tensors (no host sync per step); a NaN stops the run before that epoch's
     checkpoint and the message names the first bad step."""
-    from clearer.engine.loop import NonFiniteLoss, run_epochs
+    from clearer.engine.loop import NonFiniteLoss, PhaseState, run_epochs
 
     ends: list[tuple[int, dict[str, float]]] = []
     calls = [0]
@@ -123,18 +123,12 @@ def test_losses_read_once_per_epoch_still_stop_at_the_first_bad_step(tmp_path):
         loss = torch.tensor(float("nan") if calls[0] in (7, 8) else 0.5 * calls[0])
         return {"loss": loss, "arch_loss": 1.0} if epoch else {"loss": loss}
 
-    with pytest.raises(NonFiniteLoss, match=r"loss became nan at epoch 2, step 3"):
-        for epoch, means in run_epochs(
-            "search",
-            log=RunLog(None, verbose=False),
-            epochs=4,
-            steps_per_epoch=4,
-            start_epoch=0,
-            step=step,
-            checkpoint=tmp_path / "state.safetensors",
-        ):
+    state = PhaseState("search", tmp_path / "state.safetensors", {"net": torch.nn.Linear(2, 2)})
+    with pytest.raises(NonFiniteLoss, match=r"loss became nan at epoch 2, step 3.*state.safetensors\) is kept"):
+        for epoch, means in run_epochs(state, log=RunLog(None, verbose=False), epochs=4, steps_per_epoch=4, step=step):
             ends.append((epoch, means))
     assert ends == [(0, {"loss": 0.5 * (1 + 2 + 3 + 4) / 4})]
+    assert state.epoch == 1  # saved after epoch 1, not after the bad epoch 2
 
 
 def test_retrain_steps_leave_their_losses_on_the_device(tmp_path, host_reads, one_thread):

@@ -3,7 +3,6 @@ cosine decay, clipping)."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,12 +18,12 @@ from ..rundir.artifacts import ArchRecord
 from ..rundir.progress import RunLog
 from ..rundir.tracking import Tracker
 from ..train import distributed
-from ..train.checkpoint import load_module_state, load_state, save_state, save_weights
+from ..train.checkpoint import save_weights
 from ..train.device import compiled, configure, use_autocast, use_compile
 from ..train.trainer import OptimConfig, Trainer
 from .build import build_degradation, build_space, cost_match, network_ref
 from .epoch_validation import Validation
-from .loop import run_epochs
+from .loop import PhaseState, run_epochs
 
 
 @dataclass
@@ -64,17 +63,15 @@ def retrain(recipe: Recipe, arch: ArchRecord, out: Path, device: torch.device, l
         device,
         recipe.channels_last,
     )
-    state_path = out / artifacts.RETRAIN_STATE
-    start, elapsed = 0, 0.0
     tracker = Tracker(out, recipe.tracking)
     validation = Validation(recipe, device)
-    if state_path.exists():
-        state = load_state(state_path)
-        load_module_state(model, state["model"], state_path)
-        trainer.load_state_dict(state["trainer"])
-        stream.load_state_dict(state["stream"])
-        start, elapsed, validation.best = state["epoch"], state["elapsed"], state["best"]
-        log(f"retrain: resuming after epoch {start} from {state_path}")
+    state = PhaseState(
+        "retrain",
+        out / artifacts.RETRAIN_STATE,
+        {"model": model, "trainer": trainer, "stream": stream},
+        lambda: {"best": validation.best},
+    )
+    validation.best = state.resume(log).get("best", validation.best)
     params = sum(p.numel() for p in model.parameters())
     match = cost_match(recipe, arch.architecture)
     if match is not None:
@@ -86,7 +83,6 @@ def retrain(recipe: Recipe, arch: ArchRecord, out: Path, device: torch.device, l
         f"retrain: {params / 1e6:.3f}M parameters, {trainer.total_steps} steps, {optim.describe()}, "
         f"{'bf16 autocast' if trainer.autocast else 'float32'}, on {stream.describe()}"
     )
-    t0 = time.time() - elapsed
 
     def weights_meta() -> dict[str, Any]:
         return {
@@ -96,7 +92,7 @@ def retrain(recipe: Recipe, arch: ArchRecord, out: Path, device: torch.device, l
             "arch_hash": arch.hash,
             "space": network_ref(recipe, arch.architecture),
             "channels": data.channels,
-            "retrain_seconds": round(time.time() - t0, 1),
+            "retrain_seconds": state.seconds(),
             "params": params,
             **artifacts.versions(),
         }
@@ -104,13 +100,11 @@ def retrain(recipe: Recipe, arch: ArchRecord, out: Path, device: torch.device, l
     model.train()
     with compiled(model, device, use_compile(recipe.compile, device), distributed.active()):
         for epoch, means in run_epochs(
-            "retrain",
+            state,
             log=log,
             epochs=cfg.epochs,
             steps_per_epoch=cfg.steps_per_epoch,
-            start_epoch=start,
             step=lambda epoch: {"loss": trainer.step(next(stream))},
-            checkpoint=state_path,
         ):
             scores = validation.run(model, tracker, epoch + 1)
             if scores.get("improved") and distributed.is_main():
@@ -124,19 +118,7 @@ def retrain(recipe: Recipe, arch: ArchRecord, out: Path, device: torch.device, l
                 epoch + 1,
                 {**means, "lr": trainer.last_lr(), **{k: v for k, v in scores.items() if k != "improved"}},
             )
-            if distributed.is_main():
-                save_state(
-                    state_path,
-                    {
-                        "model": model.state_dict(),
-                        "trainer": trainer.state_dict(),
-                        "stream": stream.state_dict(),
-                        "epoch": epoch + 1,
-                        "elapsed": time.time() - t0,
-                        "best": validation.best,
-                    },
-                )
-    seconds = round(time.time() - t0, 1)
+    seconds = state.seconds()
     if distributed.is_main():
         save_weights(out / artifacts.WEIGHTS, model, weights_meta())
     log(f"retrain: done in {seconds:.0f}s" + validation.summary())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,10 +20,9 @@ from ..rundir.tracking import Tracker, alpha_columns
 from ..spaces.cost import candidate_costs
 from ..strategies.base import architecture_weights
 from ..train import distributed
-from ..train.checkpoint import load_module_state, load_state, save_state
 from ..train.device import compiled, configure, use_autocast, use_compile
 from .build import build_degradation, build_space, set_name
-from .loop import run_epochs
+from .loop import PhaseState, run_epochs
 from .one_shot import RECALIBRATION_BATCHES, Batches, one_shot_estimates, score
 
 
@@ -72,17 +70,15 @@ def search(recipe: Recipe, out: Path, device: torch.device, log: RunLog) -> Sear
 
     train_stream, alpha_stream = stream(data.train, seed), stream(data.alpha, seed + 7)
     candidates = {c.label: c.candidates for c in space.choices()}
-    state_path = out / artifacts.SEARCH_STATE
     history: list[dict[str, Any]] = []
-    start, elapsed = 0, 0.0
-    if state_path.exists():
-        state = load_state(state_path)
-        load_module_state(space, state["space"], state_path)
-        strategy.load_state_dict(state["strategy"])
-        train_stream.load_state_dict(state["train_stream"])
-        alpha_stream.load_state_dict(state["alpha_stream"])
-        start, history, elapsed = state["epoch"], state["history"], state["elapsed"]
-        log(f"search: resuming after epoch {start} from {state_path}")
+    streams = {"train_stream": train_stream, "alpha_stream": alpha_stream}
+    state = PhaseState(
+        "search",
+        out / artifacts.SEARCH_STATE,
+        {"space": space, "strategy": strategy, **streams},
+        lambda: {"history": history},
+    )
+    history.extend(state.resume(log).get("history", []))
     log(
         f"search: {sum(p.numel() for p in space.parameters()) / 1e6:.2f}M supernet parameters, "
         f"{len(candidates)} choice points, strategy {cfg.strategy['name']}, weights on "
@@ -90,20 +86,17 @@ def search(recipe: Recipe, out: Path, device: torch.device, log: RunLog) -> Sear
     )
     if strategy.describe():
         log(f"search: {strategy.describe()}")
-    t0 = time.time() - elapsed
     tracker = Tracker(out, recipe.tracking)
     epochs = cfg.epochs if strategy.searches else 0  # e.g. `fixed`: nothing to learn
 
     space.train()
     with compiled(space, device, use_compile(recipe.compile, device), distributed.active()):
         for epoch, means in run_epochs(
-            "search",
+            state,
             log=log,
             epochs=epochs,
             steps_per_epoch=cfg.steps_per_epoch,
-            start_epoch=start,
             step=lambda epoch: strategy.step(next(train_stream), next(alpha_stream), epoch),
-            checkpoint=state_path,
             status=lambda: arch_summary(strategy.derive()),
         ):
             signal = strategy.alpha_signal()
@@ -124,21 +117,9 @@ def search(recipe: Recipe, out: Path, device: torch.device, log: RunLog) -> Sear
                 {**means, **strategy.learning_rates(), **alpha_columns(history[-1]["probabilities"], candidates)},
             )
             if distributed.is_main():
-                save_state(
-                    state_path,
-                    {
-                        "space": space.state_dict(),
-                        "strategy": strategy.state_dict(),
-                        "train_stream": train_stream.state_dict(),
-                        "alpha_stream": alpha_stream.state_dict(),
-                        "epoch": epoch + 1,
-                        "history": history,
-                        "elapsed": time.time() - t0,
-                    },
-                )
                 artifacts.write_alpha_csv(out / artifacts.ALPHA, history, candidates)
     architecture = strategy.derive()
-    seconds = round(time.time() - t0, 1)
+    seconds = state.seconds()
     summary = None
     if strategy.searches and candidates:
         summary = search_summary(strategy.probability_lists(), log)
