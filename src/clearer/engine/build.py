@@ -9,6 +9,7 @@ from typing import Any
 import torch
 
 from ..contracts import Degradation
+from ..data.stream import PairStream, make_stream
 from ..errors import ClearerError
 from ..recipe import Recipe
 from ..registry import DATASETS, DEGRADATIONS, LOSSES, SPACES, STRATEGIES
@@ -41,6 +42,29 @@ def cost_match(recipe: Recipe, architecture: dict[str, str] | None) -> CostMatch
 def build_degradation(recipe: Recipe, **extra: Any) -> Degradation:
     """The recipe's degradation; `extra` replaces its arguments (an evaluation protocol's clip/quantize)."""
     return DEGRADATIONS.build({**recipe.data.degradation, **extra})
+
+
+def build_stream(
+    recipe: Recipe,
+    split: dict[str, Any],
+    seed: int,
+    device: torch.device,
+    patch: int | None = None,
+    batch: int | None = None,
+) -> PairStream:
+    """This process's training stream of one data split of the recipe, degraded as the recipe says; the
+    patch and batch default to the recipe's data section."""
+    data = recipe.data
+    return make_stream(
+        DATASETS.build(split),
+        build_degradation(recipe),
+        data.channels,
+        patch or data.patch,
+        batch or data.batch,
+        seed,
+        device,
+        recipe.channels_last,
+    )
 
 
 def check_recipe(recipe: Recipe, run: bool = False) -> None:

@@ -10,9 +10,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..data.stream import make_stream
 from ..recipe import Recipe
-from ..registry import DATASETS, LOSSES
+from ..registry import LOSSES
 from ..rundir import artifacts
 from ..rundir.artifacts import ArchRecord
 from ..rundir.progress import RunLog
@@ -21,7 +20,7 @@ from ..train import distributed
 from ..train.checkpoint import save_weights
 from ..train.device import compiled, configure, use_autocast, use_compile
 from ..train.trainer import OptimConfig, Trainer
-from .build import build_degradation, build_space, cost_match, network_ref
+from .build import build_space, build_stream, cost_match, network_ref
 from .epoch_validation import Validation
 from .loop import PhaseState, run_epochs
 
@@ -53,16 +52,7 @@ def retrain(recipe: Recipe, arch: ArchRecord, out: Path, device: torch.device, l
         LOSSES.build(cfg.loss),
         use_autocast(recipe.autocast, device),
     )
-    stream = make_stream(
-        DATASETS.build(data.train),
-        build_degradation(recipe),
-        data.channels,
-        cfg.patch or data.patch,
-        cfg.batch or data.batch,
-        recipe.seed * 1000 + 500,
-        device,
-        recipe.channels_last,
-    )
+    stream = build_stream(recipe, data.train, recipe.seed * 1000 + 500, device, cfg.patch, cfg.batch)
     tracker = Tracker(out, recipe.tracking)
     validation = Validation(recipe, device)
     state = PhaseState(

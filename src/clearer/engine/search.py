@@ -9,10 +9,9 @@ from typing import Any
 import torch
 
 from ..contracts import SearchContext, Strategy
-from ..data.stream import PairStream, make_stream
 from ..losses import binary_entropy
 from ..recipe import Recipe
-from ..registry import DATASETS, LOSSES, STRATEGIES
+from ..registry import LOSSES, STRATEGIES
 from ..rundir import artifacts
 from ..rundir.artifacts import ArchRecord, arch_summary
 from ..rundir.progress import RunLog
@@ -21,7 +20,7 @@ from ..spaces.cost import candidate_costs
 from ..strategies.base import architecture_weights
 from ..train import distributed
 from ..train.device import compiled, configure, use_autocast, use_compile
-from .build import build_degradation, build_space, set_name
+from .build import build_space, build_stream, set_name
 from .loop import PhaseState, run_epochs
 from .one_shot import RECALIBRATION_BATCHES, Batches, one_shot_estimates, score
 
@@ -58,17 +57,12 @@ def search(recipe: Recipe, out: Path, device: torch.device, log: RunLog) -> Sear
     # a space without choice points (a plain network) has nothing to search
     strategy: Strategy = STRATEGIES.build(cfg.strategy if space.choices() else {"name": "fixed", "architecture": {}})
     strategy.prepare(space, network, ctx)
-    degrade = build_degradation(recipe)
     seed = recipe.seed * 1000
-
-    def stream(dataset: dict[str, Any], stream_seed: int) -> PairStream:
-        """A training stream of one split; the two splits differ only in data and seed."""
-        source = DATASETS.build(dataset)
-        return make_stream(
-            source, degrade, data.channels, data.patch, data.batch, stream_seed, device, recipe.channels_last
-        )
-
-    train_stream, alpha_stream = stream(data.train, seed), stream(data.alpha, seed + 7)
+    # the two splits differ only in data and seed
+    train_stream, alpha_stream = (
+        build_stream(recipe, data.train, seed, device),
+        build_stream(recipe, data.alpha, seed + 7, device),
+    )
     candidates = {c.label: c.candidates for c in space.choices()}
     history: list[dict[str, Any]] = []
     streams = {"train_stream": train_stream, "alpha_stream": alpha_stream}
@@ -177,16 +171,7 @@ GAP_CROPS, GAP_SEED = 64, 99991
 def fixed_crops(recipe: Recipe, dataset: dict[str, Any], seed: int, count: int, device: torch.device) -> Batches:
     """`count` seeded crops (at least one batch) of a split at the training patch size, as batches."""
     data = recipe.data
-    stream = make_stream(
-        DATASETS.build(dataset),
-        build_degradation(recipe),
-        data.channels,
-        data.patch,
-        data.batch,
-        seed,
-        device,
-        recipe.channels_last,
-    )
+    stream = build_stream(recipe, dataset, seed, device)
     return [next(stream) for _ in range(max(count // data.batch, 1))]
 
 
