@@ -18,6 +18,7 @@ from clearer.data import fetch as fetch_mod
 from clearer.data.datasets import ImageSet, bsd68, bsds500, image_folder, image_identity, overlapping, set12, train400
 from clearer.data.degradations import gaussian
 from clearer.data.images import data_root, list_images, read_image, save_image
+from clearer.data.paired import paired_folder
 from clearer.data.patches import PatchSampler
 from clearer.errors import ClearerError
 from clearer.registry import DATASETS, DEGRADATIONS
@@ -304,3 +305,17 @@ def test_fetch_errors(tmp_path, http_dir):
         fetch_mod.fetch("set12", root, url=f"{base}/missing.zip")
     assert list(root.iterdir()) == []
     assert set(fetch_mod.SOURCES) >= {"bsds500", "train400", "bsd68", "set12"}
+
+
+def test_relative_clearer_data_and_relative_dataset_paths(tmp_path, monkeypatch):
+    """CLEARER_DATA may be relative (resolved once against the current folder); a relative dataset
+    path= is always read under CLEARER_DATA, wherever the command runs."""
+    for sub in ("mine/a.png", "pairs/input/b.png", "pairs/target/b.png"):
+        (tmp_path / "data" / sub).parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "data" / sub)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CLEARER_DATA", "data")
+    assert data_root() == tmp_path / "data" and data_root().is_absolute()
+    assert image_folder("mine").paths == [tmp_path / "data" / "mine" / "a.png"]
+    assert paired_folder("pairs").pairs[0][0] == tmp_path / "data" / "pairs" / "input" / "b.png"
+    assert len(image_folder(str(tmp_path / "data" / "mine"))) == 1  # absolute paths as given

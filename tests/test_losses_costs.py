@@ -6,11 +6,12 @@ import math
 
 import pytest
 import torch
+from torch import nn
 
 from clearer.losses import binary_entropy, expected_cost, l1, mse
 from clearer.registry import LOSSES
 from clearer.spaces.clearer_space import ClearerSpace
-from clearer.spaces.cost import candidate_costs
+from clearer.spaces.cost import candidate_costs, flops_per_pixel, module_flops
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -67,3 +68,27 @@ def test_flop_costs_counted_from_the_candidates():
     assert costs["cell1/col0"].tolist() == pytest.approx([1.0, 5 / 36])
     with pytest.raises(ValueError, match="params' or 'flops'"):
         candidate_costs(ClearerSpace(**SPACE), "seconds", 1)
+
+
+class MatmulUp(nn.Module):
+    """A user module with a matmul and a transposed convolution, which layer hooks used to miss."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(1, 8, 3, padding=1)
+        self.up = nn.ConvTranspose2d(8, 8, 2, stride=2)
+        self.mix = nn.Parameter(torch.randn(8, 8))
+        self.out = nn.Conv2d(8, 1, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.up(self.conv(x)[..., ::2, ::2])
+        return self.out(torch.einsum("bchw,cd->bdhw", y, self.mix))
+
+
+def test_flops_count_matmul_and_transposed_conv(one_thread):
+    net = MatmulUp()
+    # per output pixel, x2 for multiply-add: 3x3 conv 1->8: 144; 2x2 stride-2 transposed conv 8->8 on a
+    # quarter of the pixels: 2*8*8*4/4 = 128; 8x8 matmul: 128; 1x1 conv 8->1: 16
+    assert flops_per_pixel(net, 1, size=32) == 144 + 128 + 128 + 16
+    per_module = module_flops(net, torch.zeros(2, 1, 32, 32))
+    assert per_module[net.up] == 128 * 32 * 32 and per_module[net.conv] == 144 * 32 * 32

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import shutil
 import textwrap
 from pathlib import Path
 
 import pytest
+import torch
 
 from clearer.errors import ClearerError
 from clearer.recipe import (
@@ -19,7 +21,9 @@ from clearer.recipe import (
     parse_set,
     parse_value,
 )
-from clearer.registry import LOSSES, SPACES
+from clearer.registry import CANDIDATES, LOSSES, SPACES
+
+from conftest import RECIPES
 
 ROOT = Path(__file__).resolve().parents[1]
 BSD = ROOT / "recipes" / "bsd.py"
@@ -442,7 +446,6 @@ def test_class_given_directly_becomes_its_registered_name(tmp_path: Path) -> Non
 
 def test_data_names_registered_parts_only_never_imports(tmp_path: Path) -> None:
     """A resolved recipe is data: 'module:qualname' is an unknown name, not an import (issue 12)."""
-    import torch
 
     with pytest.raises(ClearerError, match="space: 'Identity' is not registered"):
         Recipe.from_dict({"space": torch.nn.Identity})
@@ -590,3 +593,12 @@ def test_exec_recipe_leaves_sys_path_as_it_was(tmp_path: Path) -> None:
     with pytest.raises(ClearerError):
         exec_recipe(boom)
     assert sys.path == before
+
+
+def test_a_recipe_copied_elsewhere_still_imports_bsd(tmp_path, restore_registries):
+    copy = tmp_path / "elsewhere" / "custom_module.py"
+    copy.parent.mkdir()
+    shutil.copy(RECIPES / "custom_module.py", copy)
+    CANDIDATES._entries.pop("dilated_parallel", None)  # another test may have loaded the original already
+    resolved = load_recipe(copy).resolve("smoke")
+    assert resolved.name == "custom_module" and "dilated_parallel" in resolved.space["candidates"]

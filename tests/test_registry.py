@@ -12,7 +12,7 @@ import torch
 
 import clearer
 from clearer.errors import ClearerError, did_you_mean
-from clearer.registry import REGISTRIES, Registry, _where, summary
+from clearer.registry import CANDIDATES, REGISTRIES, Registry, _where, summary
 
 KINDS = ["candidates", "ops", "spaces", "losses", "strategies", "datasets", "degradations"]
 
@@ -282,7 +282,6 @@ def test_build_refuses_a_recipe_argument_the_caller_sets(widgets: Registry) -> N
 
 def test_a_candidate_with_another_constructor_is_a_clearer_error(restore_registries) -> None:
     """A user module registered as a multi-scale candidate but built like a DARTS op (`width`)."""
-    from clearer.registry import CANDIDATES
     from clearer.spaces.clearer_space import ClearerSpace
 
     @CANDIDATES.register("test_registry_single_width")
@@ -296,3 +295,13 @@ def test_a_candidate_with_another_constructor_is_a_clearer_error(restore_registr
     assert "candidates 'test_registry_single_width' cannot be built" in msg and "It takes width." in msg
     with pytest.raises(ClearerError, match="unknown candidates 'sep_conv_3x3'"):  # a DARTS op is no candidate
         ClearerSpace(width=4, cells=1, columns=1, candidates=["parallel", "sep_conv_3x3"])
+
+
+def test_list_descriptions_are_whole_sentences():
+    def wrapped():
+        """A description that wraps
+        onto a second line.
+
+        Details nobody lists."""
+
+    assert summary(wrapped) == "A description that wraps onto a second line."

@@ -1,16 +1,14 @@
-"""The one weight trainer (search and retrain), the arch.json record, the training-mode block."""
+"""The one weight trainer (search and retrain) and the training-mode block."""
 
 from __future__ import annotations
 
 import copy
-import json
 
 import pytest
 import torch
 import torch.nn.functional as F
 
 from clearer.nn.mode import train_mode
-from clearer.rundir.artifacts import ArchRecord, arch_hash
 from clearer.train.trainer import OptimConfig, Trainer, cosine
 
 
@@ -56,33 +54,3 @@ def test_train_mode_restores_the_previous_mode_even_after_an_error():
         assert not net[1].training
         raise RuntimeError
     assert net.training and net[1].training
-
-
-def test_arch_record_keeps_the_arch_json_format(tmp_path):
-    searched = ArchRecord(
-        {"cell1/col0": "fusion"},
-        {"cell1/col0": [0.4, 0.6]},
-        {"cell1/col0": ["parallel", "fusion"]},
-        space={"name": "clearer"},
-        strategy="bilevel",
-        search_seconds=1.5,
-        search=None,
-    )
-    searched.write(tmp_path / "arch.json")
-    data = json.loads((tmp_path / "arch.json").read_text())
-    assert data == {
-        "architecture": {"cell1/col0": "fusion"},
-        "probabilities": {"cell1/col0": [0.4, 0.6]},
-        "candidates": {"cell1/col0": ["parallel", "fusion"]},
-        "hash": arch_hash({"cell1/col0": "fusion"}),
-        "space": {"name": "clearer"},
-        "strategy": "bilevel",
-        "search_seconds": 1.5,
-        "search": None,
-    }
-    assert ArchRecord.read(tmp_path / "arch.json") == searched
-    given = ArchRecord({"cell1/col0": "fusion"}, None, {"cell1/col0": ["parallel", "fusion"]}, strategy="fixed")
-    assert "search" not in given.to_dict()  # nothing was searched: no search entry, as before
-    (tmp_path / "hand.json").write_text('{"architecture": {"cell1/col0": "parallel"}}')
-    hand = ArchRecord.read(tmp_path / "hand.json")
-    assert hand.hash == arch_hash({"cell1/col0": "parallel"}) and hand.search_seconds == 0.0
