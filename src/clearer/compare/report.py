@@ -377,16 +377,8 @@ def seed_agreement(rows: list[dict[str, Any]]) -> str | None:
     pairs = [r["seed_psnr"][:2] for r in rows if len(r.get("seed_psnr", [])) >= 2]
     if len(pairs) < 3:
         return None
-    score = 0
-    for i in range(len(pairs)):
-        for j in range(i + 1, len(pairs)):
-            a, b = pairs[i][0] - pairs[j][0], pairs[i][1] - pairs[j][1]
-            score += (a * b > 0) - (a * b < 0)
-    n = len(pairs)
-    return (
-        f"seed agreement: Kendall τ = {score / (n * (n - 1) / 2):.2f} between the rankings seed 0 and "
-        f"seed 1 give {n} rows"
-    )
+    tau = kendall_tau([a for a, _ in pairs], [b for _, b in pairs])
+    return f"seed agreement: Kendall τ = {tau:.2f} between the rankings seed 0 and seed 1 give {len(pairs)} rows"
 
 
 def sweep_monotone(rows: list[dict[str, Any]], sweep: list[str]) -> str | None:
