@@ -12,7 +12,7 @@ from ..recipe import Recipe, apply_overrides
 from ..spaces.cost import flops_per_pixel
 from . import artifacts, distributed
 from .artifacts import ArchRecord
-from .build import build_space, check_recipe, cost_match
+from .build import build_space, check_recipe, cost_match, plan_space
 from .checkpoint import load_weights, remove_orphans
 from .device import resolve_device
 from .evaluate import evaluate
@@ -51,7 +51,7 @@ def fixed_architecture(recipe: Recipe) -> ArchRecord | None:
     given = recipe.retrain.architecture
     if given is None:
         return None
-    space = build_space(recipe)
+    space = plan_space(recipe)  # only its choice points are read
     candidates = {c.label: c.candidates for c in space.choices()}
     return ArchRecord(given, None, candidates, space=recipe.space, strategy="fixed", search_seconds=0.0)
 
