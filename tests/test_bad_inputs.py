@@ -675,8 +675,8 @@ RESTORE_INPUTS = {
     ),
     "bomb": (lambda d: _bomb(d / "bomb.png"), "decompression bomb"),
     "float tiff": (
-        lambda d: (Image.fromarray(np.ones((8, 8), np.float32)).save(d / "f.tif"), d / "f.tif")[1],
-        "floating-point",
+        lambda d: (Image.fromarray(np.full((8, 8), 255.0, np.float32)).save(d / "f.tif"), d / "f.tif")[1],
+        "outside [0, 1]",
     ),
     "folder": (lambda d: (d / "sub.png").mkdir() or d / "sub.png", "not found"),
 }

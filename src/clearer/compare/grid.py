@@ -182,9 +182,7 @@ def load_comparison(
                 f"comparison {path} defines no {key}. A comparison file sets BASE = "
                 f"'recipe.py' and VARIANTS = {{'name': {{'dotted.key': value}}, ...}}."
             )
-    if not isinstance(namespace["BASE"], (str, PathLike)):
-        raise ClearerError(f"BASE in {path} must be the recipe file's path, e.g. 'bsd.py'; got {namespace['BASE']!r}.")
-    base = load_recipe(path.resolve().parent / namespace["BASE"])
+    base = load_recipe(base_file(namespace, path))
     variants = namespace["VARIANTS"]
     if callable(variants):
         try:
@@ -248,6 +246,14 @@ def load_comparison(
         path.resolve(),
         dict(namespace.get("SLURM", {})),
     )
+
+
+def base_file(namespace: dict[str, Any], path: Path) -> Path:
+    """The recipe file a comparison file's BASE names, relative to the comparison file."""
+    base = namespace["BASE"]
+    if not isinstance(base, (str, PathLike)) or not str(base):
+        raise ClearerError(f"BASE in {path} must be the recipe file's path, e.g. 'bsd.py'; got {base!r}.")
+    return Path(path).resolve().parent / base
 
 
 def _count(value: Any, what: str) -> None:
@@ -332,7 +338,7 @@ def register_parts(path: Path) -> dict[str, Any]:
     they register; returns the comparison file's namespace."""
     namespace = exec_recipe(path)
     if "BASE" in namespace:
-        load_recipe(Path(path).resolve().parent / namespace["BASE"])
+        load_recipe(base_file(namespace, path))
     return namespace
 
 

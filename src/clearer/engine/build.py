@@ -27,6 +27,8 @@ def build_space(recipe: Recipe, architecture: dict[str, str] | None = None) -> t
 
 # weights, gradients and two optimiser moments, in float32: what training holds per parameter at least
 BYTES_PER_PARAMETER = 16
+# far above any network clearer trains (the paper's supernet has 559), low enough to stop within seconds
+MAX_PARAMETER_TENSORS = 20_000
 
 
 def memory_bytes() -> int:
@@ -43,12 +45,12 @@ def plan_space(recipe: Recipe, architecture: dict[str, str] | None = None) -> to
     branch), so a mistyped `space.cells=50` must be answered before a single real module is made.
     """
     limit = memory_bytes() // BYTES_PER_PARAMETER
-    counted = 0
+    counted, tensors = 0, 0
 
     def count(module: torch.nn.Module, name: str, param: Any) -> None:
-        nonlocal counted
-        counted += param.numel() if param is not None else 0
-        if counted > limit:
+        nonlocal counted, tensors
+        counted, tensors = counted + (param.numel() if param is not None else 0), tensors + 1
+        if counted > limit or tensors > MAX_PARAMETER_TENSORS:
             raise _TooLarge
 
     handle = register_module_parameter_registration_hook(count)
@@ -62,11 +64,15 @@ def plan_space(recipe: Recipe, architecture: dict[str, str] | None = None) -> to
             raise
     finally:
         handle.remove()
+    size = (
+        f"more than {MAX_PARAMETER_TENSORS:,} parameter tensors (layers)"
+        if tensors > MAX_PARAMETER_TENSORS
+        else f"more than {limit:,} parameters, which need more than this machine's {memory_bytes() / 2**30:.0f} "
+        f"GiB to train ({BYTES_PER_PARAMETER} bytes each for weights, gradients and optimiser state)"
+    )
     raise ClearerError(
-        f"the {recipe.space.get('name')!r} space with these settings has more than {limit:,} parameters, which "
-        f"need more than this machine's {memory_bytes() / 2**30:.0f} GiB to train ({BYTES_PER_PARAMETER} bytes "
-        "each for weights, gradients and optimiser state); make it smaller (space.cells, space.width, "
-        "space.columns)."
+        f"the {recipe.space.get('name')!r} space with these settings has {size}; make it smaller "
+        "(e.g. space.cells, space.columns, space.width, space.stem_blocks)."
     )
 
 
