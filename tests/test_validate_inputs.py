@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_bad_inputs import SMOKE, bad, cli, has_data, write
@@ -65,6 +66,8 @@ def test_any_set_value_is_a_clear_error_or_a_valid_recipe(key, value, spelled):
         ("space.cells=50", "parameters, which need more than this machine's"),
         ("space.columns=1000000", "parameter tensors"),
         ("space.cells=8", "data.patch=32 must be a multiple of 256"),
+        ("space.candidates=[]", "needs one or more distinct candidates"),
+        ("space.candidates=['fusion', 'parallel', 'fusion']", "got ['fusion', 'parallel', 'fusion']"),
     ],
 )
 def test_bad_sizes_and_literals_fail_before_building(setting, says):
@@ -149,3 +152,12 @@ def test_report_over_a_damaged_metrics_json_names_it(garbage, finished_compariso
         "--report",
         says=("cannot report variant 'a'", str(metrics)),
     )
+
+
+@pytest.mark.parametrize("candidates", [[], ["skip", "skip"]])
+def test_a_choice_needs_distinct_candidates(candidates):
+    from clearer.errors import ClearerError
+    from clearer.spaces.choice import Choice
+
+    with pytest.raises(ClearerError, match="one or more distinct candidates"):
+        Choice("edge", candidates, lambda name: torch.nn.Identity())

@@ -228,8 +228,8 @@ class Export:
 
 
 def _check_image(model: nn.Module, image: str | Path | None) -> tuple[torch.Tensor, str]:
-    """A real test input, padded to the model's multiple: the given file, else the first image of the
-    run's first test set degraded as evaluation degrades it."""
+    """A real test input, padded to the model's multiple (and to the exported program's smallest size):
+    the given file, else the first image of the run's first test set degraded as evaluation degrades it."""
     from .engine.build import set_name
     from .engine.evaluate import evaluation_pairs, protocol_degradation
     from .engine.progress import RunLog
@@ -253,6 +253,8 @@ def _check_image(model: nn.Module, image: str | Path | None) -> tuple[torch.Tens
         )
         x, _, stem = next(iter(pairs))
         where = f"{set_name(ref)}/{stem} (degraded as in evaluation)"
+    low = MIN_EXPORT_BLOCKS * model.multiple  # the smallest size the exported program takes
+    x = torch.nn.functional.pad(x, (0, max(0, low - x.shape[-1]), 0, max(0, low - x.shape[-2])), mode="replicate")
     return pad_to_multiple(x, model.multiple)[0], where
 
 
