@@ -282,3 +282,10 @@ def test_evaluate_names_bad_overrides(tmp_path):
         clearer.evaluate(tmp_path, ["data.degradation.sigma=15"])
     with pytest.raises(TypeError, match="run_dir takes a run folder"):
         clearer.evaluate(None)
+
+
+def test_a_damaged_pil_image_is_a_clear_error():
+    buf = io.BytesIO()
+    Image.fromarray(np.full((64, 64), 7, np.uint8)).save(buf, format="PNG")
+    with pytest.raises(ClearerValueError, match="cannot read the PIL image"):
+        net_restore(GRAY, Image.open(io.BytesIO(buf.getvalue()[:80])))

@@ -48,7 +48,8 @@ class Pixels:
 
 
 def check_values(x: torch.Tensor, where: str) -> None:
-    """Refuse NaN/inf and values outside [0, 1], with the count and the first position ([B,] C, H, W)."""
+    """Refuse NaN/inf and values outside [0, 1], with the count and the first position (as the caller
+    indexes its own array)."""
     for bad, what, fix in (
         (~torch.isfinite(x), "NaN or infinite", "replace them (e.g. np.nan_to_num)"),
         ((x < 0) | (x > 1), "outside [0, 1]", "scale the image to [0, 1] or clip it (e.g. .clip(0, 1))"),
@@ -111,7 +112,7 @@ def from_array(
         source = array
     if 0 in array.shape:
         raise ClearerValueError(f"{where} is empty (shape {tuple(array.shape)}); give an image of at least 1x1 pixels.")
-    values = torch.from_numpy(np.ascontiguousarray(source, dtype=np.float32))  # in the caller's own layout
+    values = torch.from_numpy(np.array(source, dtype=np.float32))  # a copy, in the caller's own layout
     if white == 1.0:
         check_values(values, where)
     if is_tensor:
@@ -134,17 +135,20 @@ def from_array(
     return pixels, back
 
 
-def _frames(img: Image.Image, where: str) -> None:
-    if getattr(img, "n_frames", 1) > 1:
-        raise ClearerValueError(
-            f"{where} holds {img.n_frames} frames (an animation or a multi-page file); clearer restores single "
-            "images. Save the frame you want as its own file (e.g. PIL: img.seek(i); img.save('frame.png'))."
-        )
-
-
 def from_pil(img: Image.Image, channels: int, where: str = "the image") -> Pixels:
     """Pixels of a PIL image as it is displayed (EXIF orientation applied), by the rules above."""
-    _frames(img, where)
+    try:
+        img.load()  # a lazily opened file decodes here: a damaged one fails with its reason
+        frames = getattr(img, "n_frames", 1)
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+        raise ClearerValueError(
+            f"cannot read {where}: {exc}. The file is corrupt or not an image; replace it or leave it out."
+        ) from None
+    if frames > 1:
+        raise ClearerValueError(
+            f"{where} holds {frames} frames (an animation or a multi-page file); clearer restores single "
+            "images. Save the frame you want as its own file (e.g. PIL: img.seek(i); img.save('frame.png'))."
+        )
     if 0 in img.size:
         raise ClearerValueError(f"{where} is empty ({img.width}x{img.height} pixels); give an image of at least 1x1.")
     img = ImageOps.exif_transpose(img) or img
