@@ -289,3 +289,9 @@ def test_a_damaged_pil_image_is_a_clear_error():
     Image.fromarray(np.full((64, 64), 7, np.uint8)).save(buf, format="PNG")
     with pytest.raises(ClearerValueError, match="cannot read the PIL image"):
         net_restore(GRAY, Image.open(io.BytesIO(buf.getvalue()[:80])))
+
+
+@pytest.mark.parametrize("net", [None, torch.nn.Identity(), torch.nn.Conv2d(1, 1, 3)])
+def test_restore_needs_a_loaded_model(net):
+    with pytest.raises(ClearerTypeError, match="model takes a network from clearer.load"):
+        clearer.restore(net, np.zeros((4, 4), np.uint8))

@@ -108,6 +108,7 @@ COMPARISONS = {
     "sweep unknown": ("SWEEP = ['wide', 'huge']", "SWEEP in"),
     "sweep a string": ("SWEEP = 'wide'", "must list variant names"),
     "base a number": ("BASE = 3", "BASE in"),
+    "a billion seeds": ("SEEDS = 10**9", "asks for 2,000,000,000 runs"),
 }
 
 

@@ -117,7 +117,11 @@ def restore(model: nn.Module, image: ImageLike, tile: Tile = "auto", self_ensemb
         raise ClearerTypeError(f"restore: tile takes 'auto', None (whole images) or a number of pixels; got {tile!r}.")
     if not isinstance(self_ensemble, bool):
         raise ClearerTypeError(f"restore: self_ensemble takes True or False; got {self_ensemble!r}.")
-    channels = getattr(model, "channels", None) or next(model.parameters()).shape[1]
+    if not isinstance(model, nn.Module) or not isinstance(getattr(model, "channels", None), int):
+        raise ClearerTypeError(
+            f"restore: model takes a network from clearer.load (an nn.Module with .channels); got {type(model).__name__}."
+        )
+    channels = model.channels
     pixels, back = _as_pixels(image, channels)
     device = next(model.parameters()).device
     y = restore_image(model, pixels.colour.to(device), getattr(model, "multiple", 1), tile, TILE_OVERLAP, self_ensemble)

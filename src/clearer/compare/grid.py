@@ -166,6 +166,9 @@ class Comparison:
     slurm: dict[str, Any] = field(default_factory=dict)  # the file's SLURM resources (see compare.launch)
 
 
+MAX_JOBS = 10_000  # far above any real comparison; a mistyped seed count must not resolve 10^9 recipes
+
+
 def load_comparison(
     path: Path, profile: str | None, overrides: dict[str, Any], seeds: int | None, out: Path | None
 ) -> Comparison:
@@ -224,6 +227,11 @@ def load_comparison(
     folder = (profile or "base") + (f"-set-{_digest(overrides)}" if overrides else "")
     root = Path(out) if out is not None else Path("runs") / name / folder
     counts = {variant: max(n_seeds, int(more.get(variant, 0))) for variant in variants}
+    if sum(counts.values()) > MAX_JOBS:
+        raise ClearerError(
+            f"{path.name} asks for {sum(counts.values()):,} runs ({len(variants)} variants x their seeds), more than "
+            f"{MAX_JOBS:,}; check SEEDS, VARIANT_SEEDS and --seeds (they count seeds per variant)."
+        )
     jobs = []
     # seed-major: every variant's seed 0 first, so a grid cut short still compares like with like
     for seed in range(max(counts.values(), default=0)):
