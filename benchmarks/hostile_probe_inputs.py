@@ -262,6 +262,59 @@ def cases(run: Path, work: Path, canary: Path) -> list[Case]:
     api("self_ensemble=1", lambda: r(u8, self_ensemble=1))
     api("a nested list", lambda: r([[0.1, 0.2]]))
 
+    # second round (written after the first round's fixes)
+    api("model=Identity", lambda: clearer.restore(torch.nn.Identity(), u8))
+    api("np.matrix", lambda: r(np.asmatrix(f32)), lambda y: np.array_equal(np.asarray(y), ref(f32)))
+    mm = np.lib.format.open_memmap(work / "mm.npy", mode="w+", dtype=np.uint8, shape=u8.shape)
+    mm[:] = u8
+    api("memmap", lambda: r(mm), lambda y: np.array_equal(np.asarray(y), as_int(ref(u8 / 255), 255, np.uint8)))
+    api("0-d array", lambda: r(np.array(0.5)))
+    api("5-d tensor", lambda: r(t[None, None]))
+    api("meta tensor", lambda: r(torch.empty(1, 8, 8, device="meta")))
+    api("sparse tensor", lambda: r(t.to_sparse()))
+    api("subnormal float64", lambda: r(np.full((6, 6), 1e-320)), lambda y: y.dtype == np.float64 and y.shape == (6, 6))
+    flipped = Image.fromarray(u8)
+    exif5 = flipped.getexif()
+    exif5[0x0112] = 5  # transpose
+    flipped.info["exif"] = exif5.tobytes()
+    api("in-memory EXIF transpose", lambda: r(flipped), lambda y: y.size == (20, 24))
+    pgm = work / "in" / "deep.pgm"
+    pgm.parent.mkdir(parents=True, exist_ok=True)
+    pgm.write_bytes(b"P5\n24 20\n1000\n" + (u16 % 1001).astype(">u2").tobytes())
+
+    def pgm_check(y: Image.Image) -> bool:
+        decoded = np.asarray(Image.open(pgm)) / 65535  # PIL scales 0..maxval to 0..65535
+        means = np.allclose(decoded, (u16 % 1001) / 1000, atol=1e-4)
+        return means and np.array_equal(np.asarray(y), as_int(ref(decoded), 255, np.uint8))
+
+    api("PGM with maxval 1000", lambda: r(pgm), pgm_check)
+    ico = work / "in" / "icon.ico"
+    Image.fromarray(np.dstack([u8] * 3)).resize((32, 32)).save(ico, sizes=[(16, 16), (32, 32)])
+    api("ICO with two sizes", lambda: r(ico), lambda y: y.size == (32, 32))
+    few = Image.fromarray(u8).quantize(16)
+    api(
+        "16-colour palette",
+        lambda: r(few),
+        lambda y: np.array_equal(np.asarray(y), as_int(ref(np.asarray(few.convert("L")) / 255), 255, np.uint8)),
+    )
+    call_now = [
+        ("API load", "device='cuda' without CUDA", lambda: clearer.load(run, device="cuda")),
+        ("API load", "the weights file as run", lambda: clearer.load(run / "model.safetensors")),
+        (
+            "API evaluate",
+            "evaluate.tile=0",
+            lambda: clearer.evaluate(run, {"evaluate.tile": 0}, work / "e6", verbose=False),
+        ),
+    ]
+    for entry, name, fn in call_now:
+        add(Case(entry, name, fn))
+    npint = work / "npint.py"
+    npint.write_text("import numpy as np\nfrom bsd import RECIPE, PROFILES\nRECIPE = dict(RECIPE, seed=np.int64(3))\n")
+    add(Case("CLI show", "RECIPE with a numpy int", lambda: cli("show", npint, *SMOKE)))
+    many = work / "many.py"
+    many.write_text(f"BASE = {BSD!r}\nVARIANTS = {{'a': {{}}}}\nSEEDS = 10**9\n")
+    add(Case("CLI compare", "SEEDS = 10**9", lambda: cli("compare", many, *SMOKE, "--status")))
+
     # ---- Python API: load / export / evaluate arguments
     def call(entry: str, name: str, fn: Callable[[], Any], check: Callable[[Any], bool] = lambda x: False) -> None:
         add(Case(entry, name, fn, check))

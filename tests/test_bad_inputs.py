@@ -706,7 +706,7 @@ def test_restore_bad_places(smoke_run, tmp_path):
         tmp_path / "norun",
         "--out",
         tmp_path / "o",
-        says="has no model.safetensors",
+        says="norun does not exist",
         watch=watch,
     )
     bad(

@@ -19,6 +19,7 @@ from hypothesis.extra import numpy as hnp
 from PIL import Image
 
 import clearer
+from clearer.data.images import read_pixels
 from clearer.data.pixels import from_pil
 from clearer.errors import ClearerError, ClearerTypeError, ClearerValueError
 
@@ -250,6 +251,8 @@ def test_animated_gif_is_refused():
         (np.zeros((3, 3), object), "dtype object"),
         (None, "got NoneType"),
         ([[0.5]], "got list"),
+        (torch.eye(4)[None].to_sparse(), "holds no plain pixels"),
+        (torch.empty(1, 4, 4, device="meta"), "holds no plain pixels"),
     ],
 )
 def test_unusable_inputs_are_clear_errors(image, says):
@@ -275,6 +278,15 @@ def test_export_refuses_a_plain_module(tmp_path):
     with pytest.raises(ValueError, match="onnx, pt2"):
         clearer.export(GRAY, "tflite", tmp_path / "m.tflite")
     assert not list(tmp_path.iterdir())
+
+
+def test_sixteen_bit_pgm_is_read_by_its_range(tmp_path):
+    """Regression (probe): PIL reads a 16-bit PGM as mode I scaled to 0-65535; it was refused."""
+    values = (np.arange(20).reshape(4, 5) * 50).astype(">u2")  # maxval 1000
+    path = tmp_path / "deep.pgm"
+    path.write_bytes(b"P5\n5 4\n1000\n" + values.tobytes())
+    got = read_pixels(path, 1).colour[0, 0].numpy()
+    assert np.allclose(got, values / 1000, atol=1 / 65535)
 
 
 def test_evaluate_names_bad_overrides(tmp_path):

@@ -55,6 +55,11 @@ def load(
         raise ClearerTypeError(f"clearer.load: device takes 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'; got {device!r}.")
     if not isinstance(best, bool):
         raise ClearerTypeError(f"clearer.load: best takes True or False; got {best!r}.")
+    if not run_dir.is_dir():
+        raise ClearerError(
+            f"{run_dir} {'is a file' if run_dir.exists() else 'does not exist'}; a finished run is a folder "
+            "(the --out of clearer run)."
+        )
     weights = run_dir / (artifacts.BEST_WEIGHTS if best else artifacts.WEIGHTS)
     if not weights.is_file():
         raise ClearerError(

@@ -9,7 +9,7 @@ The rules (docs/api.md, "Accepted images"):
 - EXIF orientation is applied, as viewers do; a file with several frames (animated GIF, multi-page
   TIFF) is refused.
 - 8-bit modes (1, L, P, RGB, RGBX, CMYK, YCbCr) through PIL's own conversion, /255; 16-bit gray
-  (I;16*, and mode I read from a PNG) /65535; F (float) as is; other 32-bit integer images refused.
+  (I;16*, and mode I read from a PNG or PGM) /65535; F (float) as is; other 32-bit integer images refused.
 - Integer arrays and tensors: uint8 /255, uint16 /65535; floats (16/32/64-bit) as is; every other dtype
   (bool, signed integers, uint32/64, complex, object) refused.
 - Float values must be finite and within [0, 1]; a refusal gives the count and the first position.
@@ -33,7 +33,8 @@ from ..errors import ClearerTypeError, ClearerValueError
 
 EIGHT_BIT_MODES = ("1", "L", "P", "RGB", "RGBX", "CMYK", "YCbCr", "LA", "PA", "La", "RGBA", "RGBa")
 SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N")
-ACCEPTED_MODES = (*EIGHT_BIT_MODES, *SIXTEEN_BIT_MODES, "I (16-bit PNG)", "F (values in [0, 1])")
+SIXTEEN_BIT_AS_I = ("PNG", "PPM")  # formats PIL reads 16-bit gray from as mode I, scaled to 0-65535
+ACCEPTED_MODES = (*EIGHT_BIT_MODES, *SIXTEEN_BIT_MODES, "I (16-bit PNG, PGM)", "F (values in [0, 1])")
 # dtype kind and size -> the value that means white; floats mean themselves
 INTEGER_WHITE = {("u", 1): 255.0, ("u", 2): 65535.0}
 ACCEPTED_DTYPES = "uint8 (0-255), uint16 (0-65535), float16/bfloat16/float32/float64 (values in [0, 1])"
@@ -92,6 +93,11 @@ def from_array(
     one more for alpha; and the function turning restored pixels back into the same kind, shape and dtype.
     """
     is_tensor = isinstance(array, torch.Tensor)
+    if is_tensor and (array.layout != torch.strided or array.device.type == "meta"):
+        raise ClearerTypeError(
+            f"{where} is a {array.layout} tensor on {array.device}, which holds no plain pixels; give a dense "
+            "tensor with data (e.g. .to_dense())."
+        )
     dtype = _numpy_dtype(array, where) if is_tensor else array.dtype
     white = _white(dtype, where)
     if is_tensor:
@@ -151,9 +157,10 @@ def from_pil(img: Image.Image, channels: int, where: str = "the image") -> Pixel
         )
     if 0 in img.size:
         raise ClearerValueError(f"{where} is empty ({img.width}x{img.height} pixels); give an image of at least 1x1.")
+    stored_as = img.format  # the copy exif_transpose makes has none
     img = ImageOps.exif_transpose(img) or img
     mode = img.mode
-    if mode in SIXTEEN_BIT_MODES or (mode == "I" and img.format == "PNG"):
+    if mode in SIXTEEN_BIT_MODES or (mode == "I" and stored_as in SIXTEEN_BIT_AS_I):
         gray = torch.from_numpy(np.asarray(img).astype(np.float32) / np.float32(65535.0))
         return Pixels(gray.expand(channels, -1, -1)[None].contiguous())
     if mode == "F":
