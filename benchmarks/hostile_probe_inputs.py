@@ -7,7 +7,7 @@ Classes: clear error (a ClearerError, or exit 2 with one `error:` paragraph), co
 against what the input means), silently wrong (a result, but not the right one, or a result where only
 an error is right), traceback (any other exception, or another exit code), hang (over 120 s), data lost
 (a watched file changed) and code executed (a planted payload ran). Every case runs in this process on
-one smoke run of recipes/bsd.py (made first, about 15 s on 2 CPU cores).
+one smoke run of recipes/bsd.py, made first.
 """
 
 from __future__ import annotations
