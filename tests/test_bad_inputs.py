@@ -675,8 +675,8 @@ RESTORE_INPUTS = {
     ),
     "bomb": (lambda d: _bomb(d / "bomb.png"), "decompression bomb"),
     "float tiff": (
-        lambda d: (Image.fromarray(np.ones((8, 8), np.float32)).save(d / "f.tif"), d / "f.tif")[1],
-        "floating-point",
+        lambda d: (Image.fromarray(np.full((8, 8), 255.0, np.float32)).save(d / "f.tif"), d / "f.tif")[1],
+        "outside [0, 1]",
     ),
     "folder": (lambda d: (d / "sub.png").mkdir() or d / "sub.png", "not found"),
 }
@@ -706,7 +706,7 @@ def test_restore_bad_places(smoke_run, tmp_path):
         tmp_path / "norun",
         "--out",
         tmp_path / "o",
-        says="has no model.safetensors",
+        says="norun does not exist",
         watch=watch,
     )
     bad(

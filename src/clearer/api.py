@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import types
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,9 +22,10 @@ import torch
 from PIL import Image
 from torch import nn
 
-from .data.images import read_image, to_uint8
+from .data.images import read_image, read_pixels
+from .data.pixels import Pixels, from_array, from_pil, to_pil
 from .engine.build import build_space
-from .errors import ClearerError
+from .errors import ClearerError, ClearerTypeError, ClearerValueError
 from .recipe import Recipe, apply_overrides
 from .rundir import artifacts
 from .rundir.artifacts import ArchRecord
@@ -47,7 +49,17 @@ def load(
     Parts a recipe file registered itself are registered again from the file the run recorded
     (unchanged) or from `recipe`. `best=True` loads the checkpoint with the best validation PSNR.
     """
-    run_dir = Path(run_dir)
+    run_dir = _path("clearer.load", "run_dir", run_dir, "a run folder")
+    recipe = _path("clearer.load", "recipe", recipe, "a recipe .py file", optional=True)
+    if not isinstance(device, (str, torch.device)):
+        raise ClearerTypeError(f"clearer.load: device takes 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'; got {device!r}.")
+    if not isinstance(best, bool):
+        raise ClearerTypeError(f"clearer.load: best takes True or False; got {best!r}.")
+    if not run_dir.is_dir():
+        raise ClearerError(
+            f"{run_dir} {'is a file' if run_dir.exists() else 'does not exist'}; a finished run is a folder "
+            "(the --out of clearer run)."
+        )
     weights = run_dir / (artifacts.BEST_WEIGHTS if best else artifacts.WEIGHTS)
     if not weights.is_file():
         raise ClearerError(
@@ -70,60 +82,55 @@ def load(
     return model.to(resolve_device(str(device))).eval()
 
 
-def _as_batch(image: ImageLike, channels: int) -> tuple[torch.Tensor, Any]:
-    """[B,C,H,W] float batch in [0,1] and a function turning the restored batch back into the input's kind."""
+def _path(function: str, name: str, value: Any, what: str, optional: bool = False) -> Path | None:
+    """A path argument of the public API as a Path; anything else is a ClearerTypeError naming it."""
+    if value is None and optional:
+        return None
+    if isinstance(value, (str, os.PathLike)) and str(value):
+        return Path(value)
+    raise ClearerTypeError(
+        f"{function}: {name} takes {what} as a str or pathlib.Path{' (or None)' if optional else ''}; "
+        f"got {type(value).__name__} {value!r}."
+    )
+
+
+def _as_pixels(image: ImageLike, channels: int) -> tuple[Pixels, Any]:
+    """The image as pixels in [0,1] (data/pixels.py says how each kind is read) and a function turning
+    the restored pixels back into the input's kind."""
     if isinstance(image, (str, Path)):
-        x = read_image(image, channels)[None]
-        return x, lambda y: Image.fromarray(to_uint8(y[0]))
+        return read_pixels(image, channels), to_pil
     if isinstance(image, Image.Image):
-        array = np.asarray(image.convert("L" if channels == 1 else "RGB"))
-        x, _ = _as_batch(array, channels)
-        return x, lambda y: Image.fromarray(to_uint8(y[0]))
-    if isinstance(image, np.ndarray):
-        scale = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(image.dtype, 1.0)
-        hwc = image[:, :, None] if image.ndim == 2 else image
-        if hwc.ndim != 3 or hwc.shape[2] != channels:
-            raise ClearerError(
-                f"the model takes {channels}-channel images (H x W{' x 3' if channels == 3 else ''}); "
-                f"got an array of shape {image.shape}. Convert the image first."
-            )
-        x = torch.from_numpy(np.ascontiguousarray(hwc, dtype=np.float32) / scale).permute(2, 0, 1)[None]
-
-        def to_array(y: torch.Tensor) -> np.ndarray:
-            out = y[0].permute(1, 2, 0).numpy()
-            out = out[:, :, 0] if image.ndim == 2 else out
-            if scale == 1.0:
-                return out.astype(image.dtype)
-            return np.clip(np.round(out * scale), 0, scale).astype(image.dtype)
-
-        return x, to_array
-    if isinstance(image, torch.Tensor):
-        if image.dim() not in (3, 4) or image.shape[-3] != channels:
-            raise ClearerError(
-                f"the model takes [C,H,W] or [B,C,H,W] tensors with C={channels}; got shape {tuple(image.shape)}."
-            )
-        single = image.dim() == 3
-        return (image[None] if single else image).float(), lambda y: (y[0] if single else y).to(
-            image.device, image.dtype
-        )
-    raise ClearerError(f"restore takes a tensor, numpy array, PIL image or file path; got {type(image).__name__}.")
+        return from_pil(image, channels, "the PIL image"), to_pil
+    if isinstance(image, (np.ndarray, torch.Tensor)):
+        return from_array(image, channels, f"the {'tensor' if isinstance(image, torch.Tensor) else 'array'}")
+    raise ClearerTypeError(f"restore takes a tensor, numpy array, PIL image or file path; got {type(image).__name__}.")
 
 
 def restore(model: nn.Module, image: ImageLike, tile: Tile = "auto", self_ensemble: bool = False) -> Any:
     """Restore one image (or a batch of tensors) of any size with a loaded model; same kind out as in.
 
-    Tensors ([C,H,W] or [B,C,H,W], floats in [0,1]) come back unclipped on their own device; numpy
-    arrays ([H,W] or [H,W,C]; uint8, uint16 or floats in [0,1]) in their dtype; PIL images and file
-    paths as PIL images. Sizes are padded to the model's multiple; `tile="auto"` runs an image whole when
-    the network's activations for it fit the inference memory budget (2 GiB, CLEARER_INFERENCE_MEMORY) and
-    in tiles sized to it otherwise, an int tiles images larger than it in tiles of that size, None runs
-    whole images; `self_ensemble` averages the 8 flips/rotations.
+    Tensors ([C,H,W] or [B,C,H,W]) come back on their own device, numpy arrays ([H,W] or [H,W,C]) in
+    their dtype, PIL images and file paths as 8-bit PIL images; uint8 means 0-255, uint16 0-65535 and
+    floats [0, 1] both ways (docs/api.md lists every accepted mode and dtype; others are refused, as are
+    NaN/inf and float values outside [0, 1]). An alpha channel is written back unchanged. Sizes are
+    padded to the model's multiple; `tile="auto"` runs an image whole when the network's activations for
+    it fit the inference memory budget (2 GiB, CLEARER_INFERENCE_MEMORY) and in tiles sized to it
+    otherwise, an int tiles images larger than it in tiles of that size, None runs whole images;
+    `self_ensemble` averages the 8 flips/rotations.
     """
-    channels = getattr(model, "channels", None) or next(model.parameters()).shape[1]
-    x, back = _as_batch(image, channels)
+    if not (tile is None or tile == "auto" or (isinstance(tile, int) and not isinstance(tile, bool))):
+        raise ClearerTypeError(f"restore: tile takes 'auto', None (whole images) or a number of pixels; got {tile!r}.")
+    if not isinstance(self_ensemble, bool):
+        raise ClearerTypeError(f"restore: self_ensemble takes True or False; got {self_ensemble!r}.")
+    if not isinstance(model, nn.Module) or not isinstance(getattr(model, "channels", None), int):
+        raise ClearerTypeError(
+            f"restore: model takes a network from clearer.load (an nn.Module with .channels); got {type(model).__name__}."
+        )
+    channels = model.channels
+    pixels, back = _as_pixels(image, channels)
     device = next(model.parameters()).device
-    y = restore_image(model, x.to(device), getattr(model, "multiple", 1), tile, TILE_OVERLAP, self_ensemble)
-    return back(y.float().cpu())
+    y = restore_image(model, pixels.colour.to(device), getattr(model, "multiple", 1), tile, TILE_OVERLAP, self_ensemble)
+    return back(Pixels(y.float().cpu(), pixels.alpha))
 
 
 # ------------------------------------------------------------------------------------------ evaluate
@@ -160,7 +167,14 @@ def evaluate(
     from .engine.evaluate import evaluate as evaluate_sets
     from .rundir.progress import RunLog
 
-    run_dir, overrides = Path(run_dir), dict(overrides or {})
+    run_dir = _path("clearer.evaluate", "run_dir", run_dir, "a run folder")
+    out = _path("clearer.evaluate", "out", out, "a folder", optional=True)
+    if overrides is not None and (not isinstance(overrides, dict) or not all(isinstance(k, str) for k in overrides)):
+        raise ClearerTypeError(
+            f"clearer.evaluate: overrides takes a dict of dotted keys, e.g. {{'data.degradation.sigma': 15}}; "
+            f"got {overrides!r}."
+        )
+    overrides = dict(overrides or {})
     _check_evaluable(overrides)
     model = load(run_dir, recipe, device="cpu")
     evaluated = Recipe.from_dict(apply_overrides(model.recipe.to_dict(), overrides))
@@ -223,8 +237,8 @@ class Export:
 
 
 def _check_image(model: nn.Module, image: str | Path | None) -> tuple[torch.Tensor, str]:
-    """A real test input, padded to the model's multiple: the given file, else the first image of the
-    run's first test set degraded as evaluation degrades it."""
+    """A real test input, padded to the model's multiple (and to the exported program's smallest size):
+    the given file, else the first image of the run's first test set degraded as evaluation degrades it."""
     from .engine.build import set_name
     from .engine.evaluate import evaluation_pairs, protocol_degradation
     from .metrics import get_protocol
@@ -248,14 +262,24 @@ def _check_image(model: nn.Module, image: str | Path | None) -> tuple[torch.Tens
         )
         x, _, stem = next(iter(pairs))
         where = f"{set_name(ref)}/{stem} (degraded as in evaluation)"
+    low = MIN_EXPORT_BLOCKS * model.multiple  # the smallest size the exported program takes
+    x = torch.nn.functional.pad(x, (0, max(0, low - x.shape[-1]), 0, max(0, low - x.shape[-2])), mode="replicate")
     return pad_to_multiple(x, model.multiple)[0], where
 
 
+MIN_EXPORT_BLOCKS = 2  # exported programs take heights and widths of at least 2 x model.multiple
+
+
 def _dynamic_shapes(multiple: int) -> tuple[dict[int, Any], ...]:
-    """Batch, height and width free; height and width multiples of `multiple`."""
+    """Batch, height and width free; height and width multiples of `multiple`, at least two of them.
+
+    Why two: at one multiple the network's coarsest branch is 1 pixel high, a size torch.export
+    specialises (broadcasting differs at 1), so a program traced at larger sizes refuses it.
+    """
     from torch.export import Dim
 
-    h, w = Dim("h_blocks", min=1, max=65536 // multiple), Dim("w_blocks", min=1, max=65536 // multiple)
+    low, high = MIN_EXPORT_BLOCKS, 65536 // multiple
+    h, w = Dim("h_blocks", min=low, max=high), Dim("w_blocks", min=low, max=high)
     return (
         {
             0: Dim("batch", min=1, max=1024),
@@ -287,10 +311,20 @@ def export(
     free batch, height and width (height and width multiples of the model's `multiple`), then run the
     exported file on a real image and return its largest difference from the eager model."""
     if format not in ("onnx", "pt2"):
-        raise ClearerError(f"unknown export format {format!r}; valid: onnx, pt2.")
-    model = run if isinstance(run, nn.Module) else load(run, recipe, device="cpu")
+        raise ClearerValueError(f"unknown export format {format!r}; valid: onnx, pt2.")
+    out = _path("clearer.export", "out", out, "the file to write")
+    image = _path("clearer.export", "image", image, "an image file", optional=True)
+    if isinstance(run, nn.Module):
+        if not all(hasattr(run, a) for a in ("multiple", "channels", "recipe")):
+            raise ClearerTypeError(
+                f"clearer.export: run takes a run folder or a model from clearer.load; got a plain "
+                f"{type(run).__name__} (without the multiple, channels and recipe that clearer.load sets). "
+                "For any other module use torch.export or torch.onnx directly."
+            )
+        model = run
+    else:
+        model = load(_path("clearer.export", "run", run, "a run folder or a model from clearer.load"), recipe, "cpu")
     model = model.cpu().eval()
-    out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     net = _Forward(model).eval()
     m = model.multiple

@@ -431,12 +431,13 @@ def report_comparison(comparison: Any) -> None:
 
 def load_recipe_profiles(path: Path) -> dict[str, Any]:
     """Profiles of the base recipe a comparison file names (for the automatic profile choice)."""
+    from .compare.grid import base_file
     from .recipe import exec_recipe, load_recipe
 
     namespace = exec_recipe(path)  # the comparison file
     if "BASE" not in namespace:
         return {}
-    return load_recipe(Path(path).resolve().parent / namespace["BASE"]).profiles
+    return load_recipe(base_file(namespace, path)).profiles
 
 
 @app.command("show-arch")

@@ -26,3 +26,12 @@ def did_you_mean(word: str, options: Iterable[str], show: Callable[[str], str] =
     """
     near = difflib.get_close_matches(word, list(options), n=n, cutoff=0.5)
     return f" Did you mean {', '.join(map(show, near))}?" if near else ""
+
+
+class ClearerTypeError(ClearerError, TypeError):
+    """An argument of the wrong kind (`clearer.load(None)`); still caught by `except TypeError`."""
+
+
+class ClearerValueError(ClearerError, ValueError):
+    """An argument of the right kind with a value clearer cannot use (a NaN pixel, a 0x0 image); still
+    caught by `except ValueError`."""

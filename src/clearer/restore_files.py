@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from .data.images import read_image, save_image
+from .data.images import read_pixels, save_image
 from .errors import ClearerError
 from .recipe import Recipe
 from .train.inference import TILE_OVERLAP, Tile, restore_image
@@ -68,7 +68,7 @@ def restore_files(
     targets = output_paths(images, out_dir, overwrite)
     written = []
     for path, target in zip(images, targets):
-        image = read_image(path, recipe.data.channels)
-        restored = restore_image(model, image, model.multiple, tile, TILE_OVERLAP, self_ensemble)
-        written.append(save_image(target, restored))
+        pixels = read_pixels(path, recipe.data.channels)  # an alpha channel is written back unchanged
+        restored = restore_image(model, pixels.colour[0], model.multiple, tile, TILE_OVERLAP, self_ensemble)
+        written.append(save_image(target, restored, None if pixels.alpha is None else pixels.alpha[0]))
     return written

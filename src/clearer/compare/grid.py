@@ -20,10 +20,11 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from os import PathLike
 from pathlib import Path
 from typing import Any
 
-from ..errors import ClearerError
+from ..errors import ClearerError, did_you_mean
 from ..recipe import Recipe, apply_overrides, exec_recipe, load_recipe
 from ..rundir import artifacts
 
@@ -165,6 +166,9 @@ class Comparison:
     slurm: dict[str, Any] = field(default_factory=dict)  # the file's SLURM resources (see compare.launch)
 
 
+MAX_JOBS = 10_000  # far above any real comparison; a mistyped seed count must not resolve 10^9 recipes
+
+
 def load_comparison(
     path: Path, profile: str | None, overrides: dict[str, Any], seeds: int | None, out: Path | None
 ) -> Comparison:
@@ -181,7 +185,7 @@ def load_comparison(
                 f"comparison {path} defines no {key}. A comparison file sets BASE = "
                 f"'recipe.py' and VARIANTS = {{'name': {{'dotted.key': value}}, ...}}."
             )
-    base = load_recipe(path.resolve().parent / namespace["BASE"])
+    base = load_recipe(base_file(namespace, path))
     variants = namespace["VARIANTS"]
     if callable(variants):
         try:
@@ -190,23 +194,44 @@ def load_comparison(
             raise
         except Exception as err:
             raise ClearerError(f"VARIANTS({profile!r}) in {path} raised {type(err).__name__}: {err}.") from None
-    if not isinstance(variants, dict) or not all(isinstance(v, dict) for v in variants.values()):
+    if not isinstance(variants, dict) or not all(
+        isinstance(k, str) and k and isinstance(v, dict) for k, v in variants.items()
+    ):
         raise ClearerError(
-            f"VARIANTS in {path} must map variant names to dicts of dotted overrides, e.g. "
+            f"VARIANTS in {path} must map variant names (strings) to dicts of dotted overrides, e.g. "
             f"{{'wide': {{'space.width': 64}}}}; got {type(variants).__name__} {str(variants)[:80]}."
         )
     default_seeds = namespace.get("SEEDS", 1)
     if callable(default_seeds):  # SEEDS(profile), e.g. 1 at a long profile and 3 at a short one
-        default_seeds = default_seeds(profile)
-    n_seeds = seeds if seeds is not None else int(default_seeds)
+        try:
+            default_seeds = default_seeds(profile)
+        except Exception as err:
+            raise ClearerError(f"SEEDS({profile!r}) in {path} raised {type(err).__name__}: {err}.") from None
+    _count(default_seeds, f"SEEDS in {path} (seeds per variant, or a function of the profile giving it)")
+    n_seeds = seeds if seeds is not None else default_seeds
     if n_seeds < 1:
         raise ClearerError(f"--seeds must be at least 1, got {n_seeds}.")
     more = namespace.get("VARIANT_SEEDS", {})
+    if not isinstance(more, dict):
+        raise ClearerError(f"VARIANT_SEEDS in {path} must map variant names to seed counts; got {more!r}.")
+    for variant, count in more.items():
+        _variant(variant, variants, f"VARIANT_SEEDS in {path}")
+        _count(count, f"VARIANT_SEEDS[{variant!r}] in {path}")
+    sweep = namespace.get("SWEEP", [])
+    if not isinstance(sweep, (list, tuple)):
+        raise ClearerError(f"SWEEP in {path} must list variant names in the order of the swept setting; got {sweep!r}.")
+    for variant in sweep:
+        _variant(variant, variants, f"SWEEP in {path}")
     start = base.resolve(profile).to_dict()
     name = namespace.get("NAME", path.stem)
     folder = (profile or "base") + (f"-set-{_digest(overrides)}" if overrides else "")
     root = Path(out) if out is not None else Path("runs") / name / folder
     counts = {variant: max(n_seeds, int(more.get(variant, 0))) for variant in variants}
+    if sum(counts.values()) > MAX_JOBS:
+        raise ClearerError(
+            f"{path.name} asks for {sum(counts.values()):,} runs ({len(variants)} variants x their seeds), more than "
+            f"{MAX_JOBS:,}; check SEEDS, VARIANT_SEEDS and --seeds (they count seeds per variant)."
+        )
     jobs = []
     # seed-major: every variant's seed 0 first, so a grid cut short still compares like with like
     for seed in range(max(counts.values(), default=0)):
@@ -225,10 +250,29 @@ def load_comparison(
         jobs,
         root,
         bool(namespace.get("GROUND_TRUTH", False)),
-        list(namespace.get("SWEEP", [])),
+        list(sweep),
         path.resolve(),
         dict(namespace.get("SLURM", {})),
     )
+
+
+def base_file(namespace: dict[str, Any], path: Path) -> Path:
+    """The recipe file a comparison file's BASE names, relative to the comparison file."""
+    base = namespace["BASE"]
+    if not isinstance(base, (str, PathLike)) or not str(base):
+        raise ClearerError(f"BASE in {path} must be the recipe file's path, e.g. 'bsd.py'; got {base!r}.")
+    return Path(path).resolve().parent / base
+
+
+def _count(value: Any, what: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ClearerError(f"{what} must be a whole number of at least 1; got {value!r}.")
+
+
+def _variant(name: Any, variants: dict[str, Any], where: str) -> None:
+    if name not in variants:
+        hint = did_you_mean(name, variants) if isinstance(name, str) else ""
+        raise ClearerError(f"{where} names {name!r}, which is not a variant.{hint} Variants: {', '.join(variants)}.")
 
 
 def shard(jobs: list[Job], spec: str | None) -> list[Job]:
@@ -302,7 +346,7 @@ def register_parts(path: Path) -> dict[str, Any]:
     they register; returns the comparison file's namespace."""
     namespace = exec_recipe(path)
     if "BASE" in namespace:
-        load_recipe(Path(path).resolve().parent / namespace["BASE"])
+        load_recipe(base_file(namespace, path))
     return namespace
 
 
@@ -311,11 +355,11 @@ def register_parts(path: Path) -> dict[str, Any]:
 
 def space_choices(base: str | Path, profile: str | None) -> dict[str, list[str]]:
     """label -> candidates of the space a recipe file builds at a profile (in choice-point order)."""
-    from ..engine.build import build_space
+    from ..engine.build import plan_space
 
     recipe = load_recipe(base).resolve(profile)
     labels: dict[str, list[str]] = {}
-    for choice in build_space(recipe).choices():
+    for choice in plan_space(recipe).choices():
         labels.setdefault(choice.label, choice.candidates)
     return labels
 

@@ -19,6 +19,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from ..errors import ClearerError
 from ..rundir import artifacts
 from ..rundir.artifacts import arch_hash, arch_summary
 from .ranking import bootstrap_interval, kendall_tau, spearman_rho, top_k_hit
@@ -80,50 +81,62 @@ def collect(runs: dict[str, list[Path]]) -> dict[str, list[dict[str, Any]]]:
     itself, or a random architecture per seed): each seed's architecture, hash and PSNR are kept."""
     tables: dict[str, list[dict[str, Any]]] = {}
     for variant, dirs in runs.items():
-        metrics = [artifacts.read_json(d / artifacts.METRICS) for d in dirs if (d / artifacts.METRICS).is_file()]
-        if not metrics:
-            continue
-        archs = [m["architecture"] for m in metrics]
-        distinct = {m["arch_hash"] for m in metrics}
-        summary = arch_summary(archs[0]) if len(distinct) == 1 else f"{len(distinct)} different"
-        for test_set in metrics[0]["sets"]:
-            seed_psnr = [m["sets"][test_set]["psnr"] for m in metrics]
-            psnr = mean_std(seed_psnr)
-            ssim = mean_std([m["sets"][test_set]["ssim"] for m in metrics])
-            first = metrics[0]["sets"][test_set]
-            extra = {
-                key: round(mean_std([m["sets"][test_set][key] for m in metrics])[0], 4)
-                for key in Y_AND_INPUT
-                if key in first
-            }
-            tables.setdefault(test_set, []).append(
-                {
-                    "variant": variant,
-                    "architecture": summary,
-                    "seeds": len(metrics),
-                    "params": round(mean_std([m["params"] for m in metrics])[0]),
-                    "flops_per_pixel": round(mean_std([m["flops_per_pixel"] for m in metrics])[0]),
-                    "search_s": round(mean_std([m["times"]["search_s"] for m in metrics])[0], 1),
-                    "retrain_s": round(mean_std([m["times"]["retrain_s"] for m in metrics])[0], 1),
-                    "psnr": round(psnr[0], 3),
-                    "psnr_std": round(psnr[1], 3),
-                    "ssim": round(ssim[0], 4),
-                    "ssim_std": round(ssim[1], 4),
-                    **_search_stats(metrics),
-                    "arch_hashes": [m["arch_hash"] for m in metrics],
-                    "architectures": archs,
-                    "seed_psnr": seed_psnr,
-                    "seed_flops": [m["flops_per_pixel"] for m in metrics],
-                    "protocol": first["protocol"],
-                    "color": first.get("color", "gray"),
-                    "images": first.get("images"),
-                    "one_shot_runs": [(m.get("search") or {}).get("one_shot") for m in metrics],
-                    **extra,
-                }
-            )
+        files = [d / artifacts.METRICS for d in dirs if (d / artifacts.METRICS).is_file()]
+        try:
+            _variant_rows(tables, variant, [artifacts.read_json(f) for f in files])
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as err:
+            raise ClearerError(
+                f"cannot report variant {variant!r}: {', '.join(map(str, files))} is not a finished run's "
+                f"metrics.json ({type(err).__name__}: {err}). Restore it from a copy, or delete it and "
+                "run the job again (the same compare command, without --report)."
+            ) from None
     for rows in tables.values():
         mark_ties(rows)
     return tables
+
+
+def _variant_rows(tables: dict[str, list[dict[str, Any]]], variant: str, metrics: list[dict[str, Any]]) -> None:
+    """Add one variant's rows (one per test set) from its seeds' metrics."""
+    if not metrics:
+        return
+    archs = [m["architecture"] for m in metrics]
+    distinct = {m["arch_hash"] for m in metrics}
+    summary = arch_summary(archs[0]) if len(distinct) == 1 else f"{len(distinct)} different"
+    for test_set in metrics[0]["sets"]:
+        seed_psnr = [m["sets"][test_set]["psnr"] for m in metrics]
+        psnr = mean_std(seed_psnr)
+        ssim = mean_std([m["sets"][test_set]["ssim"] for m in metrics])
+        first = metrics[0]["sets"][test_set]
+        extra = {
+            key: round(mean_std([m["sets"][test_set][key] for m in metrics])[0], 4)
+            for key in Y_AND_INPUT
+            if key in first
+        }
+        tables.setdefault(test_set, []).append(
+            {
+                "variant": variant,
+                "architecture": summary,
+                "seeds": len(metrics),
+                "params": round(mean_std([m["params"] for m in metrics])[0]),
+                "flops_per_pixel": round(mean_std([m["flops_per_pixel"] for m in metrics])[0]),
+                "search_s": round(mean_std([m["times"]["search_s"] for m in metrics])[0], 1),
+                "retrain_s": round(mean_std([m["times"]["retrain_s"] for m in metrics])[0], 1),
+                "psnr": round(psnr[0], 3),
+                "psnr_std": round(psnr[1], 3),
+                "ssim": round(ssim[0], 4),
+                "ssim_std": round(ssim[1], 4),
+                **_search_stats(metrics),
+                "arch_hashes": [m["arch_hash"] for m in metrics],
+                "architectures": archs,
+                "seed_psnr": seed_psnr,
+                "seed_flops": [m["flops_per_pixel"] for m in metrics],
+                "protocol": first["protocol"],
+                "color": first.get("color", "gray"),
+                "images": first.get("images"),
+                "one_shot_runs": [(m.get("search") or {}).get("one_shot") for m in metrics],
+                **extra,
+            }
+        )
 
 
 def pooled_std(a: dict[str, Any], b: dict[str, Any]) -> float | None:

@@ -11,6 +11,7 @@ from einops import rearrange
 from PIL import Image, UnidentifiedImageError
 
 from ..errors import ClearerError
+from .pixels import Pixels, from_pil, to_pil
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 
@@ -39,11 +40,9 @@ def data_root() -> Path:
     return root
 
 
-def read_image(path: str | Path, channels: int) -> torch.Tensor:
-    """Read an image file as a float32 [C,H,W] tensor in [0,1] (C=1: ITU-R 601 luma, C=3: RGB).
-
-    Why: every dataset goes through one decoder so gray conversion matches the paper code (PIL "L").
-    """
+def read_pixels(path: str | Path, channels: int) -> Pixels:
+    """Read an image file as it is displayed: float32 colour [1,C,H,W] in [0,1] (C=1: ITU-R 601 luma,
+    C=3: RGB) and its alpha, if translucent (the rules are in data/pixels.py)."""
     if channels not in (1, 3):
         raise ClearerError(f"channels must be 1 (gray) or 3 (RGB), got {channels!r}")
     path = Path(path)
@@ -51,35 +50,34 @@ def read_image(path: str | Path, channels: int) -> torch.Tensor:
         raise ClearerError(f"image file {path} does not exist (or is not a file); check the path.")
     try:
         with Image.open(path) as img:
-            array = _pixels(img, channels, path)
+            return from_pil(img, channels, f"image file {path}")
     except Image.DecompressionBombError as exc:
         raise ClearerError(
             f"refusing to read image file {path}: {exc} Such a size is usually a decompression bomb; if "
             "the image is genuine, split it into tiles first."
         ) from None
+    except ClearerError:
+        raise
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise ClearerError(
             f"cannot read image file {path}: {exc}. The file is corrupt or not an image; "
             "replace it (re-download the dataset) or remove it from the folder."
         ) from None
-    return rearrange(torch.from_numpy(array), "h w -> 1 h w" if array.ndim == 2 else "h w c -> c h w").contiguous()
 
 
-def _pixels(img: Image.Image, channels: int, path: Path) -> np.ndarray:
-    """Float32 [H,W] or [H,W,3] pixels in [0,1]; 16-bit images keep their full range.
+def read_image(path: str | Path, channels: int) -> torch.Tensor:
+    """Read an image file as a float32 [C,H,W] tensor in [0,1] (C=1: ITU-R 601 luma, C=3: RGB).
 
-    Why: PIL's convert("L") clips 16-bit values to 255 (a 16-bit PNG becomes all white), so 16-bit
-    gray is scaled by 65535 here; 8-bit images go through PIL as the paper code does.
+    Why: every dataset goes through one decoder so gray conversion matches the paper code (PIL "L").
+    A translucent image is refused: what it shows depends on the background it is drawn on.
     """
-    if img.mode in ("I;16", "I;16L", "I;16B", "I;16N") or (img.mode == "I" and img.format == "PNG"):
-        gray = np.asarray(img).astype(np.float32) / 65535.0
-        return gray if channels == 1 else np.repeat(gray[:, :, None], 3, axis=2)
-    if img.mode in ("I", "F"):
+    pixels = read_pixels(path, channels)
+    if pixels.alpha is not None:
         raise ClearerError(
-            f"image file {path} holds {'32-bit integer' if img.mode == 'I' else 'floating-point'} pixels "
-            f"(PIL mode {img.mode}), whose white level is unknown; save it as an 8- or 16-bit PNG."
+            f"image file {path} is translucent (its alpha channel is not opaque everywhere), so what it shows "
+            "depends on the background; flatten it onto the background you mean and save it without alpha."
         )
-    return np.asarray(img.convert("L" if channels == 1 else "RGB"), dtype=np.float32) / 255.0
+    return pixels.colour[0]
 
 
 def to_uint8(tensor: torch.Tensor) -> np.ndarray:
@@ -90,15 +88,16 @@ def to_uint8(tensor: torch.Tensor) -> np.ndarray:
     return rearrange(array, "1 h w -> h w" if tensor.shape[0] == 1 else "c h w -> h w c").numpy()
 
 
-def save_image(path: str | Path, tensor: torch.Tensor) -> Path:
-    """Write a [C,H,W] tensor in [0,1] as an 8-bit PNG (clamped and rounded); returns the path.
+def save_image(path: str | Path, tensor: torch.Tensor, alpha: torch.Tensor | None = None) -> Path:
+    """Write a [C,H,W] tensor in [0,1] as an 8-bit PNG (clamped and rounded), with `alpha` [1,H,W]
+    when given; returns the path.
 
     Why: results and sample pictures are saved exactly as they would be measured under 8-bit output.
     """
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(to_uint8(tensor)).save(path, format="PNG")
+        to_pil(Pixels(tensor[None], None if alpha is None else alpha[None])).save(path, format="PNG")
     except OSError as exc:
         raise ClearerError(
             f"cannot write image {path}: {exc}. Check that the folder is writable and the "

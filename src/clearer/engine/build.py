@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 import torch
+from torch.nn.modules.module import register_module_parameter_registration_hook
 
 from ..contracts import Degradation
 from ..data.stream import PairStream, make_stream
@@ -22,6 +24,61 @@ def build_space(recipe: Recipe, architecture: dict[str, str] | None = None) -> t
     """The recipe's network: the supernet, or only `architecture`'s choices when one is given (at the
     width `retrain.match_cost` asks for, when it asks for one)."""
     return SPACES.build(network_ref(recipe, architecture), channels=recipe.data.channels, architecture=architecture)
+
+
+# weights, gradients and two optimiser moments, in float32: what training holds per parameter at least
+BYTES_PER_PARAMETER = 16
+# far above any network clearer trains (the paper's supernet has 559), low enough to stop within seconds
+MAX_PARAMETER_TENSORS = 20_000
+
+
+def memory_bytes() -> int:
+    """This machine's physical memory (the budget a network's parameters are checked against)."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def plan_space(recipe: Recipe, architecture: dict[str, str] | None = None) -> torch.nn.Module:
+    """The recipe's network built on the meta device (shapes only, no memory), for its structure
+    (`multiple`, choice points, parameter count); refused as soon as its parameters alone would need
+    more than this machine's memory to train.
+
+    Why: a space's size grows fast with its settings (each cell of the clearer space doubles the widest
+    branch), so a mistyped `space.cells=50` must be answered before a single real module is made.
+    """
+    limit = memory_bytes() // BYTES_PER_PARAMETER
+    counted, tensors = 0, 0
+
+    def count(module: torch.nn.Module, name: str, param: Any) -> None:
+        nonlocal counted, tensors
+        counted, tensors = counted + (param.numel() if param is not None else 0), tensors + 1
+        if counted > limit or tensors > MAX_PARAMETER_TENSORS:
+            raise _TooLarge
+
+    handle = register_module_parameter_registration_hook(count)
+    try:
+        with torch.device("meta"):
+            return build_space(recipe, architecture)
+    except _TooLarge:
+        pass
+    except RuntimeError as err:  # e.g. a tensor size that overflows: far beyond any budget
+        if "overflow" not in str(err):
+            raise
+    finally:
+        handle.remove()
+    size = (
+        f"more than {MAX_PARAMETER_TENSORS:,} parameter tensors (layers)"
+        if tensors > MAX_PARAMETER_TENSORS
+        else f"more than {limit:,} parameters, which need more than this machine's {memory_bytes() / 2**30:.0f} "
+        f"GiB to train ({BYTES_PER_PARAMETER} bytes each for weights, gradients and optimiser state)"
+    )
+    raise ClearerError(
+        f"the {recipe.space.get('name')!r} space with these settings has {size}; make it smaller "
+        "(e.g. space.cells, space.columns, space.width, space.stem_blocks)."
+    )
+
+
+class _TooLarge(Exception):
+    """Raised inside plan_space's counting hook to stop building a network that cannot fit."""
 
 
 def network_ref(recipe: Recipe, architecture: dict[str, str] | None = None) -> dict[str, Any]:
@@ -69,14 +126,14 @@ def build_stream(
 
 def check_recipe(recipe: Recipe, run: bool = False) -> None:
     """Build every part a run needs once, so a bad value fails at resolve time, before a run folder is
-    written: the network (unknown candidate, architecture), the degradation (σ), the losses, the strategy,
+    written: the network on the meta device (unknown candidate, architecture, size, patch vs multiple), the degradation (σ), the losses, the strategy,
     the device name and the tile size; with `run`, also the device and the datasets on this machine.
     """
     from ..metrics import get_protocol
 
     if recipe.retrain.match_cost is not None:
         _part("retrain.match_cost", lambda: parse_target(recipe.retrain.match_cost))
-    space = _part("space", lambda: build_space(recipe, recipe.retrain.architecture))
+    space = _part("space", lambda: plan_space(recipe, recipe.retrain.architecture))
     multiple = int(getattr(space, "multiple", 1))
     data, cfg = recipe.data, recipe.evaluate
     for key, patch in (("data.patch", data.patch), ("retrain.patch", recipe.retrain.patch)):

@@ -17,7 +17,7 @@ from ..spaces.cost import flops_per_pixel
 from ..train import distributed
 from ..train.checkpoint import load_weights, remove_orphans
 from ..train.device import resolve_device
-from .build import build_space, check_recipe, cost_match
+from .build import build_space, check_recipe, cost_match, plan_space
 from .evaluate import evaluate
 from .retrain import retrain
 from .search import search
@@ -52,7 +52,7 @@ def fixed_architecture(recipe: Recipe) -> ArchRecord | None:
     given = recipe.retrain.architecture
     if given is None:
         return None
-    space = build_space(recipe)
+    space = plan_space(recipe)  # only its choice points are read
     candidates = {c.label: c.candidates for c in space.choices()}
     return ArchRecord(given, None, candidates, space=recipe.space, strategy="fixed", search_seconds=0.0)
 

@@ -109,6 +109,12 @@ def exec_recipe(path: str | Path) -> dict[str, Any]:
     except ClearerError as err:
         line = _recipe_line(err.__traceback__, path)
         raise ClearerError(f"in recipe {path}{f':{line}' if line else ''}: {err}") from err
+    except SystemExit as err:  # exit() in a recipe must not end clearer with the recipe's status, unnoticed
+        line = _recipe_line(err.__traceback__, path)
+        raise ClearerError(
+            f"recipe {path}{f':{line}' if line else ''} called exit({err.code!r}) while loading; a recipe file only "
+            "defines RECIPE (and PROFILES), so nothing was run. Remove the exit call."
+        ) from None
     except Exception as err:
         line = _recipe_line(err.__traceback__, path)
         raise ClearerError(

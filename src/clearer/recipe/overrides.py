@@ -38,9 +38,16 @@ def parse_value(text: str) -> Any:
         tree = ast.parse(text, mode="eval")
     except SyntaxError:
         return text
+    except (RecursionError, MemoryError, ValueError):  # nested too deeply, or a NUL byte
+        raise ClearerError(f"--set value {text[:80]!r} is nested too deeply or holds a NUL byte.") from None
     tree = _DictCalls().visit(tree)
     try:
         return ast.literal_eval(tree)
+    except (TypeError, RecursionError) as err:  # a literal Python cannot build, e.g. {[1]: 2}
+        raise ClearerError(
+            f"--set value {text!r} is not a valid literal ({err}); recipe values are numbers, strings, "
+            "booleans, None, lists and dicts with string keys."
+        ) from None
     except ValueError:
         if any(isinstance(node, ast.Call) for node in ast.walk(tree)):
             raise ClearerError(

@@ -31,6 +31,11 @@ class Choice(nn.Module):
         self, label: str, candidates: list[str], build: Callable[[str], nn.Module], chosen: str | None = None
     ) -> None:
         super().__init__()
+        if not candidates or len(set(candidates)) != len(candidates):
+            raise ClearerError(
+                f"choice {label!r} needs one or more distinct candidates (a repeated one would count twice in "
+                f"the search); got {list(candidates)}. Fix the space's candidate (or op) list."
+            )
         if chosen is not None and chosen not in candidates:
             raise ClearerError(f"architecture gives {label!r} = {chosen!r}, but the candidates there are {candidates}.")
         self.label = label

@@ -168,6 +168,19 @@ def save_weights(path: Path, model: torch.nn.Module, metadata: dict[str, Any]) -
     atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=header))
 
 
+def refuse_non_finite(tensors: dict[str, torch.Tensor], path: Path) -> None:
+    """Weights holding NaN or inf make every output NaN: refuse them at load, naming the tensors."""
+    bad = {name: int((~torch.isfinite(t)).sum()) for name, t in tensors.items() if t.is_floating_point() and t.numel()}
+    bad = {name: n for name, n in bad.items() if n}
+    if bad:
+        named = ", ".join(f"{name} ({n} of {tensors[name].numel()})" for name, n in list(bad.items())[:3])
+        raise ClearerError(
+            f"weights file {path} holds NaN or infinite values in {len(bad)} tensor(s): {named}"
+            f"{' ...' if len(bad) > 3 else ''}. The training diverged or the file was altered; retrain "
+            "(lower the learning rate) or copy the run folder again."
+        )
+
+
 def load_weights(path: Path, model: torch.nn.Module) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
@@ -179,6 +192,7 @@ def load_weights(path: Path, model: torch.nn.Module) -> dict[str, Any]:
             f"weights file {path} is damaged or not a safetensors file ({err}); retrain "
             "(delete it and --resume the run) or copy it again."
         ) from None
+    refuse_non_finite(tensors, path)
     load_module_state(
         model,
         tensors,
