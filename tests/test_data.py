@@ -15,7 +15,17 @@ import torch
 from PIL import Image
 
 from clearer.data import fetch as fetch_mod
-from clearer.data.datasets import ImageSet, bsd68, bsds500, image_folder, image_identity, overlapping, set12, train400
+from clearer.data.datasets import (
+    ImageSet,
+    bsd68,
+    bsds500,
+    cbsd68,
+    image_folder,
+    image_identity,
+    overlapping,
+    set12,
+    train400,
+)
 from clearer.data.degradations import gaussian
 from clearer.data.images import data_root, list_images, read_image, save_image
 from clearer.data.paired import paired_folder
@@ -148,6 +158,23 @@ def test_bsd68_overlaps_bsds500_val_pixel_for_pixel(data_dir):
         assert diff.max() <= 1.001 and (diff > 0.5).float().mean() < 1e-3, (png, jpg)
     other = read_image(pairs[1][1], 1)
     assert other.shape != ref.shape or ((other - ref).abs() * 255 > 0.5).float().mean() > 0.5
+
+
+def test_cbsd68_is_bsd68_in_colour_in_bsd68_order(data_dir):
+    colour, gray = cbsd68(), bsd68()
+    assert colour.name == "cbsd68" and len(colour) == 68 and DATASETS.get("cbsd68") is cbsd68
+    assert {p.parent.name for p in colour.paths} == {"val"}
+    assert [image_identity(p) for p in colour.paths] == [image_identity(p) for p in gray.paths]
+    # no CBSD68 picture in training or α data; every one of them among BSDS500 val
+    assert overlapping(cbsd68(), bsds500("train")) == [] and overlapping(cbsd68(), bsds500("test")) == []
+    assert overlapping(cbsd68(), bsds500("val", exclude="bsd68")) == []
+    assert len(overlapping(cbsd68(), bsds500("val"))) == 68
+    for i in (0, 41, 67):  # the i-th colour image is the i-th BSD68 image before its luma conversion
+        rgb = read_image(colour.paths[i], 3)
+        assert rgb.shape[0] == 3 and float((rgb[0] - rgb[1]).abs().mean()) > 0.01  # colour, not gray copies
+        diff = (read_image(colour.paths[i], 1) - read_image(gray.paths[i], 1)).abs() * 255
+        assert diff.max() <= 1.001 and (diff > 0.5).float().mean() < 1e-3, colour.paths[i]
+    assert cbsd68(limit=3).paths == colour.paths[:3]
 
 
 # ---------------------------------------------------------------- degradations

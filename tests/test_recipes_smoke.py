@@ -110,3 +110,23 @@ def test_rain_recipe_trains_on_real_pairs_when_given_them(data_dir, tmp_path):
     assert "weights on real pairs, α on real pairs" in log and "on real pairs" in log.split("retrain:")[1]
     assert "rain_streaks" not in log.split("evaluate")[0]
     assert json.loads((out / "metrics.json").read_text())["sets"]["rain100l-tune"]["images"] == 2
+
+
+@pytest.mark.slow
+def test_cbsd_recipe_smoke_denoises_cbsd68_in_rgb_at_a_settable_sigma(data_dir, tmp_path):
+    """Colour denoising: 3-channel network, CBSD68's colour pictures, RGB scores of 8-bit outputs and the noisy
+    inputs' scores beside them; σ = 25 by default and re-measured at σ = 50 without retraining."""
+    out = tmp_path / "run"
+    proc = clearer(*smoke_run(RECIPES / "cbsd.py", out))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    metrics = json.loads((out / "metrics.json").read_text())["sets"]["cbsd68"]
+    assert metrics["color"] == "rgb" and metrics["images"] == 2 and metrics["protocol"] == "standard"
+    assert metrics["degradation"].startswith("gaussian σ=25 ") and "unclipped" in metrics["degradation"]
+    assert [r["image"] for r in metrics["per_image"]] == ["101085", "101087"]  # BSD68's test001, test002
+    assert metrics["input_psnr"] == pytest.approx(20.17, abs=0.05)  # float noise of σ = 25 on every channel
+    assert metrics["psnr"] > metrics["input_psnr"] and "psnr_y" in metrics
+    again = tmp_path / "sigma50"
+    proc = clearer("evaluate", str(out), "--set", "data.degradation.sigma=50", "--out", str(again), "--quiet")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    metrics = json.loads((again / "metrics.json").read_text())["sets"]["cbsd68"]
+    assert metrics["input_psnr"] == pytest.approx(14.15, abs=0.05)  # 20 log10(255 / 50)

@@ -169,6 +169,10 @@ def test_nan_loss_stops_with_message_and_keeps_last_good_checkpoint(synthetic_da
         ("bsd.py", "paper"),
         ("bsd.py", "quick"),
         ("bsd.py", "smoke"),
+        ("cbsd.py", "paper"),
+        ("cbsd.py", "quick"),
+        ("cbsd.py", "compare"),
+        ("cbsd.py", "smoke"),
         ("rain.py", "paper"),
         ("rain.py", "quick"),
         ("rain.py", "compare"),
@@ -183,7 +187,7 @@ def test_no_evaluation_image_reaches_training_or_search(data_dir, name, profile)
         for used in learned:
             assert overlapping(used, test_set) == [], (used.name, test_set.name)
     assert overlapping(learned[0], learned[1]) == []  # weights and α on disjoint images
-    if name == "bsd.py":
-        assert len(learned[1]) == (3 if profile == "smoke" else 32)  # val without the 68 BSD68 images
+    if name in ("bsd.py", "cbsd.py"):
+        assert len(learned[1]) == (3 if profile == "smoke" else 32)  # val without the 68 (C)BSD68 pictures
     elif profile != "smoke":  # BSDS500 without the 91 pictures behind Rain100L's 100 backgrounds
         assert (len(learned[0]), len(learned[1])) == (333, 76)

@@ -139,6 +139,26 @@ def bsd68(limit: int | None = None) -> ImageSet:
     return _take("bsd68", list_images(data_root() / "BSD68"), limit)
 
 
+@DATASETS.register("cbsd68")
+def cbsd68(limit: int | None = None) -> ImageSet:
+    """CBSD68: the colour originals of BSD68, i.e. its 68 BSDS500 val photos in BSD68's order
+    (test001 ... test068), found through bsd68_in_bsds500_val.txt.
+
+    Why: the standard colour denoising test set is these pictures; reading them from BSDS500 needs no
+    second copy, and `bsds500(..., exclude="bsd68")` leaves exactly them out of training and α data.
+    """
+    root = data_root()
+    mapping = bsds500_map("bsd68", root)
+    paths = [root / "BSDS500" / mapping[name] for name in sorted(mapping)]
+    missing = [p for p in paths if not p.is_file()]
+    if missing:
+        raise ClearerError(
+            f"cbsd68: {len(missing)} BSDS500 val image(s) named in {BSD68_MAP_FILE} are missing, e.g. {missing[0]}; "
+            "restore BSDS500 (`clearer data fetch bsds500`)."
+        )
+    return _take("cbsd68", paths, limit)
+
+
 @DATASETS.register("set12")
 def set12(limit: int | None = None) -> ImageSet:
     """Set12: the 12 classic gray test images (256² / 512²) of the standard denoising protocol."""
