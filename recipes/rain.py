@@ -6,10 +6,10 @@ and per-image figures in metrics.json. The rain model and this recipe's settings
 001–010 only; 011–020 are reported again on their own as the held-out part (`rain100l-heldout`).
 
 Training data without paired rain: synthetic rain (`rain_streaks`, fitted to Rain100L's residuals by
-benchmarks/fit_rain.py, and 0.4 of it drawn from wider ranges around the fit: steeper, wider, brighter,
-longer, denser, in one or two layers) over thin bright lines, grids, fences and text drawn into 0.3 of
-the crops (`with_structures`: they stay in the target), on BSDS500 images that are *not* Rain100L backgrounds — every Rain100L
-background is a BSDS500 train/val image, so weights learn on test + train minus those
+benchmarks/fit_rain.py; profile `beyond`: 0.4 of it drawn from wider ranges around the fit, steeper,
+wider, brighter, longer, denser, in one or two layers, over thin bright lines, grids, fences and text
+drawn into 0.3 of the crops, `with_structures`) on BSDS500 images that are *not* Rain100L
+backgrounds — every Rain100L background is a BSDS500 train/val image, so weights learn on test + train minus those
 (`exclude="rain100l"`) and α on val minus those. With real pairs, name them instead (the degradation
 is then unused), e.g. RainTrainL (`rain-N.png`/`norain-N.png`) or Rain800 (clean left, rainy right in
 one file), α on a disjoint part of the same folder:
@@ -22,7 +22,8 @@ one file), α on a disjoint part of the same folder:
 Profiles: `paper` follows the released CLEARER deraining code (RGB, the paper's space predicting the
 image, α steps with BatchNorm in eval mode, binary entropy 0.01·log10 = 4.34e-3 and no cost term,
 retraining 2000 × 100 steps of Adam 2e-3 cosine to 0); `quick` (default on CPU) is a residual
-network at a budget of minutes; `compare` a quarter of it for rain_models.py; `smoke` seconds.
+network at a budget of minutes; `beyond` the same on rain beyond the fit over thin structure;
+`compare` a quarter of it for rain_models.py; `smoke` seconds.
 """
 
 from clearer.recipe import derive
@@ -73,7 +74,7 @@ RECIPE = derive(
         "data.channels": 3,
         "data.train": dict(name="bsds500", split="train+test", exclude=NOT_RAIN100L),
         "data.alpha": dict(name="bsds500", split="val", exclude=NOT_RAIN100L),
-        "data.degradation": TRAIN_RAIN,
+        "data.degradation": RAIN,
         # the released deraining code: α step with BatchNorm in eval mode, binary entropy only
         "search.strategy.bn_mode": "eval",
         "search.arch_losses": {"binary_entropy": 4.34e-3},
@@ -86,18 +87,22 @@ RECIPE = derive(
 )
 
 QUICK = {k: v for k, v in BSD_PROFILES["quick"].items() if not k.startswith("evaluate.")}
+# the network and budget measured in docs/deraining.md (2 cells x 2 columns, 3,200 retrain steps), pinned
+# against changes to bsd.py's quick profile
+QUICK_RAIN = {
+    **QUICK,
+    "space.cells": 2,
+    "space.columns": 2,
+    "retrain.epochs": 32,
+    "search.strategy.bn_mode": "train",
+    "search.arch_losses": {"binary_entropy": 1e-3, "expected_cost": 1e-3},
+}
 PROFILES = {
     "paper": {},
-    # the network and budget measured in docs/deraining.md (2 cells x 2 columns, 3,200 retrain steps), pinned
-    # against changes to bsd.py's quick profile
-    "quick": {
-        **QUICK,
-        "space.cells": 2,
-        "space.columns": 2,
-        "retrain.epochs": 32,
-        "search.strategy.bn_mode": "train",
-        "search.arch_losses": {"binary_entropy": 1e-3, "expected_cost": 1e-3},
-    },
+    "quick": QUICK_RAIN,
+    # the quick profile on rain beyond the fit over thin structure (TRAIN_RAIN): removes steep, wide rain
+    # but loses 3.8 dB on Rain100L 001-020 at this budget (docs/deraining.md), so it is not the default
+    "beyond": {**QUICK_RAIN, "data.degradation": TRAIN_RAIN},
     # A quarter of the quick budget, scored on the tuning half only: for comparisons (recipes/rain_models.py).
     "compare": {
         **{k: v for k, v in BSD_PROFILES["compare"].items() if not k.startswith(("data.degradation", "evaluate.sets"))},
