@@ -190,3 +190,57 @@ def test_parameter_validation_names_the_value(kwargs, message):
 def test_bad_shape():
     with pytest.raises(ClearerError, match="shape"):
         render_streaks((5,), _gen(0))
+
+
+FITTED = dict(density=[0.001, 0.01], length=[10, 50], angle=[-25, 25], width=[1.2, 2.6], brightness=[0.2, 0.7])
+WIDER = dict(angle=[-65, 65], width=[1.0, 6.0], length=[6, 72])
+
+
+def test_wider_share_of_layers_draws_beyond_the_fit_with_the_fit_as_centre():
+    deg = rain_streaks(**FITTED, wider=WIDER, wider_share=0.4)
+    p = deg.draw(4000, _gen(0))
+    outside = (p["angle"].abs() > 25) | (p["width"] > 2.6) | (p["length"] > 50) | (p["length"] < 10)
+    # a wider layer lands outside the fitted angles with chance 1 − 50/130, its widths with 1 − 1.6/5 ...
+    assert 0.3 < float(outside.float().mean()) < 0.4
+    for name, (low, high) in WIDER.items():
+        assert low <= float(p[name].min()) and float(p[name].max()) <= high
+    fitted = rain_streaks(**FITTED).draw(4000, _gen(0))
+    assert float(fitted["angle"].abs().max()) <= 25
+    # most layers still look like the fit: the fitted angle range holds more than its share of the wider one
+    assert float((p["angle"].abs() <= 25).float().mean()) > 0.6 + 0.4 * 50 / 130 - 0.05
+    # the kernels reach the longest, widest streak of the wider ranges
+    assert deg.radius >= 37 > rain_streaks(**FITTED).radius
+    text = deg.describe()
+    assert "0.4 of the layers wider: angle~U[-65,65], width~U[1,6], length~U[6,72]" in text
+
+
+def test_steep_wide_streaks_of_the_wider_family_are_rendered_at_their_angle():
+    steep = render_streaks((2, 192, 192), _gen(5), density=0.002, length=40, angle=50, width=4.5, brightness=0.8)
+    assert streak_angle(steep) == pytest.approx(50, abs=3.0)
+
+
+def test_more_layers_add_more_rain_each_with_its_own_angle():
+    one = render_streaks((64, 64, 64), _gen(1), **FITTED)
+    two = render_streaks((64, 64, 64), _gen(1), **FITTED, layers=2)
+    up_to_two = render_streaks((64, 64, 64), _gen(1), **FITTED, layers=[1, 2])
+    assert float(one.mean()) < float(up_to_two.mean()) < float(two.mean())
+    assert float(two.max()) <= 1.0
+    assert "1–2 layers" in rain_streaks(**FITTED, layers=[1, 2]).describe()
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(wider=dict(angle=[-20, 60])), r"wider angle=\[-20, 60\] must hold the fitted angle range \[-25, 25\]"),
+        (dict(wider=dict(speed=[0, 1])), r"wider names 'speed', not a parameter"),
+        (dict(wider=[1, 2]), r"wider must be a dict"),
+        (dict(wider=dict(width=[1, 200])), r"width=200 is outside 1\.\.16"),
+        (dict(wider_share=1.5), r"wider_share must be a number in 0\.\.1"),
+        (dict(layers=5), r"layers=5 must lie in 1\.\.4"),
+        (dict(layers=[2, 1]), r"layers=\[2, 1\] must lie"),
+        (dict(layers=1.5), r"layers must be an integer"),
+    ],
+)
+def test_wider_and_layers_validation_names_the_value(kwargs, message):
+    with pytest.raises(ClearerError, match=message):
+        rain_streaks(**{**FITTED, **kwargs})

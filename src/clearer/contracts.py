@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from torch import Generator, Tensor
 
@@ -52,6 +52,14 @@ class Degradation(Protocol):
     def __call__(self, clean: Tensor, generator: Generator | None = None) -> Tensor: ...
 
     def describe(self) -> str: ...
+
+
+@runtime_checkable
+class DrawsTarget(Protocol):
+    """A degradation that also changes the clean picture it degrades (draws structure into it first):
+    training pairs come from `pair`, (input, target), not from (degradation(clean), clean)."""
+
+    def pair(self, clean: Tensor, generator: Generator | None = None, /) -> tuple[Tensor, Tensor]: ...
 
 
 class ImageSource(Protocol):

@@ -26,7 +26,7 @@ from typing import Any, Protocol, runtime_checkable
 import torch
 from torch import Tensor
 
-from ..contracts import Degradation
+from ..contracts import Degradation, DrawsTarget
 from ..errors import ClearerError
 from ..registry import DATASETS
 from .datasets import ImageSet, check_limit
@@ -155,7 +155,10 @@ class Degraded:
         return self.clean.load(channels)
 
     def split(self, batch: Tensor, generator: torch.Generator | None) -> tuple[Tensor, Tensor]:
-        """A clean batch -> (degraded, clean), the noise drawn from `generator`."""
+        """A clean batch -> (degraded, clean), the noise drawn from `generator`; a degradation that draws
+        into the target too (`DrawsTarget`) makes both."""
+        if isinstance(self.degradation, DrawsTarget):
+            return self.degradation.pair(batch, generator)
         return self.degradation(batch, generator), batch
 
 

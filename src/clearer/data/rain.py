@@ -24,6 +24,13 @@ The model, per image (all images of a batch at once, as tensor ops):
 6. optional sensor noise (`noise` > 0): Gaussian, σ on the [0,1] scale, then clipped to [0,1] —
    real rain is shot in dim light, and a derainer that has never seen noise mistakes it for drizzle.
 
+Rain beyond a fit: ranges fitted to a few pictures are a centre, not a border. With `wider` (a range
+per parameter that holds the fitted one) each streak layer of an image draws all its parameters from
+the wider ranges with probability `wider_share`, else from the fitted ones; and `layers` [low, high]
+stacks that many independent streak layers per image (each its own angle, width, ...), summed before
+clipping, as near and far rain in different winds. A derainer trained so still sees mostly the fitted
+rain, plus steep, wide, bright, long and dense streaks and their combinations.
+
 Angle convention: 0 is vertical; a positive angle leans the streaks so they run from top-left to
 bottom-right (rain blown by a wind from the left), a negative one from top-right to bottom-left.
 
@@ -35,7 +42,7 @@ Mean streak-layer intensity ≈ `expected_mean(...)` = brightness·(1 − exp(�
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -58,6 +65,7 @@ PARAMS = (
     ("variation", 0.0, 8.0, "per-streak intensity u^variation: 0 = all equal, 1 = uniform, more = mostly faint"),
 )
 BLENDS = ("screen", "add")
+MAX_LAYERS = 4
 SOFTEN_SIGMA = 0.7
 
 
@@ -85,6 +93,36 @@ def parse_range(name: str, value: object) -> tuple[float, float]:
         return low, high
     v = _check_value(name, value, lo, hi, unit)
     return v, v
+
+
+def parse_wider(wider: object, fitted: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+    """{parameter: [low, high]} wider ranges -> validated; each must hold the fitted range (its centre)."""
+    if not isinstance(wider, dict):
+        raise ClearerError(f"rain_streaks wider must be a dict of [low, high] ranges by parameter, got {wider!r}")
+    names = [name for name, *_ in PARAMS]
+    out = {}
+    for name, value in wider.items():
+        if name not in names:
+            raise ClearerError(f"rain_streaks wider names {name!r}, not a parameter; use one of {', '.join(names)}.")
+        low, high = parse_range(name, value)
+        if not low <= fitted[name][0] <= fitted[name][1] <= high:
+            raise ClearerError(
+                f"rain_streaks wider {name}=[{low:g}, {high:g}] must hold the fitted {name} range "
+                f"[{fitted[name][0]:g}, {fitted[name][1]:g}]: the wider family extends the fit, it does not move it."
+            )
+        out[name] = (low, high)
+    return out
+
+
+def parse_layers(value: object) -> tuple[int, int]:
+    """How many streak layers per image: one integer or an integer [low, high] range in 1..MAX_LAYERS."""
+    pair = value if isinstance(value, (list, tuple)) else [value, value]
+    if len(pair) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in pair):
+        raise ClearerError(f"rain_streaks layers must be an integer or an integer [low, high] range, got {value!r}")
+    low, high = pair
+    if not 1 <= low <= high <= MAX_LAYERS:
+        raise ClearerError(f"rain_streaks layers={value!r} must lie in 1..{MAX_LAYERS} with low <= high.")
+    return low, high
 
 
 def expected_mean(density: float, length: float, width: float, brightness: float) -> float:
@@ -146,20 +184,34 @@ class RainStreaks:
     variation: tuple[float, float] = (0.0, 0.0)
     taper: bool = False
     blend: str = "screen"
+    wider: dict[str, tuple[float, float]] = field(default_factory=dict)
+    wider_share: float = 0.0
+    layers: tuple[int, int] = (1, 1)
+
+    def highest(self, name: str) -> float:
+        """The largest value a parameter can take, fitted or wider."""
+        return max(getattr(self, name)[1], self.wider.get(name, (0.0, 0.0))[1])
 
     @property
     def radius(self) -> int:
         """Half-size of the line kernels: covers the longest, widest streak at any angle (+1 to soften)."""
-        half = math.hypot(self.length[1] / 2 + 0.5, self.width[1] / 2 + 0.5)
+        half = math.hypot(self.highest("length") / 2 + 0.5, self.highest("width") / 2 + 0.5)
         return int(math.ceil(half)) + (1 if self.blur else 0)
 
     def draw(self, batch: int, generator: torch.Generator | None) -> dict[str, torch.Tensor]:
-        """Per-image parameters, each a [batch] float32 tensor on the generator's device."""
-        u = torch.rand((len(PARAMS), batch), generator=generator, device=generator_device(generator))
+        """Per-image parameters, each a [batch] float32 tensor on the generator's device; with `wider`,
+        an image takes all of them from the wider ranges with probability `wider_share`."""
+        device = generator_device(generator)
+        u = torch.rand((len(PARAMS), batch), generator=generator, device=device)
+        if self.wider:
+            wide = torch.rand(batch, generator=generator, device=device) < self.wider_share
         out = {}
         for row, (name, *_rest) in enumerate(PARAMS):
             low, high = getattr(self, name)
             out[name] = low + (high - low) * u[row]
+            if name in self.wider:
+                w_low, w_high = self.wider[name]
+                out[name] = torch.where(wide, w_low + (w_high - w_low) * u[row], out[name])
         return out
 
     def streaks(
@@ -182,7 +234,22 @@ class RainStreaks:
         if len(shape) not in (2, 3, 4) or any(s < 1 for s in shape):
             raise ClearerError(f"rain streaks need a shape (H,W), (B,H,W) or (B,C,H,W) of positive sizes, got {shape}")
         batch = 1 if len(shape) == 2 else shape[0]
-        height, width = shape[-2:]
+        layer, p = self._layer(batch, shape[-2:], generator)
+        if self.layers[1] > 1:  # more layers, each with its own parameters; images keep 1..layers of them
+            count = torch.randint(
+                self.layers[0], self.layers[1] + 1, (batch,), generator=generator, device=generator_device(generator)
+            )
+            for extra in range(1, self.layers[1]):
+                more, _ = self._layer(batch, shape[-2:], generator)
+                layer = layer + more * rearrange(count > extra, "b -> b 1 1 1")
+            layer = layer.clamp(max=1.0)
+        return (layer if device is None else layer.to(device)), p
+
+    def _layer(
+        self, batch: int, size: tuple[int, ...], generator: torch.Generator | None
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """One streak layer per image, [B,1,H,W], and the parameters it was drawn with."""
+        height, width = size
         p = self.draw(batch, generator)
         r = self.radius
         u = torch.rand(
@@ -190,14 +257,13 @@ class RainStreaks:
         )
         per_image = {name: rearrange(value, "b -> b 1 1 1") for name, value in p.items()}
         seeds = (u < per_image["density"]).float()
-        if self.variation[1] > 0:  # per-streak intensity u^v
+        if self.highest("variation") > 0:  # per-streak intensity u^v
             v = torch.rand(u.shape, generator=generator, device=u.device)
             seeds = seeds * v.pow(per_image["variation"])
         kernels = line_kernels(p["length"], p["angle"], p["width"], r, self.blur, self.taper)
         # grouped convolution: the images become the channels of one image, each convolved with its own kernel
         layer = F.conv2d(rearrange(seeds, "b 1 h w -> 1 b h w"), kernels, groups=batch)
-        layer = rearrange(layer, "1 b h w -> b 1 h w").clamp(0.0, 1.0) * per_image["brightness"]
-        return (layer if device is None else layer.to(device)), p
+        return rearrange(layer, "1 b h w -> b 1 h w").clamp(0.0, 1.0) * per_image["brightness"], p
 
     def __call__(self, clean: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """Rainy version of a clean [B,C,H,W] (or [C,H,W]) batch in [0,1]: blended streaks, then the veil
@@ -234,7 +300,12 @@ class RainStreaks:
         veil = f", grey veil {fmt('haze')} {fmt('airlight')}" if self.haze[1] > 0 else ""
         noise = f", Gaussian sensor {fmt('noise')}" if self.noise[1] > 0 else ""
         shape = f"{'tapered ' if self.taper else ''}{'soft' if self.blur else 'sharp'} streaks"
-        return f"rain_streaks {', '.join(parts)}, {shape}, {self.blend} blend{veil}{noise}"
+        wider = ""
+        if self.wider:
+            ranges = ", ".join(f"{name}~U[{low:g},{high:g}]" for name, (low, high) in self.wider.items())
+            wider = f", {self.wider_share:g} of the layers wider: {ranges}"
+        layers = "" if self.layers == (1, 1) else f", {self.layers[0]}–{self.layers[1]} layers"
+        return f"rain_streaks {', '.join(parts)}, {shape}, {self.blend} blend{wider}{layers}{veil}{noise}"
 
 
 @DEGRADATIONS.register("rain_streaks")
@@ -251,6 +322,9 @@ def rain_streaks(
     variation: float | list[float] = 0.0,
     taper: bool = False,
     blend: str = "screen",
+    wider: dict[str, list[float]] | None = None,
+    wider_share: float = 0.0,
+    layers: int | list[int] = 1,
 ) -> RainStreaks:
     """Synthetic rain (seeds -> motion blur along the streak -> blend -> veil -> noise), ranges drawn
     per image.
@@ -262,7 +336,8 @@ def rain_streaks(
     σ of Gaussian sensor noise (0 = none), `variation` the spread of per-streak intensities u^variation
     (0 = all equal, 1 = uniform from 0 to full, more = mostly faint), `taper` streaks that fade towards
     their ends, `blend` "screen" or "add" (clipped sum, as Rain100L). benchmarks/fit_rain.py fits these
-    to real rain pairs.
+    to real rain pairs; `wider` ({parameter: [low, high]}, each holding the fitted range) and
+    `wider_share` (0..1) take a share of the streak layers beyond the fit, `layers` stacks 1..4 layers.
     """
     for name, value in (("blur", blur), ("taper", taper)):
         if not isinstance(value, bool):
@@ -280,8 +355,19 @@ def rain_streaks(
         noise=noise,
         variation=variation,
     )
+    ranges = {name: parse_range(name, value) for name, value in given.items()}
+    if isinstance(wider_share, bool) or not isinstance(wider_share, (int, float)) or not 0 <= wider_share <= 1:
+        raise ClearerError(
+            f"rain_streaks wider_share must be a number in 0..1 (a share of layers), got {wider_share!r}"
+        )
     return RainStreaks(
-        **{name: parse_range(name, value) for name, value in given.items()}, blur=blur, taper=taper, blend=blend
+        **ranges,
+        blur=blur,
+        taper=taper,
+        blend=blend,
+        wider=parse_wider(wider or {}, ranges),
+        wider_share=float(wider_share),
+        layers=parse_layers(layers),
     )
 
 

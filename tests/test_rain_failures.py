@@ -1,0 +1,75 @@
+"""The inputs benchmarks/rain_failures.py builds to show a derainer's two mistakes: a fine bright grid on
+clean pictures that are not Rain100L backgrounds, and rain outside the fitted ranges; and, given a
+trained run (CLEARER_RAIN_RUN), the thresholds it must meet."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+import pytest
+import torch
+from test_rain import streak_angle
+
+from clearer.data.rain import rain_streaks
+from clearer.recipe.loading import exec_recipe
+
+from conftest import RECIPES
+
+
+def _failures():
+    spec = importlib.util.spec_from_file_location("rain_failures", RECIPES.parent / "benchmarks" / "rain_failures.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_test_pictures_are_bsds500_test_images_and_no_rain100l_background(data_dir):
+    rf = _failures()
+    backgrounds = {line.split()[1] for line in (data_dir / "rain100l_in_bsds500.txt").read_text().splitlines()[1:]}
+    assert len(backgrounds) > 80 and all("/" in b for b in backgrounds)
+    for name in rf.PICTURES:
+        assert (data_dir / "BSDS500" / "test" / f"{name}.jpg").is_file()
+        assert f"test/{name}.jpg" not in backgrounds
+    assert len(rf.pictures()) == len(rf.PICTURES)
+
+
+def test_grid_is_drawn_where_stated_and_nowhere_else(data_dir):
+    rf = _failures()
+    clean = rf.pictures()[0]
+    lined = rf.grid_picture(clean)
+    h, w = clean.shape[-2:]
+    ys, xs = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
+    on = (ys % 12 == 0) | (xs % 12 == 0)
+    assert torch.equal(lined[:, ~on], clean[:, ~on])
+    assert torch.allclose(lined[:, on], 0.2 * clean[:, on] + 0.8, atol=1e-6)
+    # erasing the grid would cost about 17 dB of PSNR(output, input): the test can tell
+    assert 14 < rf.y_psnr(clean, lined, postprocess=False) < 20 < rf.GRID_THRESHOLD
+
+
+def test_steep_rain_lies_outside_every_fitted_range_it_names(data_dir):
+    rf = _failures()
+    fitted = exec_recipe(RECIPES / "rain.py")["RAIN"]
+    steep = rain_streaks(**rf.STEEP)
+    assert steep.angle[0] > fitted["angle"][1] and steep.width[0] > fitted["width"][1]
+    assert steep.brightness[1] > fitted["brightness"][1]
+    clean = rf.pictures()[1]
+    rainy = rf.steep_rain(clean, 1)
+    layer = (rainy - clean).amax(0, keepdim=True)[None]
+    assert streak_angle(layer) > fitted["angle"][1] + 10  # measured on the rendered picture, not only the range
+    assert torch.equal(rainy, rf.steep_rain(clean, 1)) and 15 < rf.y_psnr(rainy, clean, postprocess=False) < 25
+
+
+@pytest.mark.slow
+def test_trained_derainer_keeps_the_grid_and_removes_steep_rain(data_dir):
+    """A finished quick run of recipes/rain.py (CLEARER_RAIN_RUN) must pass both tests."""
+    run = os.environ.get("CLEARER_RAIN_RUN")
+    if not run or not (Path(run) / "model.safetensors").is_file():
+        pytest.skip("CLEARER_RAIN_RUN does not name a finished run of recipes/rain.py (about 20 min of CPU)")
+    import clearer
+
+    rf = _failures()
+    result = rf.failures(clearer.load(run, device="cpu"))
+    assert result["grid_psnr"] >= rf.GRID_THRESHOLD, result
+    assert result["steep_gain"] >= rf.STEEP_MARGIN, result
