@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -90,21 +91,16 @@ def to_uint8(tensor: torch.Tensor) -> np.ndarray:
     return rearrange(array, "1 h w -> h w" if tensor.shape[0] == 1 else "c h w -> h w c").numpy()
 
 
-def save_image(path: str | Path, tensor: torch.Tensor) -> Path:
-    """Write a [C,H,W] tensor in [0,1] as an 8-bit PNG (clamped and rounded); returns the path.
+def save_image(path: str | Path, tensor: torch.Tensor, **checks: Any) -> Path:
+    """Write a [C,H,W] tensor in [0,1] as an 8-bit PNG (clamped and rounded), atomically; returns the
+    path. `checks` go to `writing.write_file` (replace, inputs, inside).
 
     Why: results and sample pictures are saved exactly as they would be measured under 8-bit output.
     """
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(to_uint8(tensor)).save(path, format="PNG")
-    except OSError as exc:
-        raise ClearerError(
-            f"cannot write image {path}: {exc}. Check that the folder is writable and the "
-            "disk (or your file size limit, ulimit -f) has room."
-        ) from None
-    return path
+    from ..writing import write_file
+
+    image = Image.fromarray(to_uint8(tensor))
+    return write_file(path, lambda tmp: image.save(tmp, format="PNG"), **checks)
 
 
 def list_images(folder: str | Path) -> list[Path]:

@@ -15,8 +15,8 @@ from typing import Any
 import torch
 
 from ..errors import ClearerError
+from ..writing import write_text
 from . import artifacts, distributed
-from .checkpoint import atomic_write
 
 TENSORBOARD = "tensorboard"  # folder of the event files inside the run
 
@@ -45,7 +45,7 @@ class Tracker:
         writer = csv.DictWriter(buf, columns, restval="")
         writer.writeheader()
         writer.writerows(self.rows)
-        atomic_write(self.path, lambda tmp: tmp.write_text(buf.getvalue()))
+        write_text(self.path, buf.getvalue())
         if self.writer is not None:
             for key, value in values.items():
                 self.writer.add_scalar(f"{phase}/{key}", value, epoch)
