@@ -524,3 +524,131 @@ def test_two_writers_at_once(command, run_copy, tmp_path):
         if code == 2:
             assert "in use by PID" in err or "already" in err, err
     assert not temps(tmp_path)
+
+
+# ------------------------------------------------------------------ issue 22's examples, as regressions
+
+
+def refused(*args: object, says: str, watch: tuple[Path, ...]) -> None:
+    before = snapshot(*watch)
+    result = cli(*args)
+    assert result.code == 2 and "Traceback" not in result.err and says in result.err, result.err[-2000:]
+    assert snapshot(*watch) == before
+
+
+@needs_data
+def test_export_never_replaces_the_weights_or_the_image(run_copy, tmp_path):
+    image = tmp_path / "in.png"
+    Image.fromarray(np.zeros((16, 16), np.uint8)).save(image)
+    for out in (run_copy / "model.safetensors", image):
+        refused(
+            "export",
+            run_copy,
+            "--format",
+            "pt2",
+            "--out",
+            out,
+            "--image",
+            image,
+            "--overwrite",
+            says="reads",
+            watch=(run_copy, image),
+        )
+
+
+@needs_data
+def test_a_full_disk_during_export_or_restore_keeps_the_earlier_file(run_copy, tmp_path, monkeypatch):
+    image = tmp_path / "in.png"
+    Image.fromarray(np.zeros((16, 16), np.uint8)).save(image)
+    assert cli("export", run_copy, "--format", "pt2", "--out", tmp_path / "m.pt2", "--image", image).code == 0
+    assert cli("restore", image, "--run", run_copy, "--out", tmp_path / "out").code == 0
+    before = snapshot(tmp_path)
+
+    def full(path):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(writing, "_fsync", full)
+    for args in (
+        ("export", run_copy, "--format", "pt2", "--out", tmp_path / "m.pt2", "--image", image, "--overwrite"),
+        ("restore", image, "--run", run_copy, "--out", tmp_path / "out", "--overwrite"),
+    ):
+        result = cli(*args)
+        assert result.code == 2 and "No space left" in result.err, result.err[-2000:]
+    assert snapshot(tmp_path) == before and not temps(tmp_path, run_copy)
+
+
+@needs_data
+def test_restore_overwrite_never_replaces_an_input_through_a_hard_link(run_copy, tmp_path):
+    image = tmp_path / "in" / "photo.png"
+    image.parent.mkdir()
+    Image.fromarray(np.zeros((16, 16), np.uint8)).save(image)
+    (tmp_path / "out").mkdir()
+    os.link(image, tmp_path / "out" / "photo.png")
+    refused("restore", image, "--run", run_copy, "--out", tmp_path / "out", "--overwrite", says="reads", watch=(image,))
+
+
+@needs_data
+def test_evaluate_never_writes_into_a_run_folder_and_resume_never_into_an_evaluation(run_copy, tmp_path):
+    unfinished = tmp_path / "unfinished"
+    shutil.copytree(run_copy, unfinished)
+    for name in ("model.safetensors", "model_best.safetensors", "metrics.json", "arch.json"):
+        (unfinished / name).unlink()
+    refused(
+        "evaluate",
+        run_copy,
+        "--out",
+        unfinished,
+        "--set",
+        "data.degradation.sigma=5",
+        says="is a run folder",
+        watch=(unfinished,),
+    )
+    assert cli("evaluate", run_copy, "--out", tmp_path / "ev", "--quiet").code == 0
+    refused("run", BSD, *SMOKE, "--resume", tmp_path / "ev", says="is an evaluation folder", watch=(tmp_path / "ev",))
+
+
+@needs_data
+def test_name_is_not_a_path_and_resume_takes_no_out(run_copy, tmp_path):
+    refused("run", BSD, *SMOKE, "--set", f"name='{tmp_path / 'abs'}'", says="not a path", watch=(tmp_path,))
+    assert not (tmp_path / "abs").exists()
+    refused(
+        "run", BSD, *SMOKE, "--resume", run_copy, "--out", tmp_path / "other", says="leave out --out", watch=(run_copy,)
+    )
+    assert not (tmp_path / "other").exists()
+
+
+@needs_data
+def test_show_arch_prints_the_path_it_wrote(run_copy, tmp_path):
+    refused("show-arch", run_copy, "--out", tmp_path / "arch", says=".png, .pdf or .svg", watch=(run_copy,))
+    assert not list(tmp_path.glob("arch*"))
+    result = cli("show-arch", run_copy, "--out", tmp_path / "arch.svg")
+    assert result.code == 0 and result.out.strip() == str(tmp_path / "arch.svg")
+    assert (tmp_path / "arch.svg").read_text().lstrip().startswith("<?xml")
+
+
+@needs_data
+def test_a_dangling_symlink_in_restores_out_is_not_followed(run_copy, tmp_path):
+    image = tmp_path / "photo.png"
+    Image.fromarray(np.zeros((16, 16), np.uint8)).save(image)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "photo.png").symlink_to(tmp_path / "elsewhere.png")
+    refused(
+        "restore",
+        image,
+        "--run",
+        run_copy,
+        "--out",
+        tmp_path / "out",
+        "--overwrite",
+        says="symbolic link",
+        watch=(image,),
+    )
+    assert not (tmp_path / "elsewhere.png").exists()
+
+
+@needs_data
+def test_export_into_a_folder_and_evaluate_into_a_file_are_clear_errors(run_copy, tmp_path):
+    (tmp_path / "folder").mkdir()
+    refused("export", run_copy, "--format", "pt2", "--out", tmp_path / "folder", says="is a folder", watch=(tmp_path,))
+    (tmp_path / "file.txt").write_text("mine")
+    refused("evaluate", run_copy, "--out", tmp_path / "file.txt", says="is a file", watch=(tmp_path,))
