@@ -90,8 +90,9 @@ def check_target(
     for item in inputs:
         try:
             if _same_file(st, os.stat(item)):
+                same = "" if os.path.realpath(item) == os.path.realpath(path) else f" (the same file as {item})"
                 raise ClearerError(
-                    f"{path} is {item}, which this command reads; an input is never replaced, even with "
+                    f"{path}{same} is an input that this command reads; an input is never replaced, even with "
                     "--overwrite. Choose another output path."
                 )
         except OSError:
@@ -120,6 +121,11 @@ def write_file(
     tmp = path.with_name(f"{TEMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}-{path.name}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:  # e.g. a dangling link or a file where a folder of the path should be
+        raise ClearerError(
+            f"cannot create the folder {path.parent} for {path.name}: {err}. Choose another path."
+        ) from None
+    try:
         os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # ours alone: no race with a link
         write(tmp)
         os.chmod(tmp, _file_mode())
@@ -192,6 +198,10 @@ def kind_of(folder: str | Path) -> str | None:
 COMMANDS = {"run": "clearer run", "evaluation": "clearer evaluate", "comparison": "clearer compare"}
 
 
+def _a(kind: str) -> str:
+    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
+
+
 def _own(name: str) -> bool:
     return name in (MARKER, LOCK) or name.startswith(TEMP_PREFIX)
 
@@ -210,13 +220,13 @@ def check_kind(folder: str | Path, kind: str) -> None:
             raise ClearerError(f"cannot read the folder {folder}: {err}. Choose another folder.") from None
         if present:
             raise ClearerError(
-                f"{folder} already holds files ({', '.join(present[:5])}) and is not a {kind} folder; give a new "
+                f"{folder} already holds files ({', '.join(present[:5])}) and is not {_a(kind)} folder; give a new "
                 "or empty folder."
             )
     if found not in (None, kind):
         raise ClearerError(
-            f"{folder} is a{'n' if found[0] in 'aeiou' else ''} {found} folder, not a{'n' if kind[0] in 'aeiou' else ''} "
-            f"{kind} folder ({COMMANDS.get(found, 'clearer')} wrote it); {COMMANDS[kind]} never writes into it. "
+            f"{folder} is {_a(found)} folder, not {_a(kind)} folder ({COMMANDS.get(found, 'clearer')} wrote it); "
+            f"{COMMANDS[kind]} never writes into it. "
             "Choose another folder."
         )
 
