@@ -209,6 +209,20 @@ def test_a_full_disk_keeps_the_earlier_file_and_leaves_no_temp(name, tmp_path, m
     assert not temps(tmp_path)
 
 
+def test_a_full_disk_while_appending_to_a_log_keeps_its_lines(tmp_path, monkeypatch):
+    log = tmp_path / "log.txt"
+    writing.append_text(log, "first line\n")
+
+    def full(fd, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(writing.os, "write", full)
+    with pytest.raises(ClearerError, match="No space left"):
+        writing.append_text(log, "second line\n")
+    monkeypatch.undo()
+    assert log.read_text() == "first line\n" and not temps(tmp_path)
+
+
 def test_orphan_clean_up_removes_only_clearers_temps_and_only_under_the_lock(tmp_path):
     run = tmp_path / "run"
     with writing.folder(run, "run"):  # a run folder (marked), as a killed run leaves it
@@ -562,6 +576,7 @@ def test_a_full_disk_during_export_or_restore_keeps_the_earlier_file(run_copy, t
     Image.fromarray(np.zeros((16, 16), np.uint8)).save(image)
     assert cli("export", run_copy, "--format", "pt2", "--out", tmp_path / "m.pt2", "--image", image).code == 0
     assert cli("restore", image, "--run", run_copy, "--out", tmp_path / "out").code == 0
+    assert cli("show-arch", run_copy, "--out", tmp_path / "arch.png").code == 0
     before = snapshot(tmp_path)
 
     def full(path):
@@ -571,6 +586,7 @@ def test_a_full_disk_during_export_or_restore_keeps_the_earlier_file(run_copy, t
     for args in (
         ("export", run_copy, "--format", "pt2", "--out", tmp_path / "m.pt2", "--image", image, "--overwrite"),
         ("restore", image, "--run", run_copy, "--out", tmp_path / "out", "--overwrite"),
+        ("show-arch", run_copy, "--out", tmp_path / "arch.png", "--overwrite"),
     ):
         result = cli(*args)
         assert result.code == 2 and "No space left" in result.err, result.err[-2000:]
