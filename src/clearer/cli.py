@@ -293,10 +293,9 @@ def compare(
             except ClearerError as error:
                 raise ClearerError(f"variant {job.variant!r} of {recipe.name}: {error}") from None
     if not report:
-        from .writing import folder
+        from .writing import claim
 
-        with folder(comparison.out, "comparison", wait=True):  # checked and marked before any job writes there
-            pass
+        claim(comparison.out, "comparison")  # checked and marked before any job writes there
         selected = shard(comparison.jobs, shard_)
         if launcher == "slurm":
             submit_to_slurm(comparison, selected, slurm, again + (f" --shard {shard_}" if shard_ else ""))

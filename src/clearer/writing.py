@@ -280,6 +280,13 @@ def folder(path: str | Path, kind: str, wait: bool = False) -> Iterator[Path]:
         os.close(fd)  # releases the lock; the lock file stays (removing it would race with a waiting process)
 
 
+def claim(path: str | Path, kind: str) -> None:
+    """Check and mark `path` as a folder of `kind` (waiting for a holder), without keeping it: for a folder
+    that several processes fill side by side (the shards and jobs of one comparison)."""
+    with folder(path, kind, wait=True):
+        pass
+
+
 @contextmanager
 def holding(path: str | Path, kind: str, target: str | Path) -> Iterator[None]:
     """Hold `path` (a folder of `kind`) while the block writes `target`, if `target` lies inside it."""
