@@ -73,10 +73,10 @@ def kill_when(run: Path, ready, what: str, reference: dict) -> str:
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     killed_after = time.time() - t0
-    orphans = [p.name for p in run.rglob("*") if ".tmp" in p.name]
+    orphans = [p.name for p in run.rglob("*") if p.name.startswith(".clearer-tmp-")]
     rc, err = finish(clearer("run", BSD, *SETS, "--resume", str(run)))
     same = rc == 0 and scores(run) == reference
-    left = [p.name for p in run.rglob("*") if ".tmp" in p.name]
+    left = [p.name for p in run.rglob("*") if p.name.startswith(".clearer-tmp-")]
     return (
         f"{what}: SIGKILL after {killed_after:.1f}s, orphan temp files {orphans or 'none'}; resume rc {rc}, "
         f"metrics identical to the unbroken run: {same}; temp files after resume: {left or 'none'}"
@@ -185,7 +185,7 @@ def main() -> None:
         return lambda run: (run / "state" / name).exists()
 
     def writing(run):
-        return any(".tmp" in p.name for p in (run / "state").glob(".*"))
+        return any((run / "state").glob(".clearer-tmp-*"))
 
     cases = [
         ("SIGKILL in search", state("search.safetensors")),

@@ -1,6 +1,7 @@
 """Using a trained run: clearer.load + restore, clearer evaluate, clearer export (ONNX checked in
 onnxruntime, .pt2), and the run's tracking files; on one smoke run of recipes/custom_module.py, whose
-own candidate module must be registered again from the recipe file it recorded."""
+own candidate module is registered again only from the recipe file the caller passes (checked against the
+sha256 the run recorded; a run folder never chooses code)."""
 
 from __future__ import annotations
 
@@ -50,10 +51,10 @@ def fresh_registry(restore_registries):
 
 
 def test_load_and_restore_a_bsd68_image(run, data_dir, fresh_registry, one_thread):
-    model = clearer.load(run)
+    model = clearer.load(run, recipe=CUSTOM)
     assert isinstance(model, torch.nn.Module) and not model.training
     assert (model.multiple, model.channels) == (4, 1) and model.recipe.name == "custom_module"
-    assert "dilated_parallel" in model.architecture.values()  # re-registered from the recorded file
+    assert "dilated_parallel" in model.architecture.values()  # registered from the file passed
     path = data_dir / "BSD68" / "test001.png"
     clean = torch.from_numpy(np.asarray(Image.open(path), np.float32) / 255)[None]
     noisy = (clean + 25 / 255 * torch.randn(clean.shape, generator=torch.Generator().manual_seed(0))).clamp(0, 1)
@@ -70,31 +71,29 @@ def test_load_and_restore_a_bsd68_image(run, data_dir, fresh_registry, one_threa
         model.restore(np.zeros((8, 8, 3), np.uint8))
 
 
-def test_load_names_a_moved_or_changed_recipe_file_and_takes_one(run, tmp_path, fresh_registry):
-    copy = tmp_path / "run"
-    shutil.copytree(run, copy)
-    recipe = tmp_path / "mine" / "custom_module.py"
-    recipe.parent.mkdir()
-    shutil.copy(CUSTOM, recipe)
-    sources = json.loads((copy / "sources.json").read_text())
+def test_load_asks_for_the_recipe_file_and_checks_its_hash(run, tmp_path, fresh_registry):
+    sources = json.loads((run / "sources.json").read_text())
     assert [Path(s["path"]) for s in sources] == [CUSTOM.resolve()]
     assert sources[0]["registers"] == {"candidates": ["dilated_parallel"]}
-    sources[0]["path"] = str(recipe)
-    (copy / "sources.json").write_text(json.dumps(sources))
-    recipe.write_text(recipe.read_text() + "\n# edited\n")
-    with pytest.raises(ClearerError, match=r"has changed since the run.*recipe="):
-        clearer.load(copy)
-    recipe.unlink()
-    with pytest.raises(ClearerError, match=rf"{re.escape(str(recipe))}, which no longer exists"):
-        clearer.load(copy)
+    with pytest.raises(ClearerError, match=r"candidates 'dilated_parallel' must be registered.*recipe="):
+        clearer.load(run)  # the recorded file is there and unchanged, yet never run unasked
+    edited = tmp_path / "mine" / "custom_module.py"
+    edited.parent.mkdir()
+    edited.write_text(CUSTOM.read_text() + "\n# edited\n")
+    with pytest.raises(ClearerError, match="differs from that file"):
+        clearer.load(run, recipe=edited)
+    CANDIDATES._entries.pop("dilated_parallel", None)
     with pytest.raises(ClearerError, match="does not register candidates 'dilated_parallel'"):
-        clearer.load(copy, recipe=RECIPES / "bsd.py")
-    assert clearer.load(copy, recipe=CUSTOM).architecture  # the file given by hand
+        clearer.load(run, recipe=RECIPES / "bsd.py")
+    moved = tmp_path / "moved" / "custom_module.py"
+    moved.parent.mkdir()
+    shutil.copy(CUSTOM, moved)
+    assert clearer.load(run, recipe=moved).architecture  # moved but unchanged: the same sha256
 
 
 def test_evaluate_sigma_15_writes_per_image_scores_beside_the_run(run):
     own = (run / "metrics.json").read_bytes()
-    proc = cli("evaluate", str(run), "--set", "data.degradation.sigma=15", "--quiet")
+    proc = cli("evaluate", str(run), "--set", "data.degradation.sigma=15", "--quiet", "--recipe", CUSTOM)
     assert proc.returncode == 0, proc.stderr[-3000:]
     (out,) = (run / "evaluations").iterdir()
     metrics = json.loads((out / "metrics.json").read_text())
@@ -107,8 +106,8 @@ def test_evaluate_sigma_15_writes_per_image_scores_beside_the_run(run):
         rows = list(csv.DictReader(f))
     assert rows[0]["set"] == "bsd68" and float(rows[0]["psnr"]) == pytest.approx(bsd68["psnr"], abs=1e-4)
     assert (run / "metrics.json").read_bytes() == own
-    refused = cli("evaluate", str(run), "--out", str(run))
-    assert refused.returncode == 2 and "never overwritten" in refused.stderr
+    refused = cli("evaluate", str(run), "--out", str(run), "--recipe", CUSTOM)
+    assert refused.returncode == 2 and "is a run folder" in refused.stderr
     retrain = cli("evaluate", str(run), "--set", "search.epochs=3")
     assert retrain.returncode == 2 and "would need retraining" in retrain.stderr
 
@@ -116,11 +115,11 @@ def test_evaluate_sigma_15_writes_per_image_scores_beside_the_run(run):
 def test_export_onnx_checked_in_onnxruntime_at_other_sizes(run, tmp_path):
     onnxruntime = pytest.importorskip("onnxruntime")
     file = tmp_path / "model.onnx"
-    proc = cli("export", str(run), "--format", "onnx", "--out", str(file))
+    proc = cli("export", str(run), "--format", "onnx", "--out", str(file), "--recipe", CUSTOM)
     assert proc.returncode == 0, proc.stderr[-3000:]
     diff = float(re.search(r"max \|export - eager\| = (\S+)", proc.stdout).group(1))
     assert diff < 1e-4 and "bsd68/test001" in proc.stdout
-    model = clearer.load(run, device="cpu")
+    model = clearer.load(run, recipe=CUSTOM, device="cpu")
     session = onnxruntime.InferenceSession(str(file), providers=["CPUExecutionProvider"])
     for shape in [(1, 1, 40, 56), (3, 1, 24, 16)]:  # height/width any multiple of 4, any batch
         x = torch.rand(shape, generator=torch.Generator().manual_seed(1))
@@ -132,14 +131,14 @@ def test_export_onnx_checked_in_onnxruntime_at_other_sizes(run, tmp_path):
 
 def test_export_pt2_on_a_given_image(run, data_dir, tmp_path):
     image = data_dir / "Set12" / "01.png"
-    result = clearer.export(run, "pt2", tmp_path / "model.pt2", image=image)
+    result = clearer.export(run, "pt2", tmp_path / "model.pt2", image=image, recipe=CUSTOM)
     assert result.max_abs_diff < 1e-4 and result.checked_on == str(image) and result.shape == (1, 1, 256, 256)
     program = torch.export.load(str(tmp_path / "model.pt2")).module()
     x = torch.rand(2, 1, 36, 20)
     with torch.no_grad():
-        assert torch.allclose(program(x), clearer.load(run)(x), atol=1e-5)
+        assert torch.allclose(program(x), clearer.load(run, CUSTOM)(x), atol=1e-5)
     with pytest.raises(ClearerError, match="onnx, pt2"):
-        clearer.export(run, "tflite", tmp_path / "model.tflite")
+        clearer.export(run, "tflite", tmp_path / "model.tflite", recipe=CUSTOM)
 
 
 def test_run_tracks_epochs_and_keeps_best_weights_group_readable(run):
@@ -157,7 +156,7 @@ def test_run_tracks_epochs_and_keeps_best_weights_group_readable(run):
         meta = json.loads(f.metadata()["clearer"])
     assert meta["epoch"] == int(best_epoch)
     assert meta["val_psnr"] == pytest.approx(max(float(r["val_psnr"]) for r in retrain), abs=1e-3)
-    assert clearer.load(run, best=True).architecture == clearer.load(run).architecture
+    assert clearer.load(run, CUSTOM, best=True).architecture == clearer.load(run, CUSTOM).architecture
     for name in ("model.safetensors", "model_best.safetensors"):
         assert (run / name).stat().st_mode & stat.S_IRGRP, f"{name} is not readable by the group"
     sample = Image.open(next((run / "samples").glob("bsd68-000-*.png")))

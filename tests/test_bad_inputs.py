@@ -562,11 +562,12 @@ def test_new_run_into_an_existing_run_or_a_non_run(smoke_run, tmp_path):
 
 @needs_data
 def test_orphan_temp_files_are_removed_on_resume(run_copy):
-    orphan = write(run_copy / "state" / ".search.safetensors.tmp12345", "half")
-    other = write(run_copy / ".metrics.json.tmp999", "half")
+    orphan = write(run_copy / "state" / ".clearer-tmp-12345-0a1b2c3d-search.safetensors", "half")
+    other = write(run_copy / ".clearer-tmp-999-0a1b2c3d-metrics.json", "half")
+    users = write(run_copy / ".metrics.json.tmp999", "a user's file, not clearer's temporary file")
     result = cli("run", BSD, *SMOKE, "--resume", run_copy, "--quiet")
     assert result.code == 0, result.err[-2000:]
-    assert not orphan.exists() and not other.exists()
+    assert not orphan.exists() and not other.exists() and users.exists()
 
 
 @pytest.mark.slow
@@ -590,7 +591,7 @@ def test_full_disk_is_a_clear_error(run_copy, tmp_path):
     assert proc.returncode == 2 and "Traceback" not in err, err[-2000:]
     assert "cannot write" in err and "model.safetensors" in err and "ulimit -f" in err
     assert not (run_copy / "model.safetensors").exists()
-    assert not [p for p in run_copy.rglob("*") if ".tmp" in p.name]
+    assert not list(run_copy.rglob(".clearer-tmp-*"))
 
 
 @needs_data
@@ -698,7 +699,7 @@ def test_restore_bad_places(smoke_run, tmp_path):
     a_file = write(tmp_path / "file.txt", "mine")
     watch = (image, a_file, smoke_run)
     bad("restore", image, "--run", smoke_run, "--out", a_file, says="is a file", watch=watch)
-    bad("restore", image, "--run", smoke_run, "--out", a_file / "sub", says="cannot write image", watch=watch)
+    bad("restore", image, "--run", smoke_run, "--out", a_file / "sub", says="cannot write", watch=watch)
     bad(
         "restore",
         image,

@@ -15,7 +15,7 @@ from conftest import ROOT
 
 PACKAGE = ROOT / "src" / "clearer"
 LAYERS = [
-    {"errors", "version"},
+    {"errors", "version", "writing"},  # writing: every file clearer writes goes through it
     {"contracts", "registry"},
     {"nn", "losses", "recipe", "spaces"},
     {"train"},  # trainer, device, distributed, checkpoint, inference: what training and inference run on

@@ -13,6 +13,7 @@ import csv
 import io
 import os
 import types
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -30,9 +31,10 @@ from .recipe import Recipe, apply_overrides
 from .rundir import artifacts
 from .rundir.artifacts import ArchRecord
 from .rundir.sources import register_sources
-from .train.checkpoint import atomic_write, load_weights
+from .train.checkpoint import load_weights
 from .train.device import resolve_device
 from .train.inference import TILE_OVERLAP, Tile, pad_to_multiple, restore_image
+from .writing import check_target, folder, holding, write_file, write_text
 
 EVALUATIONS = "evaluations"
 # what a re-evaluation may change: test sets, protocol, inference settings and the test degradation
@@ -46,8 +48,9 @@ def load(
     """The trained network of a finished run, in eval mode, with `restore(image)` and the attributes
     `multiple` (input sizes it needs), `channels` (1 gray, 3 RGB), `recipe`, `architecture`, `run_dir`.
 
-    Parts a recipe file registered itself are registered again from the file the run recorded
-    (unchanged) or from `recipe`. `best=True` loads the checkpoint with the best validation PSNR.
+    A run folder never chooses code: when the run uses parts that a recipe file registered itself, pass
+    that file as `recipe` (it is run, and checked against the sha256 the run recorded). `best=True` loads
+    the checkpoint with the best validation PSNR.
     """
     run_dir = _path("clearer.load", "run_dir", run_dir, "a run folder")
     recipe = _path("clearer.load", "recipe", recipe, "a recipe .py file", optional=True)
@@ -164,8 +167,6 @@ def evaluate(
     """Measure a finished run again with other test sets, noise, protocol or self-ensemble, without
     retraining. Writes recipe.json, overrides.json, metrics.json, per_image.csv and samples to `out`
     (default RUN/evaluations/<hash of the evaluation recipe>/); the run's own metrics stay untouched."""
-    from .engine.evaluate import evaluate as evaluate_sets
-    from .rundir.progress import RunLog
 
     run_dir = _path("clearer.evaluate", "run_dir", run_dir, "a run folder")
     out = _path("clearer.evaluate", "out", out, "a folder", optional=True)
@@ -179,11 +180,26 @@ def evaluate(
     model = load(run_dir, recipe, device="cpu")
     evaluated = Recipe.from_dict(apply_overrides(model.recipe.to_dict(), overrides))
     out = Path(out) if out is not None else run_dir / EVALUATIONS / evaluated.hash()
-    if (out / artifacts.WEIGHTS).exists() or ((out / artifacts.RECIPE).exists() and (out / artifacts.ARCH).exists()):
-        raise ClearerError(
-            f"{out} is a run folder; its metrics.json is never overwritten. "
-            f"Choose another --out (default: {run_dir / EVALUATIONS}/<hash>/)."
-        )
+    with folder(out, "evaluation"):
+        return _evaluate_into(out, run_dir, model, evaluated, overrides, verbose)
+
+
+def _evaluate_into(
+    out: Path, run_dir: Path, model: nn.Module, evaluated: Recipe, overrides: dict[str, Any], verbose: bool
+) -> Evaluation:
+    from .engine.evaluate import evaluate as evaluate_sets
+    from .rundir.progress import RunLog
+
+    if (out / artifacts.METRICS).is_file():  # the same evaluation again replaces it; any other stays
+        said = artifacts.read_json(out / artifacts.METRICS)
+        if not isinstance(said, dict) or (said.get("run_recipe_hash"), said.get("recipe_hash")) != (
+            model.recipe.hash(),
+            evaluated.hash(),
+        ):
+            raise ClearerError(
+                f"{out} holds another evaluation (of {said.get('run') if isinstance(said, dict) else '?'} with "
+                "other settings); it is never replaced. Choose another --out."
+            )
     device = resolve_device(evaluated.device)
     model.to(device)
     per_image: dict[str, list[dict[str, Any]]] = {}
@@ -220,7 +236,7 @@ def _write_per_image_csv(path: Path, per_image: dict[str, list[dict[str, Any]]])
     for name, rows in per_image.items():
         for row in rows:
             writer.writerow([name, row["image"]] + [f"{row[k]:.5f}" if k in row else "" for k in columns[2:]])
-    atomic_write(path, lambda tmp: tmp.write_text(buf.getvalue()))
+    write_text(path, buf.getvalue())
 
 
 # -------------------------------------------------------------------------------------------- export
@@ -306,10 +322,13 @@ def export(
     out: str | Path,
     image: str | Path | None = None,
     recipe: str | Path | None = None,
+    overwrite: bool = False,
 ) -> Export:
     """Export a run's network to ONNX (torch's dynamo exporter) or a torch.export .pt2 archive with
     free batch, height and width (height and width multiples of the model's `multiple`), then run the
-    exported file on a real image and return its largest difference from the eager model."""
+    exported file on a real image and return its largest difference from the eager model. `out` is
+    written atomically, never over the run's own files or `image`, and over another file only with
+    `overwrite`."""
     if format not in ("onnx", "pt2"):
         raise ClearerValueError(f"unknown export format {format!r}; valid: onnx, pt2.")
     out = _path("clearer.export", "out", out, "the file to write")
@@ -325,7 +344,17 @@ def export(
     else:
         model = load(_path("clearer.export", "run", run, "a run folder or a model from clearer.load"), recipe, "cpu")
     model = model.cpu().eval()
-    out.parent.mkdir(parents=True, exist_ok=True)
+    run_dir = getattr(model, "run_dir", None)
+    inputs = [
+        *([image] if image is not None else []),
+        *(Path(run_dir) / n for n in artifacts.RUN_FILES if run_dir is not None),
+    ]
+    out = check_target(out, overwrite, inputs)
+    with holding(run_dir, "run", out) if run_dir is not None else nullcontext():
+        return _export(model, format, out, image, lambda write: write_file(out, write, overwrite, inputs))
+
+
+def _export(model: nn.Module, format: str, out: Path, image: str | Path | None, save: Any) -> Export:
     net = _Forward(model).eval()
     m = model.multiple
     example = torch.rand(2, model.channels, 4 * m if m > 1 else 32, 6 * m if m > 1 else 48)
@@ -335,23 +364,22 @@ def export(
         expected = net(x)
         if format == "pt2":
             program = torch.export.export(net, (example,), dynamic_shapes=shapes)
-            torch.export.save(program, str(out))
+            save(lambda tmp: torch.export.save(program, str(tmp)))
             got = torch.export.load(str(out)).module()(x)
         else:
             _need("onnx", "onnxscript", "onnxruntime")
             import onnxruntime
 
-            torch.onnx.export(
+            program = torch.onnx.export(
                 net,
                 (example,),
-                str(out),
                 dynamo=True,
                 dynamic_shapes=shapes,
                 input_names=["image"],
                 output_names=["restored"],
-                external_data=False,
                 verbose=False,
             )
+            save(lambda tmp: program.save(str(tmp), external_data=False))
             session = onnxruntime.InferenceSession(str(out), providers=["CPUExecutionProvider"])
             got = torch.from_numpy(session.run(None, {"image": x.numpy()})[0])
     diff = float((got - expected).abs().max())

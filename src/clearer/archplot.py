@@ -8,6 +8,7 @@ from typing import Any
 
 from .errors import ClearerError
 from .rundir import artifacts
+from .writing import check_target, holding, write_file
 
 COLORS = {"parallel": "#4c78a8", "fusion": "#f58518"}
 OTHER = ["#54a24b", "#e45756", "#72b7b2", "#b279a2", "#ff9da6", "#9d755d", "#bab0ac"]
@@ -124,9 +125,19 @@ def _draw_multiscale(
         ax.spines[side].set_visible(False)
 
 
-def draw_architecture(run_dir: Path, out: Path | None = None) -> Path:
+FORMATS = ("png", "pdf", "svg")
+
+
+def draw_architecture(run_dir: Path, out: Path | None = None, overwrite: bool = False) -> Path:
     """Render RUN_DIR/arch.json; multi-scale spaces as stem, cells of columns over their branches and
-    the fusion head, other spaces as bars. The file suffix picks the format (.png, .pdf, .svg)."""
+    the fusion head, other spaces as bars. The file suffix picks the format (.png, .pdf, .svg); the file
+    is written atomically, never over the run's own files, over another file only with `overwrite`."""
+    out = Path(out) if out else Path(run_dir) / "arch.png"
+    kind = out.suffix.lower().lstrip(".")
+    if kind not in FORMATS:
+        raise ClearerError(f"--out {out}: the suffix picks the format; give a name ending in .png, .pdf or .svg.")
+    inputs = [Path(run_dir) / name for name in artifacts.RUN_FILES]
+    check_target(out, overwrite, inputs)
     try:
         import matplotlib
 
@@ -137,7 +148,6 @@ def draw_architecture(run_dir: Path, out: Path | None = None) -> Path:
         raise ClearerError("drawing needs matplotlib: pip install 'clearer[plot]'") from None
     record = artifacts.read_json(Path(run_dir) / artifacts.ARCH)
     arch, probs, candidates = record["architecture"], record.get("probabilities"), record["candidates"]
-    out = Path(out) if out else Path(run_dir) / "arch.png"
     palette: dict[str, str] = {}
     labels = list(arch)
     parsed = [CLEARER_LABEL.match(label) for label in labels]
@@ -165,6 +175,8 @@ def draw_architecture(run_dir: Path, out: Path | None = None) -> Path:
         ax.legend(handles=handles, fontsize=7, frameon=False, **where)
     ax.set_title(f"architecture {record['hash']} ({record.get('strategy', '?')})", fontsize=9, loc="left")
     fig.tight_layout()
-    fig.savefig(out, dpi=150)
-    plt.close(fig)
-    return out
+    try:
+        with holding(run_dir, "run", out):
+            return write_file(out, lambda tmp: fig.savefig(tmp, dpi=150, format=kind), overwrite, inputs)
+    finally:
+        plt.close(fig)

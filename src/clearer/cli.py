@@ -133,6 +133,8 @@ def run_cmd(
     from .engine.run import default_out, resume_recipe, run
     from .train import distributed
 
+    if resume is not None and out_dir is not None:
+        raise ClearerError(f"--resume {resume} continues that run in its own folder; leave out --out {out_dir}.")
     with distributed.process_group():
         resolved, overrides, _ = resolve(recipe, profile, set_)
         if resume is not None:
@@ -176,7 +178,10 @@ def print_sets(metrics: dict[str, Any]) -> None:
     out.print(table)
 
 
-RECIPE_HELP = "The recipe file that registers the run's own parts, if it moved or changed since the run."
+RECIPE_HELP = (
+    "The recipe .py file that registered the run's own parts (needed when it has any: a run folder never "
+    "chooses the code that runs; checked against the sha256 the run recorded)."
+)
 
 
 @app.command("evaluate")
@@ -213,12 +218,13 @@ def export_cmd(
         None, help="Image to check the export on (default: the first image of the run's first test set)."
     ),
     recipe: Path | None = typer.Option(None, help=RECIPE_HELP),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing file (never the run's own)."),
 ) -> None:
     """Export the trained network with free height/width (multiples of its input multiple), checked
     against the eager model on a real image."""
     from .api import export
 
-    result = export(run_dir, format_, out_file or run_dir / f"model.{format_}", image, recipe)  # type: ignore[arg-type]
+    result = export(run_dir, format_, out_file or run_dir / f"model.{format_}", image, recipe, overwrite)  # type: ignore[arg-type]
     out.print(
         f"wrote {result.path}\nchecked on {result.checked_on}, input {tuple(result.shape)}: "
         f"max |export - eager| = {result.max_abs_diff:.3g}"
@@ -287,6 +293,9 @@ def compare(
             except ClearerError as error:
                 raise ClearerError(f"variant {job.variant!r} of {recipe.name}: {error}") from None
     if not report:
+        from .writing import claim
+
+        claim(comparison.out, "comparison")  # checked and marked before any job writes there
         selected = shard(comparison.jobs, shard_)
         if launcher == "slurm":
             submit_to_slurm(comparison, selected, slurm, again + (f" --shard {shard_}" if shard_ else ""))
@@ -444,11 +453,12 @@ def load_recipe_profiles(path: Path) -> dict[str, Any]:
 def show_arch(
     run_dir: Path = typer.Argument(..., help="A run directory with arch.json."),
     out_file: Path | None = typer.Option(None, "--out", help="PNG path (default RUN_DIR/arch.png)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing PNG (never the run's own files)."),
 ) -> None:
     """Draw the searched network: cells, columns, branches, the winning candidates and their probability."""
     from .archplot import draw_architecture
 
-    out.print(str(draw_architecture(run_dir, out_file)))
+    out.print(str(draw_architecture(run_dir, out_file, overwrite)))
 
 
 @app.command()
@@ -467,10 +477,8 @@ def restore(
 ) -> None:
     """Apply a trained model to your own images (any size; gray or RGB as the model expects)."""
     from .restore_files import restore_files
-    from .rundir.sources import register_sources
 
-    register_sources(run_dir, recipe)  # the run's own parts, from the file given or the one it recorded
-    for path in restore_files(run_dir, images, out_dir, parse_tile(tile), self_ensemble, overwrite=overwrite):
+    for path in restore_files(run_dir, images, out_dir, parse_tile(tile), self_ensemble, overwrite, recipe):
         out.print(str(path))
 
 

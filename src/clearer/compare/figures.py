@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..rundir import artifacts
+from ..writing import write_file
 from .report import pareto
 
 
@@ -60,7 +61,7 @@ def psnr_vs_params(plt: Any, test_set: str, rows: list[dict[str, Any]], out: Pat
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, ncol=2 if len(rows) > 16 else 1)
     fig.tight_layout()
     path = out / f"psnr_vs_params-{test_set}.png"
-    fig.savefig(path, dpi=120)
+    write_file(path, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
     plt.close(fig)
     return path
 
@@ -129,7 +130,7 @@ def front(
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     fig.tight_layout()
     path = out / f"front-{test_set}.png"
-    fig.savefig(path, dpi=120)
+    write_file(path, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
     plt.close(fig)
     return path
 
@@ -180,7 +181,7 @@ def alpha_over_epochs(plt: Any, curves: dict[str, Path], out: Path, per_row: int
         ax.set_xlabel("search epoch", fontsize=7)
     fig.tight_layout()
     path = out / "alpha_over_epochs.png"
-    fig.savefig(path, dpi=110)
+    write_file(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
     plt.close(fig)
     return path
 

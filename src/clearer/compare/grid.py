@@ -503,12 +503,15 @@ def gather(comparison: Comparison) -> Found:
 
 
 def write_report(comparison: Comparison, found: Found) -> list[Path]:
-    """comparison.{csv,json,md}, ground_truth.json for a ground-truth comparison, and the figures."""
+    """comparison.{csv,json,md}, ground_truth.json for a ground-truth comparison, and the figures, written
+    while holding the comparison folder."""
+    from ..writing import folder
     from .figures import figures
     from .report import write_tables
 
-    paths = write_tables(found.tables, comparison.out, found.notes)
-    if comparison.ground_truth:
-        artifacts.write_json(comparison.out / GROUND_TRUTH, found.truth)
-        paths.append(comparison.out / GROUND_TRUTH)
-    return paths + figures(found.tables, found.runs, comparison.out, found.truth, comparison.sweep)
+    with folder(comparison.out, "comparison"):
+        paths = write_tables(found.tables, comparison.out, found.notes)
+        if comparison.ground_truth:
+            artifacts.write_json(comparison.out / GROUND_TRUTH, found.truth)
+            paths.append(comparison.out / GROUND_TRUTH)
+        return paths + figures(found.tables, found.runs, comparison.out, found.truth, comparison.sweep)

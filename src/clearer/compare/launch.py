@@ -16,7 +16,6 @@ job, with its log files), ``logs/`` (submitit's pickles and every job's stdout/s
 from __future__ import annotations
 
 import os
-import pickle
 import shutil
 import socket
 import subprocess
@@ -29,6 +28,7 @@ from typing import Any
 from ..errors import ClearerError, did_you_mean
 from ..recipe import Recipe
 from ..rundir import artifacts
+from ..writing import folder
 from .grid import Comparison, Job, refuse_foreign, register_parts, run_job
 
 try:  # the `slurm` extra; without it the callable still works, only nothing can submit it
@@ -130,7 +130,6 @@ class RunJob(Checkpointable):
         register_parts(Path(file))
         job = Job(variant, seed, Recipe.from_dict(recipe), Path(out))
         path = Path(state)
-        path.parent.mkdir(parents=True, exist_ok=True)
         starts = artifacts.read_json(path).get("starts", 0) + 1 if path.is_file() else 1
         said = {"host": _here(), "pid": os.getpid(), "started": time.time(), "job_id": _submitit_id(), "starts": starts}
         artifacts.write_json(path, {**said, "state": "running", "resumed": job.status == "partial"})
@@ -182,11 +181,12 @@ def read_ledger(comparison: Comparison) -> dict[str, dict[str, Any]]:
 
 
 def _record(comparison: Comparison, entries: dict[str, dict[str, Any]]) -> None:
-    ledger = read_ledger(comparison)
-    for name, entry in entries.items():
-        entry["attempt"] = ledger.get(name, {}).get("attempt", 0) + 1
-        ledger[name] = entry
-    artifacts.write_json(ledger_path(comparison), {"jobs": ledger})
+    with folder(comparison.out, "comparison", wait=True):  # read, change, write: one launcher at a time
+        ledger = read_ledger(comparison)
+        for name, entry in entries.items():
+            entry["attempt"] = ledger.get(name, {}).get("attempt", 0) + 1
+            ledger[name] = entry
+        artifacts.write_json(ledger_path(comparison), {"jobs": ledger})
 
 
 def _entry(kind: str, sub: Any) -> dict[str, Any]:
@@ -197,7 +197,6 @@ def _entry(kind: str, sub: Any) -> dict[str, Any]:
         "submitted": time.time(),
         "stdout": str(sub.paths.stdout),
         "stderr": str(sub.paths.stderr),
-        "result": str(sub.paths.result_pickle),
     }
 
 
@@ -322,15 +321,6 @@ def _alive(pid: int) -> bool:
         return True
 
 
-def _result(entry: dict[str, Any]) -> tuple[str, Any] | None:
-    """submitit's result pickle of a job: ('success', value) or ('error', traceback); None when absent."""
-    try:
-        with open(entry["result"], "rb") as handle:
-            return pickle.load(handle)
-    except Exception:
-        return None
-
-
 def squeue_states(job_ids: Iterable[str], run: Callable[..., Any] = subprocess.run) -> dict[str, str] | None:
     """Slurm state of every listed job still in the queue ('4242_3' -> 'RUNNING'), one line per array
     task; jobs that left the queue are absent. None when squeue is missing or failed."""
@@ -356,8 +346,8 @@ RUNNING_IN_SLURM = {"RUNNING", "COMPLETING", "CONFIGURING", "STAGE_OUT", "SIGNAL
 
 
 def job_states(comparison: Comparison, jobs: list[Job] | None = None) -> list[JobState]:
-    """How each job stands, from its run folder, the launcher's ledger and state files, its submitit
-    result, and the scheduler (the local process, or squeue)."""
+    """How each job stands, from its run folder, the launcher's ledger and state files,
+    and the scheduler (the local process, or squeue)."""
     jobs = comparison.jobs if jobs is None else jobs
     ledger = read_ledger(comparison)
     slurm_ids = [e["job_id"] for e in ledger.values() if e["launcher"] == "slurm"]
@@ -384,13 +374,12 @@ def _submitted_state(
     where = f"{entry['launcher']} job {entry['job_id']}"
     path = _state_file(comparison.out, job)
     said = artifacts.read_json(path) if path.is_file() else {}
-    result = _result(entry)
-    if result is not None and result[0] == "error":
-        lines = [line for line in str(result[1]).strip().splitlines() if line.strip()]
-        return JobState(job, "failed", f"{where}: {lines[-1] if lines else 'error'}", logs, True)
-    if said.get("state") == "failed" and said.get("job_id") in (None, entry["job_id"]):
+    # the job's own JSON state file, never submitit's result pickle: unpickling a file from a (possibly
+    # shared) comparison folder would run code from data
+    ours = said.get("job_id") in (None, entry["job_id"])
+    if said.get("state") == "failed" and ours:
         return JobState(job, "failed", f"{where}: {said.get('error', 'error')}", logs, True)
-    if result is not None:  # ended with success, yet the folder has no metrics
+    if said.get("state") == "done" and ours:  # ended with success, yet the folder has no metrics
         return JobState(job, "failed", f"{where} ended but {job.out} has no metrics.json", logs, True)
     ended = f"{where} ended without a result (killed, out of memory, past its time limit or a node failure?)"
     if entry["launcher"] == "local":

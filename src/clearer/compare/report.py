@@ -22,6 +22,7 @@ from typing import Any
 from ..errors import ClearerError
 from ..rundir import artifacts
 from ..rundir.artifacts import arch_hash, arch_summary
+from ..writing import write_text
 from .ranking import bootstrap_interval, kendall_tau, spearman_rho, top_k_hit
 
 COLUMNS = [
@@ -536,7 +537,6 @@ def markdown(tables: dict[str, list[dict[str, Any]]], notes: list[str] = ()) -> 
 
 def write_tables(tables: dict[str, list[dict[str, Any]]], out: Path, notes: list[str] = ()) -> list[Path]:
     """comparison.csv / .json / .md in `out`."""
-    out.mkdir(parents=True, exist_ok=True)
     buf = io.StringIO()
     writer = csv.DictWriter(
         buf, fieldnames=["test_set", "protocol", "color", *COLUMNS, *Y_AND_INPUT], restval="", extrasaction="ignore"
@@ -549,9 +549,8 @@ def write_tables(tables: dict[str, list[dict[str, Any]]], out: Path, notes: list
                 {"test_set": test_set, **r, "rank": " ".join(map(str, rank)) if isinstance(rank, list) else rank}
             )
     paths = [out / "comparison.csv", out / "comparison.json", out / "comparison.md"]
-    paths[0].write_text(buf.getvalue())
-    paths[1].write_text(json.dumps(tables, indent=2) + "\n")
-    paths[2].write_text(markdown(tables, notes))
+    for path, text in zip(paths, (buf.getvalue(), json.dumps(tables, indent=2) + "\n", markdown(tables, notes))):
+        write_text(path, text)
     return paths
 
 

@@ -14,6 +14,7 @@ from pathlib import Path, PurePosixPath
 from typing import NamedTuple
 
 from ..errors import ClearerError, did_you_mean
+from ..writing import write_file
 
 CHUNK = 1 << 20
 
@@ -201,7 +202,7 @@ def fetch(name: str, root: Path, url: str | None = None, sha256: str | None = No
         archive.unlink(missing_ok=True)
     for extra in EXTRA_FILES.get(name, []):
         if not (root / extra).exists():
-            shutil.copyfile(MANIFESTS / extra, root / extra)
+            write_file(root / extra, lambda tmp, src=MANIFESTS / extra: shutil.copyfile(src, tmp), replace=False)
     print(
         f"{name}: unpacked into {folder}"
         + (" (every file matches its recorded sha256)" if manifest(source.folder) is not None else "")

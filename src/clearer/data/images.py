@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -88,22 +89,16 @@ def to_uint8(tensor: torch.Tensor) -> np.ndarray:
     return rearrange(array, "1 h w -> h w" if tensor.shape[0] == 1 else "c h w -> h w c").numpy()
 
 
-def save_image(path: str | Path, tensor: torch.Tensor, alpha: torch.Tensor | None = None) -> Path:
-    """Write a [C,H,W] tensor in [0,1] as an 8-bit PNG (clamped and rounded), with `alpha` [1,H,W]
-    when given; returns the path.
+def save_image(path: str | Path, tensor: torch.Tensor, alpha: torch.Tensor | None = None, **checks: Any) -> Path:
+    """Write a [C,H,W] tensor in [0,1] as an 8-bit PNG (clamped and rounded), with `alpha` [1,H,W] when
+    given, atomically; returns the path. `checks` go to `writing.write_file` (replace, inputs, inside).
 
     Why: results and sample pictures are saved exactly as they would be measured under 8-bit output.
     """
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        to_pil(Pixels(tensor[None], None if alpha is None else alpha[None])).save(path, format="PNG")
-    except OSError as exc:
-        raise ClearerError(
-            f"cannot write image {path}: {exc}. Check that the folder is writable and the "
-            "disk (or your file size limit, ulimit -f) has room."
-        ) from None
-    return path
+    from ..writing import write_file
+
+    image = to_pil(Pixels(tensor[None], None if alpha is None else alpha[None]))
+    return write_file(path, lambda tmp: image.save(tmp, format="PNG"), **checks)
 
 
 def list_images(folder: str | Path) -> list[Path]:

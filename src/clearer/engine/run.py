@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,9 @@ from ..rundir.progress import RunLog
 from ..rundir.sources import record_sources
 from ..spaces.cost import flops_per_pixel
 from ..train import distributed
-from ..train.checkpoint import load_weights, remove_orphans
+from ..train.checkpoint import load_weights
 from ..train.device import resolve_device
+from ..writing import check_kind, folder
 from .build import build_space, check_recipe, cost_match, plan_space
 from .evaluate import evaluate
 from .retrain import retrain
@@ -58,12 +60,13 @@ def fixed_architecture(recipe: Recipe) -> ArchRecord | None:
 
 
 def check_out(out: Path, resume: bool) -> None:
-    """Refuse a run folder that is a file, or (for a new run) one that already holds other files.
+    """Refuse a run folder that is a file, of another kind, or (for a new run) one that already holds files.
 
     Why: a stray arch.json or model.safetensors in a new run's folder would be taken as a finished phase.
     """
     if out.exists() and not out.is_dir():
         raise ClearerError(f"--out {out} is a file, not a folder; give a new folder for the run.")
+    check_kind(out, "run")
     if resume:
         if not (out / artifacts.RECIPE).is_file():
             raise ClearerError(
@@ -72,15 +75,6 @@ def check_out(out: Path, resume: bool) -> None:
         return
     if (out / artifacts.RECIPE).exists():
         raise ClearerError(f"{out} already holds a run. Use --resume {out} to continue it, or choose another --out.")
-    try:
-        present = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
-    except OSError as err:
-        raise ClearerError(f"cannot read the run folder {out}: {err}. Choose another --out.") from None
-    if present:
-        raise ClearerError(
-            f"--out {out} already holds files ({', '.join(present[:5])}) and no run; a new run "
-            "needs a new or empty folder, so choose another --out (or empty that one)."
-        )
 
 
 def resume_recipe(out: Path, overrides: dict[str, Any]) -> Recipe:
@@ -124,18 +118,23 @@ def resume_recipe(out: Path, overrides: dict[str, Any]) -> Recipe:
 def run(
     recipe: Recipe, out: Path, overrides: dict[str, Any] | None = None, verbose: bool = True, resume: bool = False
 ) -> RunResult:
-    """Run every phase not yet finished in `out` (a fresh folder, or one being resumed)."""
+    """Run every phase not yet finished in `out` (a fresh folder, or one being resumed), holding the folder
+    (locked against other processes) throughout."""
     out = Path(out)
     check_out(out, resume)
     check_recipe(recipe, run=True)  # every part built once: a bad value fails before anything is written
     device = resolve_device(recipe.device)
     distributed.barrier()  # every rank has checked `out` before rank 0 writes into it
+    with folder(out, "run") if distributed.is_main() else nullcontext():
+        if distributed.is_main():
+            check_out(out, resume)  # again under the lock: another process may have written there meanwhile
+        return _run(recipe, out, device, overrides, verbose, resume)
+
+
+def _run(
+    recipe: Recipe, out: Path, device: Any, overrides: dict[str, Any] | None, verbose: bool, resume: bool
+) -> RunResult:
     if distributed.is_main():
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise ClearerError(f"cannot create the run folder {out}: {err}. Choose a writable --out.") from None
-        remove_orphans(out)
         if not resume or artifacts.read_json(out / artifacts.RECIPE) != recipe.to_dict():  # e.g. evaluate.* changed
             artifacts.write_json(out / artifacts.RECIPE, recipe.to_dict())
         record_sources(recipe, out)  # which user files registered its parts, for clearer.load

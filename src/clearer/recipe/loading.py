@@ -92,6 +92,11 @@ def exec_recipe(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise ClearerError(f"recipe file {str(path)!r} not found. Give the path to a .py recipe, e.g. recipes/bsd.py.")
+    if path.suffix != ".py":
+        raise ClearerError(
+            f"{path} is not a .py file: clearer runs code only from a recipe file whose name ends in .py, and "
+            "reads a resolved recipe from a .json file (never run). Rename it, or give the right file."
+        )
     path = path.resolve()
     folder = str(path.parent)
     for name in _RECIPE_MODULES:
@@ -150,7 +155,7 @@ def read_recipe_json(path: str | Path) -> dict[str, Any]:
 
 def load_recipe(path: str | Path) -> LoadedRecipe:
     """A recipe .py file (executed) or a resolved recipe.json (read as data, never executed)."""
-    if Path(path).suffix == ".json":
+    if Path(path).suffix.lower() == ".json":
         return LoadedRecipe(Path(path), read_recipe_json(path), {}, {}, resolved=True)
     namespace = exec_recipe(path)
     if "RECIPE" not in namespace:

@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ..errors import ClearerError
 from .refs import DatasetRef, DegradationRef, LossName, LossRef, SpaceRef, StrategyRef
 from .validation import check_section
 
@@ -120,6 +121,14 @@ class Recipe:
     search: SearchConfig = field(default_factory=SearchConfig)
     retrain: RetrainConfig = field(default_factory=RetrainConfig)
     evaluate: EvalConfig = field(default_factory=EvalConfig)
+
+    def __post_init__(self) -> None:
+        # Why: the name becomes a folder under runs/ (runs/<name>/<time>), so a path would write elsewhere
+        if not isinstance(self.name, str) or self.name in ("", ".", "..") or any(c in self.name for c in "/\\\0"):
+            raise ClearerError(
+                f"name is the run's folder name under runs/, not a path; got {self.name!r}. Use a plain name "
+                "(letters, digits, '-', '_', '.'), and --out to put a run elsewhere."
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -15,8 +15,8 @@ from typing import Any
 import torch
 
 from ..errors import ClearerError
-from ..train.checkpoint import atomic_write
 from ..version import __version__
+from ..writing import write_text
 
 RECIPE = "recipe.json"
 OVERRIDES = "overrides.json"
@@ -30,10 +30,26 @@ METRICS = "metrics.json"
 SEARCH_STATE = "state/search.safetensors"
 RETRAIN_STATE = "state/retrain.safetensors"
 SAMPLES = "samples"
+SOURCES = "sources.json"
+# what a run folder holds: the inputs of every command that reads a run (export, restore, show-arch, ...)
+RUN_FILES = (
+    RECIPE,
+    OVERRIDES,
+    LOG,
+    ALPHA,
+    ARCH,
+    WEIGHTS,
+    BEST_WEIGHTS,
+    TRACK,
+    METRICS,
+    SOURCES,
+    SEARCH_STATE,
+    RETRAIN_STATE,
+)
 
 
 def write_json(path: Path, data: Any) -> None:
-    atomic_write(path, lambda tmp: tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n"))
+    write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def read_json(path: Path) -> Any:
@@ -127,7 +143,7 @@ def write_alpha_csv(path: Path, history: list[dict[str, Any]], candidates: dict[
             + [probs[label][i] for label, names in candidates.items() for i in range(len(names))]
             + [_short(signal[label][key]) if label in signal else "" for label, key in stats]
         )
-    atomic_write(path, lambda tmp: tmp.write_text(buf.getvalue()))
+    write_text(path, buf.getvalue())
 
 
 SIGNAL_KEYS = ("grad_mean", "grad_std", "snr")

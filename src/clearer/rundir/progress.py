@@ -10,7 +10,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from ..errors import ClearerError
+from ..writing import append_text
 
 
 class RunLog:
@@ -20,19 +20,10 @@ class RunLog:
         self.path = path
         self.verbose = verbose
         self.console = console or Console(stderr=True)
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
 
     def __call__(self, message: str) -> None:
         if self.path is not None:
-            try:
-                with self.path.open("a") as f:
-                    f.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}\n")
-            except OSError as err:
-                raise ClearerError(
-                    f"cannot write the log {self.path}: {err}. Check that the disk (or your "
-                    "file size limit, ulimit -f) has room, then continue with --resume."
-                ) from None
+            append_text(self.path, f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}\n")
         if self.verbose:
             self.console.print(message, highlight=False, markup=False, soft_wrap=True)
 

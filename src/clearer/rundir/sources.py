@@ -2,8 +2,9 @@
 
 A recipe may define and register its own module; the resolved recipe then names it, and a later
 process (`clearer.load`, `clearer evaluate`, `clearer export`) must register it before it can build the
-network. The run records each such file with its sha256 in `sources.json`; loading executes exactly
-that file (unchanged) or the one the user names, never anything a name in the JSON points to.
+network. The run records each such file with its sha256 in `sources.json`. That record is data: loading
+runs only the recipe file the user names (and checks it against the recorded hash), never a file the
+JSON points to, so a shared run folder cannot run its own code (docs/writing.md, the trust model).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from ..recipe import Recipe, exec_recipe
 from ..registry import REGISTRIES, code_of
 from . import artifacts
 
-SOURCES = "sources.json"
+SOURCES = artifacts.SOURCES
 PACKAGE = Path(__file__).resolve().parents[1]
 
 
@@ -66,46 +67,53 @@ def record_sources(recipe: Recipe, out: Path) -> None:
     artifacts.write_json(Path(out) / SOURCES, entries)
 
 
-def _missing(entries: list[dict[str, Any]]) -> list[str]:
-    return [
-        f"{kind} {name!r}"
+def _entries(path: Path) -> list[dict[str, Any]]:
+    """sources.json, checked to be a list of {"path", "sha256", "registers": {kind: [names]}} (data only)."""
+    entries = artifacts.read_json(path) if path.is_file() else []  # runs from before sources.json: built-ins only
+    ok = isinstance(entries, list) and all(
+        isinstance(e, dict)
+        and isinstance(e.get("path"), str)
+        and isinstance(e.get("sha256"), str)
+        and isinstance(e.get("registers"), dict)
+        and all(
+            k in REGISTRIES and isinstance(v, list) and all(isinstance(n, str) for n in v)
+            for k, v in e["registers"].items()
+        )
         for e in entries
-        for kind, names in e["registers"].items()
-        for name in names
-        if name not in REGISTRIES[kind]
-    ]
+    )
+    if not ok:
+        raise ClearerError(
+            f"{path} is damaged (it should list the recipe files that registered the run's parts, with their "
+            "sha256); restore it from a copy of the run folder."
+        )
+    return entries
 
 
 def register_sources(run_dir: Path, recipe_file: str | Path | None = None) -> None:
-    """Register the user-defined parts a run needs: from `recipe_file` when given, else from the
-    files the run recorded, each only if it is still there and unchanged."""
+    """Make sure the parts a run needs are registered, running code only from `recipe_file`, the file the
+    caller names. A run folder never chooses code: sources.json is data (which file registered which part,
+    and its sha256), used only to ask for the right file and to check the one given against the record."""
     path = Path(run_dir) / SOURCES
-    entries = artifacts.read_json(path) if path.is_file() else []  # runs from before sources.json: built-ins only
+    entries = _entries(path)
     if recipe_file is not None:
         exec_recipe(recipe_file)
-        missing = _missing(entries)
-        if missing:
-            raise ClearerError(
-                f"{recipe_file} does not register {', '.join(missing)}, which the run {run_dir} uses; "
-                f"pass the recipe file that defines them (recorded in {path})."
-            )
-        return
     for entry in entries:
-        if not _missing([entry]):
-            continue  # already registered in this process (e.g. the run that trained it)
-        file = Path(entry["path"])
-        names = ", ".join(n for names in entry["registers"].values() for n in names)
+        names = [(kind, name) for kind, names in entry["registers"].items() for name in names]
+        missing = [f"{kind} {name!r}" for kind, name in names if name not in REGISTRIES[kind]]
+        defined = {defining_file(REGISTRIES[kind].get(name)) for kind, name in names if name in REGISTRIES[kind]}
+        changed = [f for f in defined if f is None or sha256(f) != entry["sha256"]]
+        if not missing and not changed:
+            continue
         problem = (
-            "no longer exists"
-            if not file.is_file()
-            else "has changed since the run"
-            if sha256(file) != entry["sha256"]
-            else None
+            f"{recipe_file} does not register {', '.join(missing)}"
+            if missing and recipe_file is not None
+            else f"{', '.join(missing)} must be registered by the recipe file that defines them"
+            if missing
+            else f"{', '.join(str(f) for f in changed)}, which registers them now, differs from that file"
         )
-        if problem:
-            raise ClearerError(
-                f"the run {run_dir} uses {names}, registered by {file}, which {problem} (sha256 "
-                f"{entry['sha256'][:12]}... is recorded in {path}). Pass the file that defines them: "
-                f"clearer.load({str(run_dir)!r}, recipe='path/to/recipe.py'), or --recipe on the command line."
-            )
-        exec_recipe(file)
+        raise ClearerError(
+            f"the run {run_dir} uses parts registered by {entry['path']} (sha256 {entry['sha256'][:12]}..., "
+            f"recorded in {path}): {problem}. clearer never runs code a run folder names; pass the recipe file "
+            f"yourself: clearer.load({str(run_dir)!r}, recipe='path/to/recipe.py'), or --recipe FILE on the "
+            "command line."
+        )

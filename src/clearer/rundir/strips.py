@@ -8,7 +8,7 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from ..data.images import to_uint8
-from ..train.checkpoint import atomic_write
+from ..writing import write_file
 
 GAP = 6  # pixels of separator between panels
 GAP_GRAY = 160  # a mid-light gray: visible against dark and white image borders
@@ -51,5 +51,4 @@ def strip_image(panels: list[torch.Tensor], captions: list[str]) -> Image.Image:
 def save_strip(path: Path, panels: list[torch.Tensor], captions: list[str]) -> Path:
     """Write a captioned strip as PNG (atomically); returns the path."""
     image = strip_image(panels, captions)
-    atomic_write(Path(path), lambda tmp: image.save(tmp, format="PNG"))
-    return Path(path)
+    return write_file(path, lambda tmp: image.save(tmp, format="PNG"))

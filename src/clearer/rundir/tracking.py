@@ -16,7 +16,7 @@ import torch
 
 from ..errors import ClearerError
 from ..train import distributed
-from ..train.checkpoint import atomic_write
+from ..writing import write_text
 from . import artifacts
 
 TENSORBOARD = "tensorboard"  # folder of the event files inside the run
@@ -46,7 +46,7 @@ class Tracker:
         writer = csv.DictWriter(buf, columns, restval="")
         writer.writeheader()
         writer.writerows(self.rows)
-        atomic_write(self.path, lambda tmp: tmp.write_text(buf.getvalue()))
+        write_text(self.path, buf.getvalue())
         if self.writer is not None:
             for key, value in values.items():
                 self.writer.add_scalar(f"{phase}/{key}", value, epoch)

@@ -7,7 +7,6 @@ skeleton in the header metadata. Nothing is ever pickled, so loading runs no cod
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from ..errors import ClearerError
+from ..writing import write_file
 
 _TENSOR = "__tensor__"
 
@@ -53,72 +53,12 @@ def _unflatten(node: Any, tensors: dict[str, torch.Tensor]) -> Any:
     return node
 
 
-def _file_mode() -> int:
-    """The mode a newly created file gets under the process umask (0644 under the usual 022)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-TMP_MARK = ".tmp"  # temporary files are ".NAME.tmpPID"; a killed run leaves them behind
-
-
-def _fsync(path: Path) -> None:
-    """Flush a file's (or a folder's) contents to the disk, so a rename cannot outlive the data."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def atomic_write(path: Path, write: Any) -> None:
-    """Write through a temporary file, fsync it, rename it into place and fsync the folder, so neither a
-    crash nor a power cut leaves a half-written file; a full disk or a read-only folder is a ClearerError."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}{TMP_MARK}{os.getpid()}")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write(tmp)
-        os.chmod(tmp, _file_mode())  # safetensors writes 0600; weights stay readable by the group
-        _fsync(tmp)
-        os.replace(tmp, path)
-        try:
-            _fsync(path.parent)  # makes the rename durable; some systems cannot open a folder for this
-        except OSError:
-            pass
-    except (OSError, SafetensorError) as err:
-        raise ClearerError(
-            f"cannot write {path}: {err}. Check that the folder is writable and the disk (or your file "
-            "size limit, ulimit -f) has room, then rerun; a run continues with --resume."
-        ) from None
-    finally:
-        try:
-            tmp.unlink(missing_ok=True)
-        except OSError:
-            pass
-
-
-def remove_orphans(folder: Path) -> list[Path]:
-    """Delete temporary files a killed process left in `folder` and folder/state; returns them."""
-    found = [
-        p
-        for sub in (Path(folder), Path(folder) / "state")
-        if sub.is_dir()
-        for p in sub.iterdir()
-        if p.name.startswith(".") and TMP_MARK in p.name and p.is_file()
-    ]
-    for p in found:
-        p.unlink(missing_ok=True)
-    return found
-
-
 def save_state(path: Path, state: dict[str, Any], metadata: dict[str, Any] | None = None) -> None:
     """Save a nested state dict; `metadata` (plain JSON) is readable without loading tensors."""
     tensors: dict[str, torch.Tensor] = {}
     skeleton = _flatten(state, "s", tensors)
     header = {"skeleton": json.dumps(skeleton), "metadata": json.dumps(metadata or {})}
-    atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=header))
+    write_file(path, lambda tmp: save_file(tensors, str(tmp), metadata=header))
 
 
 def load_state(path: Path) -> dict[str, Any]:
@@ -165,7 +105,7 @@ def save_weights(path: Path, model: torch.nn.Module, metadata: dict[str, Any]) -
     """Model weights only, as a plain safetensors file with a JSON metadata header (other tools can read it)."""
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     header = {"clearer": json.dumps(metadata)}
-    atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=header))
+    write_file(path, lambda tmp: save_file(tensors, str(tmp), metadata=header))
 
 
 def refuse_non_finite(tensors: dict[str, torch.Tensor], path: Path) -> None:
