@@ -36,7 +36,6 @@ from .train.device import resolve_device
 from .train.inference import TILE_OVERLAP, Tile, pad_to_multiple, restore_image
 from .writing import check_target, folder, holding, write_file, write_text
 
-EVALUATIONS = "evaluations"
 # what a re-evaluation may change: test sets, protocol, inference settings and the test degradation
 EVALUABLE = ("evaluate", "data.degradation", "device", "autocast", "channels_last")
 ImageLike = torch.Tensor | np.ndarray | Image.Image | str | Path
@@ -179,7 +178,7 @@ def evaluate(
     _check_evaluable(overrides)
     model = load(run_dir, recipe, device="cpu")
     evaluated = Recipe.from_dict(apply_overrides(model.recipe.to_dict(), overrides))
-    out = Path(out) if out is not None else run_dir / EVALUATIONS / evaluated.hash()
+    out = Path(out) if out is not None else run_dir / artifacts.EVALUATIONS / evaluated.hash()
     with folder(out, "evaluation"):
         return _evaluate_into(out, run_dir, model, evaluated, overrides, verbose)
 
@@ -206,25 +205,20 @@ def _evaluate_into(
     log = RunLog(out / artifacts.LOG, verbose)
     log(f"evaluate {run_dir} ({model.recipe.hash()}) with {overrides or 'its own settings'} -> {out}")
     sets = evaluate_sets(evaluated, model, out, device, log, per_image)
-    for name, rows in per_image.items():
-        sets[name]["per_image"] = rows
-    metrics = {
-        "run": str(run_dir),
-        "run_recipe_hash": model.recipe.hash(),
-        "recipe_hash": evaluated.hash(),
-        "arch_hash": artifacts.arch_hash(model.architecture),
-        "overrides": overrides,
-        "sets": sets,
-        **artifacts.versions(),
-    }
+    metrics = artifacts.metrics_record(
+        evaluated.hash(),
+        model.architecture,
+        sets,
+        per_image,
+        run=str(run_dir),
+        run_recipe_hash=model.recipe.hash(),
+        overrides=overrides,
+    )
     artifacts.write_json(out / artifacts.RECIPE, evaluated.to_dict())
     artifacts.write_json(out / artifacts.OVERRIDES, overrides)
     artifacts.write_json(out / artifacts.METRICS, metrics)
-    _write_per_image_csv(out / PER_IMAGE, per_image)
+    _write_per_image_csv(out / artifacts.PER_IMAGE, per_image)
     return Evaluation(out, metrics)
-
-
-PER_IMAGE = "per_image.csv"
 
 
 def _write_per_image_csv(path: Path, per_image: dict[str, list[dict[str, Any]]]) -> None:

@@ -197,12 +197,13 @@ def evaluate_cmd(
     quiet: bool = typer.Option(False, "--quiet", help="Only the final table."),
 ) -> None:
     """Measure a finished run again (other sets, noise, protocol, self-ensemble) without retraining."""
-    from .api import PER_IMAGE, evaluate
+    from .api import evaluate
     from .recipe import parse_set
+    from .rundir import artifacts
 
     result = evaluate(run_dir, dict(parse_set(s) for s in set_), out_dir, recipe, verbose=not quiet)
     print_sets(result.metrics)
-    out.print(f"metrics:   {result.out / 'metrics.json'}\nper image: {result.out / PER_IMAGE}")
+    out.print(f"metrics:   {result.out / artifacts.METRICS}\nper image: {result.out / artifacts.PER_IMAGE}")
 
 
 @app.command("export")

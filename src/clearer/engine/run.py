@@ -168,26 +168,21 @@ def _run(
     t0 = time.time()
     per_image: dict[str, list[dict[str, Any]]] = {}
     sets = evaluate(recipe, model, out, device, log, per_image)
-    for name in sets:  # per-image scores beside each set's means, from every process
-        rows = sorted(distributed.gather_lists(per_image.get(name, [])), key=lambda row: row["image"])
-        sets[name]["per_image"] = [
-            {k: round(v, 5) if isinstance(v, float) else v for k, v in row.items()} for row in rows
-        ]
     times["evaluate_s"] = round(time.time() - t0, 1)
-    metrics = {
-        "recipe": recipe.name,
-        "recipe_hash": recipe.hash(),
-        "seed": recipe.seed,
-        "architecture": arch.architecture,
-        "arch_hash": arch.hash,
-        "params": sum(p.numel() for p in model.parameters()),
-        "flops_per_pixel": round(flops_per_pixel(model, recipe.data.channels)),
-        "match_cost": None if (match := cost_match(recipe, arch.architecture)) is None else match.to_dict(),
-        "sets": sets,
-        "times": times,
-        "search": arch.search,
-        **artifacts.versions(),
-    }
+    metrics = artifacts.metrics_record(
+        recipe.hash(),
+        arch.architecture,
+        sets,
+        per_image,
+        recipe=recipe.name,
+        seed=recipe.seed,
+        architecture=arch.architecture,
+        params=sum(p.numel() for p in model.parameters()),
+        flops_per_pixel=round(flops_per_pixel(model, recipe.data.channels)),
+        match_cost=None if (match := cost_match(recipe, arch.architecture)) is None else match.to_dict(),
+        times=times,
+        search=arch.search,
+    )
     if distributed.is_main():
         artifacts.write_json(out / artifacts.METRICS, metrics)
     return RunResult(out, metrics)

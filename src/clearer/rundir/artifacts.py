@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from ..errors import ClearerError
+from ..train import distributed
 from ..version import __version__
 from ..writing import write_text
 
@@ -31,6 +32,9 @@ SEARCH_STATE = "state/search.safetensors"
 RETRAIN_STATE = "state/retrain.safetensors"
 SAMPLES = "samples"
 SOURCES = "sources.json"
+TENSORBOARD = "tensorboard"  # folder of the event files, with tracking="tensorboard"
+EVALUATIONS = "evaluations"  # each `clearer evaluate` of the run, one folder per evaluation recipe hash
+PER_IMAGE = "per_image.csv"  # an evaluation's scores per image
 # what a run folder holds: the inputs of every command that reads a run (export, restore, show-arch, ...)
 RUN_FILES = (
     RECIPE,
@@ -63,6 +67,24 @@ def read_json(path: Path) -> Any:
             f"cannot read {path}: {err}. The file is damaged (cut short, or edited by hand); "
             f"restore it from a copy of the run folder, or start the run again."
         ) from None
+
+
+def metrics_record(
+    recipe_hash: str,
+    architecture: dict[str, str],
+    sets: dict[str, dict[str, Any]],
+    per_image: dict[str, list[dict[str, Any]]],
+    **fields: Any,
+) -> dict[str, Any]:
+    """What metrics.json holds, for a run and an evaluation alike: the caller's own fields, the recipe
+    and architecture hashes, each test set's means with its per-image scores beside them (from every
+    process, sorted by image, rounded to 5 digits) and the versions that measured them."""
+    for name in sets:
+        rows = sorted(distributed.gather_lists(per_image.get(name, [])), key=lambda row: row["image"])
+        sets[name]["per_image"] = [
+            {k: round(v, 5) if isinstance(v, float) else v for k, v in row.items()} for row in rows
+        ]
+    return {**fields, "recipe_hash": recipe_hash, "arch_hash": arch_hash(architecture), "sets": sets, **versions()}
 
 
 def arch_hash(architecture: dict[str, str]) -> str:

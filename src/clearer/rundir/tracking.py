@@ -19,8 +19,6 @@ from ..train import distributed
 from ..writing import write_text
 from . import artifacts
 
-TENSORBOARD = "tensorboard"  # folder of the event files inside the run
-
 
 class Tracker:
     """Writes rows to out/metrics.csv and, with `kind="tensorboard"`, scalars and images to out/tensorboard.
@@ -33,7 +31,7 @@ class Tracker:
         if self.active and self.path.is_file():
             with self.path.open(newline="") as f:
                 self.rows = list(csv.DictReader(f))
-        self.writer = _tensorboard(Path(out) / TENSORBOARD) if kind == "tensorboard" and self.active else None
+        self.writer = _tensorboard(Path(out) / artifacts.TENSORBOARD) if kind == "tensorboard" and self.active else None
 
     def log(self, phase: str, epoch: int, values: dict[str, float]) -> None:
         """Record the numbers of one finished epoch (1-based) of a phase."""
