@@ -3,9 +3,16 @@ CLEARER_DATA is unset) and a small synthetic one laid out the same way (for end-
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
 import os
+import shutil
 import subprocess
 import sys
+import traceback
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +20,7 @@ import pytest
 import torch
 from PIL import Image
 
+from clearer.cli import main
 from clearer.registry import REGISTRIES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,7 +47,6 @@ def smoke_run(recipe: Path, out: Path, *overrides: str) -> list[str]:
 
 def comparison_table(folder: Path) -> dict:
     """A comparison's comparison.json without its wall-clock columns (they differ from run to run)."""
-    import json
 
     data = json.loads((folder / "comparison.json").read_text())
     for rows in data.values():
@@ -153,3 +160,120 @@ def host_reads(monkeypatch) -> list[str]:
 
         monkeypatch.setattr(torch.Tensor, name, spy)
     return reads
+
+
+# ------------------------------------------------------------------ the CLI in-process, and hostile input
+# (imports for this part are at the top of the file)
+
+BSD = str(RECIPES / "bsd.py")
+SMOKE = ["--profile", "smoke"]
+# the shared run: smoke profile, one epoch per phase, two small test images
+FAST = [
+    "--set",
+    "search.epochs=1",
+    "--set",
+    "retrain.epochs=1",
+    "--set",
+    "evaluate.sets=[dict(name='set12', limit=1)]",
+    "--quiet",
+]
+
+
+@dataclass
+class Outcome:
+    code: int
+    out: str
+    err: str  # whitespace-normalised (rich may wrap)
+
+
+def cli(*args: object) -> Outcome:
+    """`clearer ARGS` in this process; an exception escaping main() shows up as a traceback in err."""
+    out, err = io.StringIO(), io.StringIO()
+    code = 0
+    with redirect_stdout(out), redirect_stderr(err):
+        try:
+            main([str(a) for a in args])
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+        except BaseException:  # noqa: BLE001 - the test reports it as the traceback a user would see
+            err.write(traceback.format_exc())
+            code = -1
+    return Outcome(code, out.getvalue(), " ".join(err.getvalue().split()))
+
+
+def _files(*roots: Path) -> list[Path]:
+    files = []
+    for root in map(Path, roots):
+        files += [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+    return files
+
+
+def digest(*roots: Path) -> dict[str, str]:
+    """sha256 of every file under the given files/folders (a run's log.txt is append-only: see logs)."""
+    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in _files(*roots) if p.name != "log.txt"}
+
+
+def logs(*roots: Path) -> dict[str, str]:
+    return {str(p): p.read_text() for p in _files(*roots) if p.name == "log.txt"}
+
+
+def bad(*args: object, says: tuple[str, ...] | str, watch: tuple[Path, ...] = ()) -> Outcome:
+    """Run a command that must fail cleanly: exit 2, message naming the value, watched files unchanged."""
+    before, logged = digest(*watch), logs(*watch)
+    result = cli(*args)
+    assert "Traceback" not in result.err, result.err[-3000:]
+    assert result.code == 2, (result.code, result.err[-2000:])
+    assert "error: " in result.err, result.err  # (a resume may print its recipe warning first)
+    for needle in (says,) if isinstance(says, str) else says:
+        assert needle in result.err, (needle, result.err)
+    after, logged_after = digest(*watch), logs(*watch)
+    assert {k: after.get(k) for k in before} == before, "an input or earlier output changed"
+    assert all(logged_after.get(k, "").startswith(v) for k, v in logged.items()), "a log lost lines"
+    return result
+
+
+def png(path: Path, array: np.ndarray) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(array).save(path)
+    return path
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def truncate(path: Path, size: int | None = None) -> None:
+    """Cut a file short (half of it, or `size` bytes), as a crash or a full disk would."""
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2 if size is None else size])
+
+
+def has_data() -> bool:
+    value = os.environ.get("CLEARER_DATA")
+    return bool(value) and Path(value).is_dir()
+
+
+needs_data = pytest.mark.skipif(not has_data(), reason="CLEARER_DATA is not set to the benchmark data folder")
+
+
+@pytest.fixture(scope="session")
+def finished_run(tmp_path_factory) -> Path:
+    """One finished smoke run shared by every run-folder case (they work on copies)."""
+    if not has_data():
+        pytest.skip("CLEARER_DATA is not set to the benchmark data folder")
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    out = tmp_path_factory.mktemp("shared") / "run"
+    result = cli("run", BSD, *SMOKE, "--out", out, *FAST)
+    torch.set_num_threads(before)
+    assert result.code == 0, result.err[-3000:]
+    return out
+
+
+@pytest.fixture
+def run_copy(finished_run: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "run"
+    shutil.copytree(finished_run, copy, ignore=shutil.ignore_patterns(".clearer-lock"))  # the lock is per folder
+    return copy

@@ -11,24 +11,19 @@ from pathlib import Path
 
 import pytest
 import torch
-from typer.testing import CliRunner
 
 import clearer
-from clearer.cli import app, main
+from clearer.cli import main
 from clearer.errors import ClearerError
 from clearer.registry import REGISTRIES
 
-ROOT = Path(__file__).resolve().parents[1]
-BSD = str(ROOT / "recipes" / "bsd.py")
+from conftest import BSD, ROOT, cli
+
 KINDS = ["candidates", "ops", "spaces", "losses", "strategies", "datasets", "degradations"]
 CLEARER = Path(sys.executable).with_name("clearer")  # the installed console script
 
 
 pytestmark = pytest.mark.usefixtures("restore_registries")
-
-
-def invoke(*args: str):
-    return CliRunner().invoke(app, list(args))
 
 
 def flat(text: str) -> str:
@@ -37,15 +32,16 @@ def flat(text: str) -> str:
 
 
 def failure(*args: str) -> str:
-    result = invoke(*args)
-    assert result.exit_code != 0 and isinstance(result.exception, ClearerError), result.output
-    return str(result.exception)
+    """The one-paragraph error of a command that must fail (exit code 2, no traceback)."""
+    result = cli(*args)
+    assert result.code == 2 and "Traceback" not in result.err, result.err
+    return result.err
 
 
 def shown(*args: str) -> dict:
-    result = invoke("show", *args)
-    assert result.exit_code == 0, (result.output, result.exception)
-    return json.loads(result.stdout)
+    result = cli("show", *args)
+    assert result.code == 0, result.err
+    return json.loads(result.out)
 
 
 def run_script(*args: str) -> subprocess.CompletedProcess:
@@ -53,31 +49,31 @@ def run_script(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([str(CLEARER), *args], capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
 
 
-# ------------------------------------------------------------------------------------------ CliRunner
+# ------------------------------------------------------------------------------------------ in-process
 
 
 def test_version() -> None:
-    result = invoke("--version")
-    assert result.exit_code == 0 and result.stdout.strip() == f"clearer {clearer.__version__}"
+    result = cli("--version")
+    assert result.code == 0 and result.out.strip() == f"clearer {clearer.__version__}"
 
 
 def test_list_shows_every_kind_with_descriptions() -> None:
-    result = invoke("list")
-    assert result.exit_code == 0
+    result = cli("list")
+    assert result.code == 0
     for kind in KINDS:
-        assert kind in result.stdout, kind
+        assert kind in result.out, kind
         for name in REGISTRIES[kind].names():
-            assert name in result.stdout, (kind, name)
-    assert "Multi-scale supernet" in flat(result.stdout)  # first docstring line of the clearer space
+            assert name in result.out, (kind, name)
+    assert "Multi-scale supernet" in flat(result.out)  # first docstring line of the clearer space
 
 
 def test_list_one_kind() -> None:
-    result = invoke("list", "losses")
-    assert result.exit_code == 0
+    result = cli("list", "losses")
+    assert result.code == 0
     for name in ("mse", "l1", "binary_entropy", "expected_cost"):
-        assert name in result.stdout
+        assert name in result.out
     for other in ("bsds500", "gaussian", "bilevel", "psnr", "degradations"):
-        assert other not in result.stdout
+        assert other not in result.out
 
 
 def test_list_unknown_kind_suggests_and_lists_kinds() -> None:
@@ -99,8 +95,8 @@ def test_list_with_recipe_includes_its_own_parts(tmp_path: Path) -> None:
         RECIPE = dict(search=dict(loss="test_cli_huber"))
         """)
     )
-    result = invoke("list", "losses", "--recipe", str(recipe))
-    assert result.exit_code == 0 and "test_cli_huber" in result.stdout and "Huber loss for tests." in result.stdout
+    result = cli("list", "losses", "--recipe", str(recipe))
+    assert result.code == 0 and "test_cli_huber" in result.out and "Huber loss for tests." in result.out
 
 
 def test_show_prints_resolved_json_with_set() -> None:
@@ -114,17 +110,17 @@ def test_show_prints_resolved_json_with_set() -> None:
 def test_show_profiles() -> None:
     assert shown(BSD, "--profile", "smoke")["space"]["width"] == 8
     assert shown(BSD, "--profile", "quick")["evaluate"]["protocol"] == "standard"
-    base = invoke("show", BSD, "--profile", "none")
-    assert base.exit_code == 0 and json.loads(base.stdout)["search"]["epochs"] == 200
-    assert "chosen automatically" not in base.stderr
+    base = cli("show", BSD, "--profile", "none")
+    assert base.code == 0 and json.loads(base.out)["search"]["epochs"] == 200
+    assert "chosen automatically" not in base.err
 
 
 def test_show_picks_a_profile_for_the_machine() -> None:
-    result = invoke("show", BSD)
-    assert result.exit_code == 0
+    result = cli("show", BSD)
+    assert result.code == 0
     pick = "paper" if torch.cuda.is_available() else "quick"
-    assert f"profile {pick!r} chosen automatically" in flat(result.stderr)
-    assert json.loads(result.stdout)["search"]["epochs"] == (200 if pick == "paper" else 8)
+    assert f"profile {pick!r} chosen automatically" in flat(result.err)
+    assert json.loads(result.out)["search"]["epochs"] == (200 if pick == "paper" else 8)
 
 
 def test_show_errors_name_the_problem() -> None:

@@ -15,13 +15,12 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from PIL import Image
 from safetensors.torch import load_file, save_file
-from test_bad_inputs import FAST, SMOKE, bad, cli, has_data
 from test_restore_inputs import pil_images
 
 import clearer
 from clearer.errors import ClearerError
 
-from conftest import RECIPES
+from conftest import FAST, RECIPES, SMOKE, bad, cli, has_data
 
 pytestmark = [
     pytest.mark.usefixtures("restore_registries", "one_thread"),

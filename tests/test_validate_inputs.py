@@ -14,12 +14,11 @@ import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_bad_inputs import SMOKE, bad, cli, has_data, write
 
 from clearer.recipe import load_recipe
 from clearer.recipe.overrides import _known_keys
 
-from conftest import RECIPES
+from conftest import RECIPES, SMOKE, bad, cli, has_data, write
 
 pytestmark = pytest.mark.usefixtures("restore_registries", "one_thread")
 BSD = RECIPES / "bsd.py"

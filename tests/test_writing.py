@@ -14,16 +14,12 @@ from __future__ import annotations
 
 import errno
 import hashlib
-import io
 import json
 import os
 import shutil
 import subprocess
 import sys
 import time
-import traceback
-from contextlib import redirect_stderr, redirect_stdout
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -35,42 +31,16 @@ from PIL import Image
 
 import clearer
 from clearer import writing
-from clearer.cli import main
 from clearer.errors import ClearerError
 
-from conftest import RECIPES
+from conftest import BSD, FAST, SMOKE, Outcome, cli, needs_data
 
-BSD = str(RECIPES / "bsd.py")
-SMOKE = ["--profile", "smoke"]
-FAST = ["--set", "search.epochs=1", "--set", "retrain.epochs=1", "--set", "evaluate.sets=[dict(name='set12', limit=1)]"]
 TEMP = writing.TEMP_PREFIX
 
 pytestmark = pytest.mark.usefixtures("restore_registries", "one_thread")
 
 
 # ------------------------------------------------------------------------------------------ helpers
-
-
-@dataclass
-class Outcome:
-    code: int
-    out: str
-    err: str
-
-
-def cli(*args: object) -> Outcome:
-    """`clearer ARGS` in this process; an exception escaping main() is a traceback in err."""
-    out, err = io.StringIO(), io.StringIO()
-    code = 0
-    with redirect_stdout(out), redirect_stderr(err):
-        try:
-            main([str(a) for a in args])
-        except SystemExit as exit_:
-            code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
-        except BaseException:  # noqa: BLE001 - reported as the traceback a user would see
-            err.write(traceback.format_exc())
-            code = -1
-    return Outcome(code, out.getvalue(), " ".join(err.getvalue().split()))
 
 
 def snapshot(*roots: Path) -> dict[str, bytes]:
@@ -86,14 +56,6 @@ def snapshot(*roots: Path) -> dict[str, bytes]:
 
 def temps(*roots: Path) -> list[Path]:
     return [p for root in roots if Path(root).is_dir() for p in Path(root).rglob(f"{TEMP}*")]
-
-
-def has_data() -> bool:
-    value = os.environ.get("CLEARER_DATA")
-    return bool(value) and Path(value).is_dir()
-
-
-needs_data = pytest.mark.skipif(not has_data(), reason="CLEARER_DATA is not set to the benchmark data folder")
 
 
 # ----------------------------------------------------------------------- the module's writers, by property
@@ -283,24 +245,6 @@ def test_recipe_suffixes(tmp_path):
     assert shown.code == 0 and '"from-json"' in shown.out
 
 
-@pytest.fixture(scope="module")
-def smoke_run(tmp_path_factory) -> Path:
-    """One finished smoke run shared by the run-folder cases (they work on copies)."""
-    if not has_data():
-        pytest.skip("CLEARER_DATA is not set to the benchmark data folder")
-    out = tmp_path_factory.mktemp("shared") / "run"
-    result = cli("run", BSD, *SMOKE, "--out", out, *FAST, "--quiet")
-    assert result.code == 0, result.err[-3000:]
-    return out
-
-
-@pytest.fixture
-def run_copy(smoke_run: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "run"
-    shutil.copytree(smoke_run, copy, ignore=shutil.ignore_patterns(writing.LOCK))
-    return copy
-
-
 def plant_code(run: Path, tmp_path: Path) -> Path:
     """A sources.json naming a .py file (with its true sha256) that leaves a mark when it runs."""
     mark = tmp_path / "EXECUTED"
@@ -431,7 +375,7 @@ def test_single_file_commands_over_every_output_path(command, kind, overwrite, r
 @needs_data
 @pytest.mark.parametrize("kind", ["new", "file", "symlink-to-run", "dangling", "run", "nonempty", "evaluation"])
 @pytest.mark.parametrize("command", ["evaluate", "run", "compare"])
-def test_folder_commands_over_every_output_path(command, kind, run_copy, smoke_run, tmp_path):
+def test_folder_commands_over_every_output_path(command, kind, run_copy, finished_run, tmp_path):
     work = tmp_path / "work"
     work.mkdir()
     target = {

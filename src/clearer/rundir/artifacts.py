@@ -74,6 +74,7 @@ def metrics_record(
     architecture: dict[str, str],
     sets: dict[str, dict[str, Any]],
     per_image: dict[str, list[dict[str, Any]]],
+    /,
     **fields: Any,
 ) -> dict[str, Any]:
     """What metrics.json holds, for a run and an evaluation alike: the caller's own fields, the recipe
