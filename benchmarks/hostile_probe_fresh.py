@@ -110,7 +110,6 @@ def main_probe(work: Path) -> None:
     def png(name: str, array: np.ndarray, mode: str | None = None, **save) -> Path:
         path = work / "in" / name
         path.parent.mkdir(exist_ok=True)
-        Image.fromarray(array, mode) if mode else Image.fromarray(array)
         (Image.fromarray(array) if mode is None else Image.fromarray(array).convert(mode)).save(path, **save)
         return path
 
@@ -132,44 +131,201 @@ def main_probe(work: Path) -> None:
     # CLI restore
     for src in (odd, upper, tiny, pal, cmyk, uni):
         folder = out / f"r-{src.stem}"
-        p.case("CLI restore", src.name, lambda s=src, f=folder: cli("restore", "--run", run, "--out", f, s), "correct", restored_like(src, folder))
-    p.case("CLI restore", "--tile 0", lambda: cli("restore", "--run", run, "--out", out / "t0", odd, "--tile", "0"), "error")
-    p.case("CLI restore", "--tile -8", lambda: cli("restore", "--run", run, "--out", out / "t1", odd, "--tile", "-8"), "error")
-    p.case("CLI restore", "--tile 3 (below the multiple)", lambda: cli("restore", "--run", run, "--out", out / "t2", odd, "--tile", "3"), "error")
+        p.case(
+            "CLI restore",
+            src.name,
+            lambda s=src, f=folder: cli("restore", "--run", run, "--out", f, s),
+            "correct",
+            restored_like(src, folder),
+        )
+    p.case(
+        "CLI restore",
+        "--tile 0",
+        lambda: cli("restore", "--run", run, "--out", out / "t0", odd, "--tile", "0"),
+        "error",
+    )
+    p.case(
+        "CLI restore",
+        "--tile -8",
+        lambda: cli("restore", "--run", run, "--out", out / "t1", odd, "--tile", "-8"),
+        "error",
+    )
+    p.case(
+        "CLI restore",
+        "--tile 3 (below the multiple)",
+        lambda: cli("restore", "--run", run, "--out", out / "t2", odd, "--tile", "3"),
+        "error",
+    )
     p.case("CLI restore", "--out is a file", lambda: cli("restore", "--run", run, "--out", odd, upper), "error")
-    p.case("CLI restore", "the same input twice", lambda: cli("restore", "--run", run, "--out", out / "twice", odd, odd), "correct", lambda _: len(list((out / "twice").glob("*.png"))) >= 1)
+    p.case(
+        "CLI restore",
+        "the same input twice",
+        lambda: cli("restore", "--run", run, "--out", out / "twice", odd, odd),
+        "correct",
+        lambda _: len(list((out / "twice").glob("*.png"))) >= 1,
+    )
     p.case("CLI restore", "no inputs", lambda: cli("restore", "--run", run, "--out", out / "none"), "error")
-    p.case("CLI restore", "an input folder", lambda: cli("restore", "--run", run, "--out", out / "dir", work / "in"), "error")
+    p.case(
+        "CLI restore",
+        "an input folder",
+        lambda: cli("restore", "--run", run, "--out", out / "dir", work / "in"),
+        "error",
+    )
     p.case("CLI restore", "--run is an image", lambda: cli("restore", "--run", odd, "--out", out / "x", upper), "error")
     # CLI run / show
-    for setting in ("name=''", "name='..'", "name='a/../b'", "seed=-1", "space.width=0", "space.width=-2.5", "data.batch=0", "evaluate.tile=1", "retrain.match_cost=dict(flops=-5)", "retrain.match_cost=dict(furlongs=3)"):
+    for setting in (
+        "name=''",
+        "name='..'",
+        "name='a/../b'",
+        "seed=-1",
+        "space.width=0",
+        "space.width=-2.5",
+        "data.batch=0",
+        "evaluate.tile=1",
+        "retrain.match_cost=dict(flops=-5)",
+        "retrain.match_cost=dict(furlongs=3)",
+    ):
         p.case("CLI show", setting, lambda s=setting: cli("show", BSD, "--profile", "smoke", "--set", s), "error")
     p.case("CLI run", "--resume a folder that is not a run", lambda: cli("run", BSD, "--resume", work / "in"), "error")
     p.case("CLI run", "--profile ''", lambda: cli("run", BSD, "--profile", "", "--out", out / "np"), "error")
     # CLI evaluate / export
-    p.case("CLI evaluate", "sets=[]", lambda: cli("evaluate", run, "--set", "evaluate.sets=[]", "--out", out / "e0"), "error")
-    p.case("CLI evaluate", "sigma=0 (clean input)", lambda: cli("evaluate", run, "--set", "data.degradation.sigma=0", "--set", "evaluate.sets=[dict(name='set12', limit=1)]", "--out", out / "e1"), "correct", lambda _: (out / "e1" / "metrics.json").is_file() and "nan" not in (out / "e1" / "metrics.json").read_text().lower())
-    p.case("CLI evaluate", "--set on a search key", lambda: cli("evaluate", run, "--set", "search.epochs=3", "--out", out / "e2"), "error")
-    p.case("CLI export", "--out in a missing folder", lambda: cli("export", run, "--format", "onnx", "--out", out / "deep" / "er" / "m.onnx"), "correct", lambda _: (out / "deep" / "er" / "m.onnx").is_file())
+    p.case(
+        "CLI evaluate",
+        "sets=[]",
+        lambda: cli("evaluate", run, "--set", "evaluate.sets=[]", "--out", out / "e0"),
+        "error",
+    )
+    p.case(
+        "CLI evaluate",
+        "sigma=0 (clean input)",
+        lambda: cli(
+            "evaluate",
+            run,
+            "--set",
+            "data.degradation.sigma=0",
+            "--set",
+            "evaluate.sets=[dict(name='set12', limit=1)]",
+            "--out",
+            out / "e1",
+        ),
+        "correct",
+        lambda _: (
+            (out / "e1" / "metrics.json").is_file() and "nan" not in (out / "e1" / "metrics.json").read_text().lower()
+        ),
+    )
+    p.case(
+        "CLI evaluate",
+        "--set on a search key",
+        lambda: cli("evaluate", run, "--set", "search.epochs=3", "--out", out / "e2"),
+        "error",
+    )
+    p.case(
+        "CLI export",
+        "--out in a missing folder",
+        lambda: cli("export", run, "--format", "onnx", "--out", out / "deep" / "er" / "m.onnx"),
+        "correct",
+        lambda _: (out / "deep" / "er" / "m.onnx").is_file(),
+    )
     p.case("CLI export", "--format ''", lambda: cli("export", run, "--format", "", "--out", out / "m2.onnx"), "error")
     # CLI compare / data
-    p.case("CLI compare", "--seeds 0", lambda: cli("compare", Path(BSD).with_name("ablations.py"), "--profile", "smoke", "--seeds", "0", "--status", "--out", out / "c0"), "error")
-    p.case("CLI compare", "--shard 3/2", lambda: cli("compare", Path(BSD).with_name("ablations.py"), "--profile", "smoke", "--shard", "3/2", "--out", out / "c1"), "error")
-    p.case("CLI compare", "--shard 0/0", lambda: cli("compare", Path(BSD).with_name("ablations.py"), "--profile", "smoke", "--shard", "0/0", "--out", out / "c2"), "error")
-    p.case("CLI compare", "--variants nope", lambda: cli("compare", Path(BSD).with_name("ablations.py"), "--profile", "smoke", "--variants", "nope", "--status", "--out", out / "c3"), "error")
+    p.case(
+        "CLI compare",
+        "--seeds 0",
+        lambda: cli(
+            "compare",
+            Path(BSD).with_name("ablations.py"),
+            "--profile",
+            "smoke",
+            "--seeds",
+            "0",
+            "--status",
+            "--out",
+            out / "c0",
+        ),
+        "error",
+    )
+    p.case(
+        "CLI compare",
+        "--shard 3/2",
+        lambda: cli(
+            "compare", Path(BSD).with_name("ablations.py"), "--profile", "smoke", "--shard", "3/2", "--out", out / "c1"
+        ),
+        "error",
+    )
+    p.case(
+        "CLI compare",
+        "--shard 0/0",
+        lambda: cli(
+            "compare", Path(BSD).with_name("ablations.py"), "--profile", "smoke", "--shard", "0/0", "--out", out / "c2"
+        ),
+        "error",
+    )
+    p.case(
+        "CLI compare",
+        "--variants nope",
+        lambda: cli(
+            "compare",
+            Path(BSD).with_name("ablations.py"),
+            "--profile",
+            "smoke",
+            "--variants",
+            "nope",
+            "--status",
+            "--out",
+            out / "c3",
+        ),
+        "error",
+    )
     p.case("CLI data", "fetch an unknown set", lambda: cli("data", "fetch", "nonesuch"), "error")
     # API
-    p.case("API restore", "[H,W,1] uint8", lambda: model.restore(grey[..., None]), "correct", lambda r: r.shape == (37, 53, 1) and r.dtype == np.uint8)
-    p.case("API restore", "[1,1,H,W] float tensor", lambda: model.restore(torch.rand(1, 1, 37, 53)), "correct", lambda r: tuple(r.shape) == (1, 1, 37, 53) and float(r.min()) >= 0 and float(r.max()) <= 1)
+    p.case(
+        "API restore",
+        "[H,W,1] uint8",
+        lambda: model.restore(grey[..., None]),
+        "correct",
+        lambda r: r.shape == (37, 53, 1) and r.dtype == np.uint8,
+    )
+    p.case(
+        "API restore",
+        "[1,1,H,W] float tensor",
+        lambda: model.restore(torch.rand(1, 1, 37, 53)),
+        "correct",
+        lambda r: tuple(r.shape) == (1, 1, 37, 53) and float(r.min()) >= 0 and float(r.max()) <= 1,
+    )
     p.case("API restore", "a list of rows", lambda: model.restore(grey.tolist()), "error")
     p.case("API restore", "an RGB array for a grey model", lambda: model.restore(np.stack([grey] * 3, -1)), "error")
     p.case("API restore", "a Path to a missing file", lambda: model.restore(work / "missing.png"), "error")
     p.case("API restore", "tile='whole'", lambda: model.restore(grey, tile="whole"), "error")
-    p.case("API restore", "a 2-pixel image", lambda: model.restore(grey[:2, :2]), "correct", lambda r: r.shape == (2, 2))
-    p.case("API restore", "float64 in [0, 1]", lambda: model.restore(grey / 255.0), "correct", lambda r: r.dtype == np.float64 and r.shape == grey.shape)
-    p.case("API load", "device='cuda' without CUDA", lambda: clearer.load(run, device="cuda") if not torch.cuda.is_available() else (_ for _ in ()).throw(ClearerError("cuda present")), "error")
-    p.case("API load", "best=True with no best weights", lambda: clearer.load(run, best=True), "error" if not (run / "model_best.safetensors").exists() else "correct", lambda m: m is not None)
-    p.case("API evaluate", "overrides with a non-str key", lambda: clearer.evaluate(run, {1: 2}, out=out / "ae"), "error")
+    p.case(
+        "API restore", "a 2-pixel image", lambda: model.restore(grey[:2, :2]), "correct", lambda r: r.shape == (2, 2)
+    )
+    p.case(
+        "API restore",
+        "float64 in [0, 1]",
+        lambda: model.restore(grey / 255.0),
+        "correct",
+        lambda r: r.dtype == np.float64 and r.shape == grey.shape,
+    )
+    p.case(
+        "API load",
+        "device='cuda' without CUDA",
+        lambda: (
+            clearer.load(run, device="cuda")
+            if not torch.cuda.is_available()
+            else (_ for _ in ()).throw(ClearerError("cuda present"))
+        ),
+        "error",
+    )
+    p.case(
+        "API load",
+        "best=True with no best weights",
+        lambda: clearer.load(run, best=True),
+        "error" if not (run / "model_best.safetensors").exists() else "correct",
+        lambda m: m is not None,
+    )
+    p.case(
+        "API evaluate", "overrides with a non-str key", lambda: clearer.evaluate(run, {1: 2}, out=out / "ae"), "error"
+    )
     p.case("API evaluate", "out is an existing image", lambda: clearer.evaluate(run, {}, out=odd), "error")
     p.case("API export", "format=None", lambda: clearer.export(run, format=None, out=out / "n.onnx"), "error")
     p.case("API export", "out=the run folder", lambda: clearer.export(run, format="onnx", out=run), "error")

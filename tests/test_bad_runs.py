@@ -271,3 +271,9 @@ def test_recipe_json_of_a_run_reproduces_it(finished_run, tmp_path):
         values.pop("seconds"), others.pop("seconds")
         assert values == others, name
     assert first["recipe_hash"] == second["recipe_hash"] and first["architecture"] == second["architecture"]
+
+
+def test_evaluate_with_no_test_sets_is_refused(run_copy, tmp_path):
+    """Found by benchmarks/hostile_probe_fresh.py: `evaluate.sets=[]` used to write an evaluation of nothing."""
+    bad("evaluate", run_copy, "--set", "evaluate.sets=[]", "--out", tmp_path / "e", says="evaluate.sets is empty")
+    assert not (tmp_path / "e").exists()

@@ -178,6 +178,11 @@ def evaluate(
     _check_evaluable(overrides)
     model = load(run_dir, recipe, device="cpu")
     evaluated = Recipe.from_dict(apply_overrides(model.recipe.to_dict(), overrides))
+    if not evaluated.evaluate.sets:
+        raise ClearerValueError(
+            "clearer.evaluate: evaluate.sets is empty, so there is nothing to measure; name one or more test "
+            "sets, e.g. --set \"evaluate.sets=['bsd68']\"."
+        )
     out = Path(out) if out is not None else run_dir / artifacts.EVALUATIONS / evaluated.hash()
     with folder(out, "evaluation"):
         return _evaluate_into(out, run_dir, model, evaluated, overrides, verbose)
