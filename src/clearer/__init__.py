@@ -6,7 +6,7 @@ __version__ = "0.1.0"
 
 from . import losses, metrics  # noqa: E402,F401  (losses register; metrics for clearer.metrics)
 from .api import evaluate, export, load, restore  # noqa: E402
-from .data import datasets, degradations, paired, rain  # noqa: E402,F401  # noqa: E402,F401
+from .data import datasets, degradations, paired, rain, super_resolution  # noqa: E402,F401
 from .nn import (
     darts_ops,  # noqa: E402,F401
     multiscale,  # noqa: E402,F401
