@@ -256,7 +256,7 @@ def test_4000x3000_sr_output_stays_within_the_memory_budget():
 
     if platform.system() != "Linux":
         pytest.skip("measures the peak RSS through /proc")
-    got = _python(BOUNDED_SR_SCRIPT, CLEARER_INFERENCE_MEMORY="256MiB", OMP_NUM_THREADS="1")
+    got = _python(BOUNDED_SR_SCRIPT, CLEARER_INFERENCE_MEMORY="128MiB", OMP_NUM_THREADS="1")
     output = 3000 * 4000 * 4
     assert got["shape"] == [1, 3000, 4000] and got["tiles"] is not None
     assert got["whole"] > 2 * got["budget"]  # untiled it would need more than twice the budget
