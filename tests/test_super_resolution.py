@@ -222,28 +222,20 @@ def test_the_network_scale_follows_the_degradation_and_patches_fit_it():
         build_space(_sr_recipe(**{"space.scale": 3}))
 
 
-BOUNDED_SR_SCRIPT = """
-import json, torch
-from clearer.spaces.clearer_space import ClearerSpace
-from clearer.engine.inference import activation_footprint, auto_tile, memory_budget, restore_image
+def bounded_sr_script() -> str:
+    """test_inference's bounded-memory script with a ×2 network on the 2000×1500 image that becomes 4000×3000."""
+    from test_inference import BOUNDED_SCRIPT
 
-def status(key):
-    for line in open("/proc/self/status"):
-        if line.startswith(key + ":"):
-            return int(line.split()[1]) * 1024
-
-torch.manual_seed(0)
-arch = {"cell1/col0": "fusion"}
-net = ClearerSpace(channels=1, width=8, cells=1, columns=1, stem_blocks=1, residual=True, architecture=arch,
-                   scale=2).eval()
-x = torch.rand(1, 1500, 2000)
-_, per_pixel = activation_footprint(net, x, net.multiple)
-open("/proc/self/clear_refs", "w").write("5")  # the peak RSS starts again from here
-before = status("VmRSS")
-y = restore_image(net, x, net.multiple, "auto", 64)
-print(json.dumps({"grew": status("VmHWM") - before, "budget": memory_budget(), "whole": per_pixel * 2000 * 1500,
-                  "tiles": auto_tile(net, x[None], net.multiple, 64), "shape": list(y.shape)}))
-"""
+    changes = {
+        "architecture=arch)": "architecture=arch, scale=2)",
+        "x = torch.rand(1, 3000, 4000)": "x = torch.rand(1, 1500, 2000)",
+        "per_pixel * 4000 * 3000": "per_pixel * 2000 * 1500",
+    }
+    script = BOUNDED_SCRIPT
+    for old, new in changes.items():
+        assert script.count(old) == 1, old
+        script = script.replace(old, new)
+    return script
 
 
 @pytest.mark.slow
@@ -256,7 +248,7 @@ def test_4000x3000_sr_output_stays_within_the_memory_budget():
 
     if platform.system() != "Linux":
         pytest.skip("measures the peak RSS through /proc")
-    got = _python(BOUNDED_SR_SCRIPT, CLEARER_INFERENCE_MEMORY="128MiB", OMP_NUM_THREADS="1")
+    got = _python(bounded_sr_script(), CLEARER_INFERENCE_MEMORY="128MiB", OMP_NUM_THREADS="1")
     output = 3000 * 4000 * 4
     assert got["shape"] == [1, 3000, 4000] and got["tiles"] is not None
     assert got["whole"] > 2 * got["budget"]  # untiled it would need more than twice the budget
