@@ -160,7 +160,11 @@ def evaluate(
                     save_strip(
                         out / artifacts.SAMPLES / f"{name}-{i:03d}-input-output-clean.png",
                         [shown[0], protocol.postprocess(restored[0]), clean[0]],
-                        [f"input {row['input_psnr']:.2f} dB", f"output {row['psnr']:.2f} dB", "clean"],
+                        [
+                            f"{'bicubic' if upscaled else 'input'} {row['input_psnr']:.2f} dB",
+                            f"output {row['psnr']:.2f} dB",
+                            "clean",
+                        ],
                     )
                 bar.advance()
         keys = [
