@@ -2,6 +2,7 @@
 
     clearer compare recipes/ablations.py --profile compare      # 35 runs; split with --shard I/N
     clearer compare recipes/ablations.py --profile smoke        # seconds, for tests
+    clearer compare recipes/sr_ablations.py --profile compare   # the same variants on super-resolution (×2)
 
 Each variant is the base recipe (with the chosen profile) plus the changes below; 3 seeds each, and 5
 for `random-arch` (a different random architecture per seed). With recipes/ground_truth.py run at the
@@ -34,7 +35,12 @@ SWEEP = ["bilevel"] + [f"lambda2={v:g}" for v in LAMBDA2]
 
 
 def VARIANTS(profile):
-    base = Path(__file__).with_name(BASE)
+    return variants(BASE, profile)
+
+
+def variants(base_file, profile):
+    """The variants on any base recipe (bsd.py here, sr.py in sr_ablations.py)."""
+    base = Path(__file__).with_name(base_file)
     resolved = load_recipe(base).resolve(profile)
     losses = dict(resolved.search.arch_losses)
     small = profile == "smoke"

@@ -25,4 +25,9 @@ GROUND_TRUTH = True
 
 
 def VARIANTS(profile):
-    return fixed_variants(every_architecture(Path(__file__).with_name(BASE), profile, limit=LIMIT, seed=0))
+    return variants(BASE, profile)
+
+
+def variants(base_file, profile):
+    """Every architecture (up to LIMIT) of any base recipe's space (bsd.py here, sr.py in sr_ground_truth.py)."""
+    return fixed_variants(every_architecture(Path(__file__).with_name(base_file), profile, limit=LIMIT, seed=0))

@@ -375,3 +375,19 @@ def test_alpha_figure_draws_every_candidate_of_every_choice_point(tmp_path):
         plt.Axes.plot = original
     assert path == tmp_path / "alpha_over_epochs.png" and path.stat().st_size > 1000
     assert sorted(drawn) == sorted((label, n) for label, ns in candidates.items() for n in ns)
+
+
+def test_sr_ablations_and_ground_truth_resolve_on_the_sr_base(data_dir, tmp_path):
+    """One switch (BASE = sr.py) runs every ablation variant on super-resolution: each resolves to a
+    ×2 network on bicubic LR inputs, measured with the sr protocol; the ground truth covers the space."""
+    from clearer.engine.build import build_space, check_recipe
+
+    comparison = load_comparison(RECIPES / "sr_ablations.py", "compare", {}, None, tmp_path)
+    assert list(dict.fromkeys(j.variant for j in comparison.jobs)) == VARIANTS and len(comparison.jobs) == 35
+    for job in comparison.jobs[: len(VARIANTS)]:
+        r = job.recipe
+        assert r.data.degradation["name"] == "bicubic" and r.evaluate.protocol == "sr", job.variant
+        check_recipe(r)
+        assert build_space(r).scale == 2, job.variant  # DARTS too: the scale follows the degradation
+    truth = load_comparison(RECIPES / "sr_ground_truth.py", "compare", {}, None, tmp_path / "truth")
+    assert truth.ground_truth and len({j.variant for j in truth.jobs}) == 16

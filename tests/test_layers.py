@@ -2,7 +2,7 @@
 
 An `ast` walk over `src/clearer` (deferred imports inside functions count; `if TYPE_CHECKING:` imports,
 which never run, do not). Each module belongs to one layer below; a module may import its own layer
-or lower ones. An import up the layers needs `# upward: REASON` on its line, and there may be at most
+or lower ones. An import up the layers needs `# upward: REASON` in its statement, and there may be at most
 two. A new top-level module or package fails here until it is given a layer.
 """
 
@@ -50,8 +50,8 @@ def type_checking_nodes(tree: ast.AST) -> set[int]:
     return skip
 
 
-def imports(module: str) -> list[tuple[str, int]]:
-    """(imported clearer module, line) for every import of `module` that runs."""
+def imports(module: str) -> list[tuple[str, tuple[int, int]]]:
+    """(imported clearer module, (first line, last line)) for every import of `module` that runs."""
     path = MODULES[module]
     tree = ast.parse(path.read_text())
     skip = type_checking_nodes(tree)
@@ -72,7 +72,7 @@ def imports(module: str) -> list[tuple[str, int]]:
             while name and name not in MODULES:
                 name = name.rpartition(".")[0]
             if name and name != module:
-                found.append((name, node.lineno))
+                found.append((name, (node.lineno, node.end_lineno or node.lineno)))
     return found
 
 
@@ -88,10 +88,11 @@ def test_imports_run_down_the_layers_with_at_most_two_commented_exceptions():
     upward, uncommented = [], []
     for module, found in GRAPH.items():
         lines = MODULES[module].read_text().splitlines()
-        for target, line in found:
+        for target, (first, last) in found:
             if layer(target) > layer(module):
-                where = f"{module}:{line} imports {target}"
-                (upward if "# upward:" in lines[line - 1] else uncommented).append(where)
+                where = f"{module}:{first} imports {target}"
+                commented = "# upward:" in "\n".join(lines[first - 1 : last])
+                (upward if commented else uncommented).append(where)
     assert uncommented == [], "imports up the layers without an `# upward: REASON` comment"
     assert len(upward) <= 2, upward
 

@@ -160,7 +160,7 @@ def test_set_unknown_schema_key_names_it_and_close_matches(small: Path, key: str
 
 def test_set_literal_field_lists_choices(small: Path) -> None:
     msg = error(small, None, "evaluate.protocol=paper")
-    assert "evaluate.protocol must be one of 'clearer', 'standard', got 'paper'" in msg
+    assert "evaluate.protocol must be one of 'clearer', 'standard', 'sr', got 'paper'" in msg
 
 
 def test_set_can_replace_a_part_by_name(small: Path) -> None:

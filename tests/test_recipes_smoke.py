@@ -13,6 +13,7 @@ from clearer.compare.report import cells, collect, markdown, title
 from clearer.data.datasets import bsds500
 from clearer.data.images import read_image, save_image
 from clearer.data.rain import rain_streaks
+from clearer.errors import ClearerError
 
 from conftest import RECIPES, clearer, smoke_run
 
@@ -130,3 +131,49 @@ def test_cbsd_recipe_smoke_denoises_cbsd68_in_rgb_at_a_settable_sigma(data_dir, 
     assert proc.returncode == 0, proc.stderr[-3000:]
     metrics = json.loads((again / "metrics.json").read_text())["sets"]["cbsd68"]
     assert metrics["input_psnr"] == pytest.approx(14.15, abs=0.05)  # 20 log10(255 / 50)
+
+
+def test_sr_recipe_smoke_upscales_and_restores_evaluates_and_exports_larger_images(data_dir, tmp_path):
+    """recipes/sr.py end to end at ×2: Y-PSNR with the bicubic baseline beside it, then a user's image
+    restored 2x larger (CLI and API), re-evaluated on another set, exported with free sizes."""
+    import numpy as np
+
+    import clearer as api
+    from clearer.data.bicubic import imresize
+    from clearer.data.super_resolution import set5
+    from clearer.metrics import get_protocol
+
+    out = tmp_path / "run"
+    proc = clearer(*smoke_run(RECIPES / "sr.py", out))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    sets = json.loads((out / "metrics.json").read_text())["sets"]
+    s5 = sets["set5"]
+    assert s5["protocol"] == "sr" and s5["color"] == "y" and "psnr_rgb" in s5 and "×1/2 LR files" in s5["degradation"]
+    # the input row is the bicubic baseline: the LR file upscaled by imresize, on Y, 2 px shaved
+    (lr, hr), *_ = set5(scale=2).load(3)
+    protocol = get_protocol("sr").at_scale(2)
+    bicubic = protocol.measure(imresize(lr, 2, quantize=True), hr, color="y")
+    assert s5["per_image"][0]["input_psnr"] == pytest.approx(bicubic["psnr"], abs=1e-4)
+    assert "bsd100" in sets and sets["bsd100"]["degradation"].startswith("MATLAB bicubic ×1/2")
+    # restore: CLI on the LR file, API on an array; both come back twice as large
+    lr_file = data_dir / "SR" / "Set5" / "image_SRF_2" / "img_002_SRF_2_LR.png"
+    proc = clearer("restore", "--run", str(out), "--out", str(tmp_path / "restored"), str(lr_file), "--tile", "96")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    width, height = Image.open(lr_file).size
+    assert Image.open(tmp_path / "restored" / lr_file.name).size == (2 * width, 2 * height)
+    model = api.load(out)
+    assert model.scale == 2
+    assert model.restore(np.zeros((30, 41, 3), np.uint8)).shape == (60, 82, 3)
+    again = api.evaluate(out, {"evaluate.sets": [dict(name="set14", scale=2, limit=1)]}, verbose=False)
+    assert again.metrics["sets"]["set14"]["psnr"] > 20
+    with pytest.raises(ClearerError, match="not made at the network's scale"):
+        api.evaluate(out, {"evaluate.sets": [dict(name="set14", scale=3, limit=1)]}, verbose=False)
+    exported = api.export(out, "pt2", tmp_path / "sr.pt2")
+    assert exported.max_abs_diff < 1e-4
+    program = torch.export.load(str(tmp_path / "sr.pt2")).module()
+    x = torch.rand(1, 3, 24, 40)  # another size than the check image: the sizes stay free
+    with torch.no_grad():
+        assert torch.allclose(program(x), model(x), atol=1e-4) and program(x).shape == (1, 3, 48, 80)
+    # the other scales resolve (network, patch and test sets follow the degradation)
+    proc = clearer("show", str(RECIPES / "sr.py"), "--profile", "smoke-x3")
+    assert proc.returncode == 0 and '"scale": 3' in proc.stdout, proc.stderr[-3000:]

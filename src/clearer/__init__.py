@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from . import losses, metrics  # noqa: E402,F401  (losses register; metrics for clearer.metrics)
 from .api import evaluate, export, load, restore  # noqa: E402
-from .data import datasets, degradations, paired, rain, structures  # noqa: E402,F401
+from .data import datasets, degradations, paired, rain, structures, super_resolution  # noqa: E402,F401
 from .nn import (
     darts_ops,  # noqa: E402,F401
     multiscale,  # noqa: E402,F401

@@ -45,7 +45,8 @@ def load(
     run_dir: str | Path, recipe: str | Path | None = None, device: str | torch.device = "auto", best: bool = False
 ) -> nn.Module:
     """The trained network of a finished run, in eval mode, with `restore(image)` and the attributes
-    `multiple` (input sizes it needs), `channels` (1 gray, 3 RGB), `recipe`, `architecture`, `run_dir`.
+    `multiple` (input sizes it needs), `scale` (output size / input size: 1, or 2-4 for super-resolution),
+    `channels` (1 gray, 3 RGB), `recipe`, `architecture`, `run_dir`.
 
     A run folder never chooses code: when the run uses parts that a recipe file registered itself, pass
     that file as `recipe` (it is run, and checked against the sha256 the run recorded). `best=True` loads
@@ -74,6 +75,7 @@ def load(
     model = build_space(resolved, architecture)
     load_weights(weights, model)
     model.multiple = getattr(model, "multiple", 1)
+    model.scale = getattr(model, "scale", 1)
     model.channels, model.recipe, model.architecture, model.run_dir = (
         resolved.data.channels,
         resolved,
@@ -109,7 +111,8 @@ def _as_pixels(image: ImageLike, channels: int) -> tuple[Pixels, Any]:
 
 
 def restore(model: nn.Module, image: ImageLike, tile: Tile = "auto", self_ensemble: bool = False) -> Any:
-    """Restore one image (or a batch of tensors) of any size with a loaded model; same kind out as in.
+    """Restore one image (or a batch of tensors) of any size with a loaded model; same kind out as in (a
+    super-resolution model's output `model.scale` times larger; its tiles are cut in input pixels).
 
     Tensors ([C,H,W] or [B,C,H,W]) come back on their own device, numpy arrays ([H,W] or [H,W,C]) in
     their dtype, PIL images and file paths as 8-bit PIL images; uint8 means 0-255, uint16 0-65535 and
@@ -255,8 +258,7 @@ def _check_image(model: nn.Module, image: str | Path | None) -> tuple[torch.Tens
     """A real test input, padded to the model's multiple (and to the exported program's smallest size):
     the given file, else the first image of the run's first test set degraded as evaluation degrades it."""
     from .engine.build import set_name
-    from .engine.evaluate import evaluation_pairs, protocol_degradation
-    from .metrics import get_protocol
+    from .engine.evaluate import evaluation_pairs, protocol_degradation, recipe_protocol
     from .registry import DATASETS
     from .rundir.progress import RunLog
 
@@ -267,7 +269,7 @@ def _check_image(model: nn.Module, image: str | Path | None) -> tuple[torch.Tens
         if not recipe.evaluate.sets:
             raise ClearerError("the run has no test set to check the export on; pass --image FILE.")
         ref = recipe.evaluate.sets[0]
-        protocol = get_protocol(recipe.evaluate.protocol)
+        protocol = recipe_protocol(recipe)
         pairs = evaluation_pairs(
             DATASETS.build(ref),
             model.channels,

@@ -160,13 +160,17 @@ def print_result(result: Any) -> None:
 
 
 def print_sets(metrics: dict[str, Any]) -> None:
-    """Input and output PSNR/SSIM per test set (and on Y for colour sets)."""
+    """Input and output PSNR/SSIM per test set (and on Y for colour sets; super-resolution: on Y, and the
+    input scored as its bicubic upscaling)."""
     protocols = sorted({m["protocol"] for m in metrics["sets"].values()})
     table = Table(title=f"results ({metrics['arch_hash']}, {'/'.join(protocols)} protocol)")
-    for col in ("test set", "images", "on", "input PSNR / SSIM", "output PSNR / SSIM"):
+    inputs = "bicubic" if "sr" in protocols else "input"
+    for col in ("test set", "images", "on", f"{inputs} PSNR / SSIM", "output PSNR / SSIM"):
         table.add_column(col)
     for name, m in metrics["sets"].items():
-        rows = [(m.get("color", "gray"), "")] + ([("Y", "_y")] if "psnr_y" in m else [])
+        rows = [(m.get("color", "gray"), "")] + [
+            (label, k) for label, k in (("Y", "_y"), ("RGB", "_rgb")) if f"psnr{k}" in m
+        ]
         for channels, key in rows:
             table.add_row(
                 name,

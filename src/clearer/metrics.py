@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import math
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import torch
@@ -141,6 +142,18 @@ class Protocol:
     quantize_output: bool
     crop_multiple: int
     ssim_window: str
+    color: str = "rgb"  # what "psnr"/"ssim" of a colour image measure; the other space gets a suffix
+    shave_scale: bool = False  # at scale s > 1 (super-resolution), shave s pixels from each border
+    shave: int = 0  # pixels shaved from each border before measuring (set by `at_scale`)
+
+    def at_scale(self, scale: int) -> Protocol:
+        """This protocol for a network that upscales by `scale`: the clean image cropped to a multiple
+        of it too (so the LR image is whole), and `scale` border pixels shaved where the protocol says so
+        (as SR papers do: the borders a bicubic LR image lacks context for)."""
+        if scale <= 1:
+            return self
+        crop = self.crop_multiple * scale // math.gcd(self.crop_multiple, scale)
+        return replace(self, crop_multiple=crop, shave=scale if self.shave_scale else 0)
 
     def prepare(self, clean: torch.Tensor) -> torch.Tensor:
         """The clean test image as measured: centre-cropped to a multiple of `crop_multiple`."""
@@ -170,6 +183,9 @@ class Protocol:
         ref = clean.detach().double()
         if color == "y" and out.shape[-3] == 3:
             out, ref = rgb_to_y(out), rgb_to_y(ref)
+        if self.shave:
+            b = self.shave
+            out, ref = out[..., b:-b, b:-b], ref[..., b:-b, b:-b]
         return {
             "psnr": float(psnr(out, ref).mean()),
             "ssim": float(ssim(out, ref, window=self.ssim_window).mean()),
@@ -189,11 +205,23 @@ PROTOCOLS: dict[str, Protocol] = {
     "standard": Protocol(
         "standard", clip_input=False, quantize_input=False, quantize_output=True, crop_multiple=1, ssim_window="matlab"
     ),
+    # as SR papers (SRCNN, VDSR, EDSR): HR cropped to a multiple of the scale, output rounded to 8 bits,
+    # PSNR/SSIM (MATLAB SSIM) on its BT.601 Y channel with `scale` pixels shaved from each border
+    "sr": Protocol(
+        "sr",
+        clip_input=False,
+        quantize_input=False,
+        quantize_output=True,
+        crop_multiple=1,
+        ssim_window="matlab",
+        color="y",
+        shave_scale=True,
+    ),
 }
 
 
 def get_protocol(name: str | Protocol) -> Protocol:
-    """The named measurement protocol ("clearer" or "standard"); a Protocol is returned as is."""
+    """The named measurement protocol ("clearer", "standard" or "sr"); a Protocol is returned as is."""
     if isinstance(name, Protocol):
         return name
     if name in PROTOCOLS:

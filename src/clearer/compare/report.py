@@ -419,7 +419,8 @@ def title(test_set: str, rows: list[dict[str, Any]]) -> str:
     """'bsd68 (24 images, standard protocol, gray; input 20.17 dB / 0.3800)': what every number below was
     measured on."""
     r = rows[0]
-    inputs = f"; input {r['input_psnr']:.2f} dB / {r['input_ssim']:.4f}" if "input_psnr" in r else ""
+    label = "bicubic" if r["protocol"] == "sr" else "input"  # super-resolution: the input's bicubic upscaling
+    inputs = f"; {label} {r['input_psnr']:.2f} dB / {r['input_ssim']:.4f}" if "input_psnr" in r else ""
     inputs += f", Y {r['input_psnr_y']:.2f} dB / {r['input_ssim_y']:.4f}" if "input_psnr_y" in r else ""
     images = f"{r['images']} images, " if r.get("images") else ""
     return f"{test_set} ({images}{r['protocol']} protocol, {r['color']}{inputs})"

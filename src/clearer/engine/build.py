@@ -83,10 +83,27 @@ class _TooLarge(Exception):
 
 def network_ref(recipe: Recipe, architecture: dict[str, str] | None = None) -> dict[str, Any]:
     """The space ref a network is built from: the recipe's, with the matched width for a fixed
-    architecture under `retrain.match_cost` (the one place every builder of a derived network goes
-    through, so training, loading, evaluating and exporting agree)."""
+    architecture under `retrain.match_cost`, and the degradation's `scale` for super-resolution (the one
+    place every builder of a network goes through, so training, loading, evaluating and exporting agree).
+
+    Why the scale comes from the degradation: one value says how much smaller the inputs are, so
+    `--set data.degradation.scale=3` or a variant that swaps the space (DARTS) cannot disagree with it."""
+    ref = dict(recipe.space)
+    scale = data_scale(recipe)
+    if scale > 1:
+        if ref.get("scale", scale) != scale:
+            raise ClearerError(
+                f"space.scale={ref['scale']!r} but the degradation makes inputs {scale} times smaller "
+                f"(data.degradation.scale={scale}); leave space.scale out, it follows the degradation."
+            )
+        ref["scale"] = scale
     match = cost_match(recipe, architecture)
-    return dict(recipe.space) if match is None else {**recipe.space, "width": match.width}
+    return ref if match is None else {**ref, "width": match.width}
+
+
+def data_scale(recipe: Recipe) -> int:
+    """How many times smaller the degradation makes its inputs (1 for every same-size degradation)."""
+    return int(getattr(build_degradation(recipe), "scale", 1))
 
 
 def cost_match(recipe: Recipe, architecture: dict[str, str] | None) -> CostMatch | None:
@@ -133,15 +150,18 @@ def check_recipe(recipe: Recipe, run: bool = False) -> None:
 
     if recipe.retrain.match_cost is not None:
         _part("retrain.match_cost", lambda: parse_target(recipe.retrain.match_cost))
+    _part("data.degradation", lambda: build_degradation(recipe))
     space = _part("space", lambda: plan_space(recipe, recipe.retrain.architecture))
     multiple = int(getattr(space, "multiple", 1))
+    scale = int(getattr(space, "scale", 1))
     data, cfg = recipe.data, recipe.evaluate
     for key, patch in (("data.patch", data.patch), ("retrain.patch", recipe.retrain.patch)):
-        if patch is not None and patch % multiple:
+        if patch is not None and patch % (multiple * scale):
+            need = multiple * scale
+            why = f"the network halves the image {multiple.bit_length() - 1} times"
+            why += f" at 1/{scale} of the patch size" if scale > 1 else ""
             raise ClearerError(
-                f"{key}={patch} must be a multiple of {multiple} (the network halves the "
-                f"image {multiple.bit_length() - 1} times); e.g. --set {key}="
-                f"{max(multiple, patch // multiple * multiple)}."
+                f"{key}={patch} must be a multiple of {need} ({why}); e.g. --set {key}={max(need, patch // need * need)}."
             )
     if isinstance(cfg.tile, int) and cfg.tile - cfg.tile % multiple < TILE_OVERLAP + multiple:
         raise ClearerError(
@@ -149,7 +169,6 @@ def check_recipe(recipe: Recipe, run: bool = False) -> None:
             f"so a tile needs at least {TILE_OVERLAP + multiple} (a multiple of {multiple}); "
             "use e.g. --set evaluate.tile=512, evaluate.tile=auto, or evaluate.tile=None for whole images."
         )
-    _part("data.degradation", lambda: build_degradation(recipe))
     _part("search.loss", lambda: LOSSES.build(recipe.search.loss))
     _part("retrain.loss", lambda: LOSSES.build(recipe.retrain.loss))
     if recipe.retrain.architecture is None:

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from ..metrics import get_protocol, psnr
+from ..metrics import psnr
 from ..nn.mode import train_mode
 from ..recipe import Recipe
 from ..registry import DATASETS
@@ -21,7 +21,7 @@ from ..rundir import artifacts
 from ..rundir.progress import RunLog
 from ..rundir.tracking import Tracker
 from ..train.inference import restore_image
-from .evaluate import evaluation_pairs, protocol_degradation
+from .evaluate import as_measured_input, evaluation_pairs, protocol_degradation, recipe_protocol
 
 VAL_CROP = 192  # centre crop of each validation image: cheap enough to run every epoch
 
@@ -32,7 +32,7 @@ class Validation:
     def __init__(self, recipe: Recipe, device: torch.device) -> None:
         self.recipe, self.device = recipe, device
         self.count = recipe.retrain.val_images
-        self.protocol = get_protocol(recipe.evaluate.protocol)
+        self.protocol = recipe_protocol(recipe)
         self.best: dict[str, Any] = {"val_psnr": -math.inf, "epoch": 0}
         self.pairs: list[tuple[Tensor, Tensor]] | None = None
 
@@ -45,11 +45,15 @@ class Validation:
             protocol_degradation(recipe, self.protocol),
             RunLog(None, verbose=False),
         )
-        crop = VAL_CROP - VAL_CROP % multiple
-        return [
-            (_centre(x, crop, multiple).to(self.device), _centre(y, crop, multiple).to(self.device))
-            for x, y, _ in islice(pairs, self.count)
-        ]
+        out = []
+        for x, y, _ in islice(pairs, self.count):
+            scale = y.shape[-1] // x.shape[-1]  # super-resolution: crop the input and its target alike
+            crop = VAL_CROP // scale - VAL_CROP // scale % multiple
+            top, left, h, w = _centre(x, crop, multiple)
+            x = x[..., top : top + h, left : left + w]
+            y = y[..., top * scale : (top + h) * scale, left * scale : (left + w) * scale]
+            out.append((x.to(self.device), y.to(self.device)))
+        return out
 
     @torch.no_grad()
     def run(self, model: nn.Module, tracker: Tracker, epoch: int) -> dict[str, Any]:
@@ -66,7 +70,9 @@ class Validation:
                 scores.append(float(psnr(out.double(), clean.double()).mean()))
                 if i == 0:
                     tracker.image(
-                        "validation/input-output-clean", torch.cat([degraded[0], out[0], clean[0]], -1), epoch
+                        "validation/input-output-clean",
+                        torch.cat([as_measured_input(degraded, clean)[0], out[0], clean[0]], -1),
+                        epoch,
                     )
         mean = sum(scores) / len(scores)
         improved = mean > self.best["val_psnr"]
@@ -83,10 +89,9 @@ class Validation:
         )
 
 
-def _centre(x: Tensor, size: int, multiple: int) -> Tensor:
-    """Centre crop to at most size x size, both sides multiples of `multiple`."""
+def _centre(x: Tensor, size: int, multiple: int) -> tuple[int, int, int, int]:
+    """(top, left, height, width) of the centre crop to at most size x size, sides multiples of `multiple`."""
     h, w = x.shape[-2:]
     nh, nw = min(h, size), min(w, size)
     nh, nw = max(nh - nh % multiple, multiple), max(nw - nw % multiple, multiple)
-    top, left = (h - nh) // 2, (w - nw) // 2
-    return x[..., top : top + nh, left : left + nw]
+    return (h - nh) // 2, (w - nw) // 2, nh, nw

@@ -13,6 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from ..contracts import Degradation
+from ..data.bicubic import imresize
 from ..data.datasets import ImageSet
 from ..data.paired import PairSource, as_pairs
 from ..errors import ClearerError
@@ -25,11 +26,29 @@ from ..rundir.strips import save_strip
 from ..train import distributed
 from ..train.device import use_autocast
 from ..train.inference import TILE_OVERLAP, restore_image
-from .build import build_degradation, set_name
+from .build import build_degradation, data_scale, set_name
 
 # input (degraded-image) scores per test set: they depend only on the set, protocol and degradation,
 # so a process that evaluates many models (comparisons, sweeps) measures them once
 _INPUT_SCORES: dict[str, dict[int, dict[str, float]]] = {}  # per set: image index -> input scores
+
+
+def recipe_protocol(recipe: Recipe) -> Protocol:
+    """The recipe's measurement protocol at its scale (super-resolution: cropped and shaved by it)."""
+    return get_protocol(recipe.evaluate.protocol).at_scale(data_scale(recipe))
+
+
+def as_measured_input(degraded: Tensor, target: Tensor) -> Tensor:
+    """The input as it is scored and shown beside the output: itself, or for super-resolution its
+    MATLAB-bicubic upscaling to the target's size (the bicubic baseline every SR table lists)."""
+    if degraded.shape[-2:] == target.shape[-2:]:
+        return degraded
+    scale = target.shape[-1] // degraded.shape[-1]
+    if target.shape[-2:] != (degraded.shape[-2] * scale, degraded.shape[-1] * scale):
+        raise ClearerError(
+            f"input {tuple(degraded.shape[-2:])} and target {tuple(target.shape[-2:])} are not one integer scale apart."
+        )
+    return imresize(degraded, scale, quantize=True)
 
 
 def protocol_degradation(recipe: Recipe, protocol: Protocol) -> Degradation:
@@ -55,9 +74,12 @@ def evaluation_pairs(
         yield inp, target, path.stem
 
 
-def colors(channels: int) -> dict[str, str]:
-    """Metric suffix -> colour space: gray images once; colour images on RGB and on BT.601 Y."""
-    return {"": "rgb", "_y": "y"} if channels == 3 else {"": "rgb"}
+def colors(channels: int, protocol: Protocol | None = None) -> dict[str, str]:
+    """Metric suffix -> colour space: gray images once; colour images on RGB and on BT.601 Y, unsuffixed
+    in the protocol's own colour (the `sr` protocol's "psnr" is the Y figure, "psnr_rgb" the RGB one)."""
+    if channels != 3:
+        return {"": "rgb"}
+    return {"": "y", "_rgb": "rgb"} if protocol is not None and protocol.color == "y" else {"": "rgb", "_y": "y"}
 
 
 def input_key(dataset: Any, channels: int, protocol: Protocol, degradation: str) -> str:
@@ -82,8 +104,9 @@ def evaluate(
 
     `per_image`, when given, receives each set's rows of per-image scores (this process's share)."""
     cfg, channels = recipe.evaluate, recipe.data.channels
-    protocol = get_protocol(cfg.protocol)
+    protocol = recipe_protocol(recipe)
     degrade = protocol_degradation(recipe, protocol)
+    upscaled = data_scale(recipe) > 1  # super-resolution: the input is scored as its bicubic upscaling
     model.eval()
     memory = torch.channels_last if recipe.channels_last else torch.contiguous_format
     autocast = use_autocast(recipe.autocast, device)
@@ -112,13 +135,21 @@ def evaluate(
                 restored = restore_image(
                     net, degraded.to(device), getattr(model, "multiple", 1), cfg.tile, TILE_OVERLAP, cfg.self_ensemble
                 ).cpu()
+                if restored.shape != clean.shape:
+                    raise ClearerError(
+                        f"{name}/{image_name}: the network made {tuple(restored.shape[-2:])} of a "
+                        f"{tuple(degraded.shape[-2:])} input, but the target is {tuple(clean.shape[-2:])}: the test "
+                        "set's inputs are not made at the network's scale (e.g. set5 scale=3 for a ×2 network); "
+                        "give the set the degradation's scale."
+                    )
+                shown = as_measured_input(degraded, clean)
                 sums["count"] = sums.get("count", 0.0) + 1
                 row: dict[str, Any] = {"image": image_name}
-                for suffix, color in colors(channels).items():
+                for suffix, color in colors(channels, protocol).items():
                     measured = protocol.measure(restored, clean, color=color, postprocess=True)
                     row.update({f"{metric}{suffix}": value for metric, value in measured.items()})
                     if cached is None:
-                        measured = protocol.measure(degraded, clean, color=color, postprocess=False)
+                        measured = protocol.measure(shown, clean, color=color, postprocess=False)
                         inputs[i].update({f"input_{metric}{suffix}": value for metric, value in measured.items()})
                 row.update(inputs[i])
                 for key, value in row.items():
@@ -129,12 +160,19 @@ def evaluate(
                 if i < cfg.samples and distributed.is_main():
                     save_strip(
                         out / artifacts.SAMPLES / f"{name}-{i:03d}-input-output-clean.png",
-                        [degraded[0], protocol.postprocess(restored[0]), clean[0]],
-                        [f"input {row['input_psnr']:.2f} dB", f"output {row['psnr']:.2f} dB", "clean"],
+                        [shown[0], protocol.postprocess(restored[0]), clean[0]],
+                        [
+                            f"{'bicubic' if upscaled else 'input'} {row['input_psnr']:.2f} dB",
+                            f"output {row['psnr']:.2f} dB",
+                            "clean",
+                        ],
                     )
                 bar.advance()
         keys = [
-            f"{side}{m}{suffix}" for suffix in colors(channels) for side in ("input_", "") for m in ("psnr", "ssim")
+            f"{side}{m}{suffix}"
+            for suffix in colors(channels, protocol)
+            for side in ("input_", "")
+            for m in ("psnr", "ssim")
         ]
         sums = distributed.sum_values({k: sums.get(k, 0.0) for k in keys + ["count"]})
         count = int(sums.pop("count"))
@@ -146,7 +184,7 @@ def evaluate(
         results[name].update(
             images=count,
             protocol=protocol.name,
-            color="rgb" if channels == 3 else "gray",
+            color=protocol.color if channels == 3 else "gray",
             degradation=degradation,
             self_ensemble=cfg.self_ensemble,
             precision="bf16 autocast" if autocast else "float32",
@@ -154,8 +192,15 @@ def evaluate(
         )
         r = results[name]
         log(
-            f"evaluate {name}: PSNR {r['psnr']:.2f} dB, SSIM {r['ssim']:.4f} (input {r['input_psnr']:.2f} dB)"
+            f"evaluate {name}: PSNR {r['psnr']:.2f} dB, SSIM {r['ssim']:.4f} "
+            + (
+                f"(bicubic {r['input_psnr']:.2f} dB / {r['input_ssim']:.4f})"
+                if upscaled
+                else f"(input {r['input_psnr']:.2f} dB)"
+            )
             + (f", Y: {r['psnr_y']:.2f} dB / {r['ssim_y']:.4f}" if "psnr_y" in r else "")
+            + (f", RGB: {r['psnr_rgb']:.2f} dB / {r['ssim_rgb']:.4f}" if "psnr_rgb" in r else "")
             + f" on {count} images, protocol {protocol.name}"
+            + (f" (Y, {protocol.shave} px shaved)" if upscaled else "")
         )
     return results

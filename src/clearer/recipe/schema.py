@@ -95,7 +95,7 @@ class EvalConfig:
     """Test sets, metric protocol and inference settings."""
 
     sets: list[DatasetRef] = field(default_factory=lambda: [{"name": "bsds500", "split": "test"}])
-    protocol: Literal["clearer", "standard"] = "clearer"
+    protocol: Literal["clearer", "standard", "sr"] = "clearer"
     self_ensemble: bool = False
     # tile size in pixels, None for whole images, or "auto": whole when the activations fit the inference
     # memory budget, else tiles sized to it (clearer.train.inference). 512 stays the default so recipe

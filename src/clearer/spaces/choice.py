@@ -67,9 +67,10 @@ class Choice(nn.Module):
 
 
 class Supernet(nn.Module):
-    """Base class of spaces: exposes choice points, input size multiple and how to derive."""
+    """Base class of spaces: exposes choice points, input size multiple, output scale and how to derive."""
 
     multiple: int = 1
+    scale: int = 1  # output size / input size (super-resolution spaces: 2, 3, 4)
 
     def choices(self) -> list[Choice]:
         return [m for m in self.modules() if isinstance(m, Choice)]

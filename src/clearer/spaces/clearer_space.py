@@ -8,6 +8,7 @@ from torch import Tensor, nn
 from ..errors import check_min
 from ..nn.blocks import ResidualBlock
 from ..nn.multiscale import Bottleneck, Fusion, Transition, Upsample
+from ..nn.upscale import Upscale
 from ..registry import CANDIDATES, SPACES
 from .choice import Choice, Supernet, check_architecture
 
@@ -65,6 +66,9 @@ class ClearerSpace(Supernet):
     `search_init` (search mode only): the value those last BatchNorm scales of the candidates start at.
     0 makes every candidate start as the identity, so the first α gradients are exactly zero; a small
     value gives α a signal from the first step (benchmarks/alpha_signal.py measures it).
+
+    `scale` > 1 makes it a super-resolution network (output `scale` times larger, bicubic-upscaled input
+    as the residual base), run after (`upsample="post"`) or before (`"pre"`) the upscaling (nn/upscale.py).
     """
 
     def __init__(
@@ -79,9 +83,13 @@ class ClearerSpace(Supernet):
         architecture: dict[str, str] | None = None,
         official: bool = False,
         search_init: float = 0.0,
+        scale: int = 1,
+        upsample: str = "post",
     ) -> None:
         super().__init__()
         check_min("clearer space", 1, width=width, cells=cells, columns=columns)
+        self.upscale = Upscale(scale, upsample)
+        self.scale = scale
         check_min("clearer space", 0, stem_blocks=stem_blocks)
         check_architecture(architecture, labels(cells, columns))
         self.residual = residual
@@ -106,7 +114,7 @@ class ClearerSpace(Supernet):
         self.cells = nn.ModuleList(cell_list)
         self.head = Fusion(widths, outputs=1)
         kernel = 1 if official else 3
-        self.out = nn.Conv2d(base, channels, kernel, padding=kernel // 2, bias=not official)
+        self.out = nn.Conv2d(base, channels * self.upscale.factor, kernel, padding=kernel // 2, bias=not official)
         if official:
             official_init(self)
         elif residual:  # start as the identity: the network first predicts "no noise"
@@ -116,11 +124,12 @@ class ClearerSpace(Supernet):
             start_candidates_at(self, search_init)
 
     def forward(self, x: Tensor) -> Tensor:
+        x, base = self.upscale.prepare(x)
         xs = [self.stem(x)]
         for cell in self.cells:
             xs = cell(xs)
-        y = self.out(self.head(xs)[0])
-        return x + y if self.residual else y
+        y = self.upscale.finish(self.out(self.head(xs)[0]))
+        return base + y if self.residual else y
 
 
 def official_init(model: nn.Module) -> None:

@@ -65,9 +65,11 @@ def _counted(space: Supernet, kind: str, channels: int, size: int) -> tuple[floa
 
 
 def flops_per_pixel(model: nn.Module, channels: int, size: int = 64) -> float:
-    """FLOPs per output pixel of a (fixed) network, measured on a size x size input."""
+    """FLOPs per output pixel of a (fixed) network, measured on a size x size input (a super-resolution
+    network's output has scale² times as many pixels: pre- and post-upsampling networks compare alike)."""
     device = next(model.parameters()).device
-    return module_flops(model, torch.zeros(1, channels, size, size, device=device))[model] / size**2
+    flops = module_flops(model, torch.zeros(1, channels, size, size, device=device))[model]
+    return flops / (size * getattr(model, "scale", 1)) ** 2
 
 
 def architecture_costs(

@@ -19,6 +19,7 @@ from torch import Tensor, nn
 from ..errors import ClearerError
 from ..nn.blocks import conv_bn
 from ..nn.darts_ops import DARTS_OPS
+from ..nn.upscale import Upscale
 from ..registry import OPS, SPACES
 from .choice import Choice, Supernet, check_architecture
 
@@ -95,8 +96,12 @@ class DartsSpace(Supernet):
         residual: bool = False,
         shared: bool = True,
         architecture: dict[str, str] | None = None,
+        scale: int = 1,
+        upsample: str = "post",
     ) -> None:
         super().__init__()
+        self.upscale = Upscale(scale, upsample)  # `scale` > 1: super-resolution, as in the clearer space
+        self.scale = scale
         if cells < 1 or nodes < 1 or width < 1:
             raise ClearerError(f"darts_cells needs width, cells and nodes >= 1, got {width}, {cells} and {nodes}.")
         check_architecture(architecture, labels(cells, nodes, shared))
@@ -107,14 +112,15 @@ class DartsSpace(Supernet):
             DartsCell(None if shared else k, width, width, width, nodes, list(ops), architecture)
             for k in range(1, cells + 1)
         )
-        self.head = nn.Sequential(nn.ReLU(), nn.Conv2d(width, channels, 3, padding=1))
+        self.head = nn.Sequential(nn.ReLU(), nn.Conv2d(width, channels * self.upscale.factor, 3, padding=1))
 
     def forward(self, x: Tensor) -> Tensor:
+        x, base = self.upscale.prepare(x)
         s0 = s1 = self.stem(x)
         for cell in self.cells:
             s0, s1 = s1, cell(s0, s1)
-        y = self.head(s1)
-        return x + y if self.residual else y
+        y = self.upscale.finish(self.head(s1))
+        return base + y if self.residual else y
 
     def derive(self, probabilities: dict[str, list[float]]) -> dict[str, str]:
         """Per node, keep the two incoming edges whose best non-"none" op is most probable (that op);

@@ -44,16 +44,25 @@ def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple
     return F.pad(x, (0, pw, 0, ph), mode=mode), (h, w)
 
 
+def output_scale(out: torch.Tensor, inp: torch.Tensor) -> int:
+    """How many times larger the network made its input (1 for restoration, 2-4 for super-resolution);
+    any other change of size is an error."""
+    (h, w), (oh, ow) = inp.shape[-2:], out.shape[-2:]
+    scale = oh // h if h else 0
+    if scale < 1 or (oh, ow) != (h * scale, w * scale):
+        raise ClearerError(
+            f"the network changed the image size from {(h, w)} to {(oh, ow)}; restore_image needs a network "
+            "whose output has the input's height and width, or both times the same integer (super-resolution)."
+        )
+    return scale
+
+
 def _run_padded(fn: Net, x: torch.Tensor, multiple: int) -> torch.Tensor:
-    """fn on a batch padded to the multiple, cropped back to the input size."""
+    """fn on a batch padded to the multiple, cropped back to the input size (times the network's scale)."""
     padded, (h, w) = pad_to_multiple(x, multiple)
     out = fn(padded)
-    if out.shape[-2:] != padded.shape[-2:]:
-        raise ClearerError(
-            f"the network changed the image size from {tuple(padded.shape[-2:])} to {tuple(out.shape[-2:])}; "
-            "restore_image needs a network whose output has the input's height and width."
-        )
-    return out[..., :h, :w]
+    scale = output_scale(out, padded)
+    return out[..., : h * scale, : w * scale]
 
 
 def tile_starts(length: int, tile: int, overlap: int, align: int = 1) -> list[int]:
@@ -74,25 +83,30 @@ def owned_ranges(starts: list[int], tile: int, length: int) -> list[tuple[int, i
 
 
 def _run_tiled(fn: Net, x: torch.Tensor, multiple: int, tile: tuple[int, int], overlap: int) -> torch.Tensor:
-    """fn on overlapping tiles (height, width) of a padded batch, stitched from the tiles' central parts."""
+    """fn on overlapping tiles (height, width) of a padded batch, stitched from the tiles' central parts.
+
+    Tiles, overlaps and owned ranges are in input pixels; a super-resolution network's tile output is
+    placed `scale` times further (its owned range scaled by the same factor)."""
     padded, (h, w) = pad_to_multiple(x, multiple)
     height, width = padded.shape[-2:]
     th, tw = min(tile[0], height), min(tile[1], width)
     rows, cols = tile_starts(height, th, overlap, multiple), tile_starts(width, tw, overlap, multiple)
     out: torch.Tensor | None = None
+    s = 1
     for top, (r0, r1) in zip(rows, owned_ranges(rows, th, height)):
         for left, (c0, c1) in zip(cols, owned_ranges(cols, tw, width)):
-            piece = fn(padded[..., top : top + th, left : left + tw])
-            if piece.shape[-2:] != (th, tw):
-                raise ClearerError(
-                    f"the network changed a {th}x{tw} tile to {tuple(piece.shape[-2:])}; restore_image "
-                    "needs a network whose output has the input's height and width."
-                )
+            tile_in = padded[..., top : top + th, left : left + tw]
+            piece = fn(tile_in)
             if out is None:
-                out = piece.new_zeros((*piece.shape[:-2], height, width))
-            out[..., r0:r1, c0:c1] = piece[..., r0 - top : r1 - top, c0 - left : c1 - left]
+                s = output_scale(piece, tile_in)
+                out = piece.new_zeros((*piece.shape[:-2], height * s, width * s))
+            elif output_scale(piece, tile_in) != s:
+                raise ClearerError(f"the network scaled one tile by {s} and another by {output_scale(piece, tile_in)}.")
+            out[..., r0 * s : r1 * s, c0 * s : c1 * s] = piece[
+                ..., (r0 - top) * s : (r1 - top) * s, (c0 - left) * s : (c1 - left) * s
+            ]
     assert out is not None
-    return out[..., :h, :w]
+    return out[..., : h * s, : w * s]
 
 
 # ------------------------------------------------------------------------------------- tiles only when needed
@@ -219,11 +233,13 @@ def restore_image(
     self_ensemble: bool = False,
     budget: int | None = None,
 ) -> torch.Tensor:
-    """Apply a restoration network to a [C,H,W] or [B,C,H,W] image of any size; same shape out.
+    """Apply a restoration network to a [C,H,W] or [B,C,H,W] image of any size; same shape out (a
+    super-resolution network's output: height and width times its scale).
 
     Why: networks with down-sampling need sizes divisible by `multiple` (reflect-padded, cropped
     back); tiles bound memory on large images by running overlapping tiles (tile rounded down to
-    the multiple, tile offsets on the multiple's grid, overlap at least `overlap`) and keeping each
+    the multiple, tile offsets on the multiple's grid, overlap at least `overlap`; all in input pixels,
+    the low-resolution ones for super-resolution) and keeping each
     tile's centre, which matches the untiled result when the receptive field radius is below
     overlap/2; `self_ensemble` averages the 8 flips/rotations
     (each transformed back) for the usual small test-time gain.
