@@ -15,7 +15,7 @@ from clearer.data.images import read_image, save_image
 from clearer.data.rain import rain_streaks
 from clearer.errors import ClearerError
 
-from conftest import RECIPES, clearer, smoke_run
+from conftest import RECIPES, clearer, noise_pngs, smoke_run
 
 
 @pytest.mark.slow
@@ -74,8 +74,9 @@ def test_show_arch_draws_a_png(synthetic_data, tmp_path):
 
 @pytest.mark.slow
 def test_restore_errors_on_an_unfinished_run(tmp_path):
-    proc = clearer("restore", "--run", str(tmp_path), "--out", str(tmp_path / "o"), "x.png")
-    assert proc.returncode == 2 and "model.safetensors" in proc.stderr
+    (image,) = noise_pngs(tmp_path / "in", 1)  # a real image, so the error can only be about the run
+    proc = clearer("restore", "--run", str(tmp_path), "--out", str(tmp_path / "o"), str(image))
+    assert proc.returncode == 2 and "model.safetensors" in proc.stderr, proc.stderr
 
 
 def test_rain_model_comparison_changes_only_the_rain(tmp_path):
