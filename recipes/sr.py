@@ -41,19 +41,11 @@ RECIPE = derive(
     BSD,
     {
         "name": "sr",
-        # the paper's space size; residual over the bicubic upscaling, PyTorch init (not the denoising
-        # code's N(0, 1e-3) and bottleneck stem, made for noisy images at full resolution)
-        "space": dict(
-            name="clearer",
-            width=32,
-            cells=3,
-            columns=4,
-            stem_blocks=2,
-            candidates=["parallel", "fusion"],
-            residual=True,
-            official=False,
-            upsample="post",
-        ),
+        # bsd.py's space (the paper's size), residual over the bicubic upscaling, PyTorch init (not the
+        # denoising code's N(0, 1e-3) and bottleneck stem, made for noisy images at full resolution)
+        "space.residual": True,
+        "space.official": False,
+        "space.upsample": "post",
         "data.channels": 3,
         "data.train": dict(name="bsds500", split="train"),
         "data.alpha": dict(name="bsds500", split="test"),  # val is BSD100, a test set
