@@ -30,14 +30,17 @@ def test_grid_mask_covers_the_stated_lines_only():
     assert 0 < float(turned.mean()) < 0.4 and not torch.equal(turned, grid_mask(64, 64, period=8.0)[0, 0])
 
 
-@settings(max_examples=15, deadline=None)
-@given(batch=st.integers(1, 6), height=st.integers(8, 48), width=st.integers(8, 48), seed=st.integers(0, 2**31))
+@settings(max_examples=40, deadline=None)
+@given(batch=st.integers(1, 6), height=st.integers(8, 64), width=st.integers(8, 64), seed=st.integers(0, 2**31))
 def test_every_kind_is_thin_structure_inside_the_picture(batch, height, width, seed):
     masks = structure_masks(batch, height, width, _gen(seed))
     assert masks.shape == (batch, len(KINDS), height, width)
     assert float(masks.min()) >= 0 and float(masks.max()) <= 1
     # thin: no kind covers most of a picture (grids, fences and text leave the background visible)
     assert bool((masks.mean((2, 3)) < 0.75).all())
+    # inside: every kind crosses a crop larger than its widest mesh (fences up to 24 px)
+    if min(height, width) >= 32:
+        assert bool((masks.amax((2, 3)) > 0.35).all())  # a 0.8 px line covers its nearest pixel >= 0.4
 
 
 @settings(max_examples=15, deadline=None)
@@ -75,11 +78,30 @@ def test_with_structures_pairs_keep_the_structure_in_the_target():
     )
 
 
+@settings(max_examples=25, deadline=None)
+@given(untouched=st.floats(0.0, 1.0), seed=st.integers(0, 2**31 - 1))
+def test_untouched_crops_are_given_as_they_are_and_the_rest_get_rain(untouched, seed):
+    deg = DEGRADATIONS.build(dict(name="with_structures", degradation=RAIN, share=0.5, untouched=untouched))
+    clean = torch.rand((8, 3, 24, 24), generator=_gen(seed)) * 0.5
+    inp, target = deg.pair(clean, _gen(seed + 1))
+    generator = _gen(seed + 1)
+    scene = draw_structures(clean, 0.5, generator)
+    rainy = DEGRADATIONS.build(RAIN)(scene, generator)
+    assert torch.equal(target, scene)
+    for i in range(clean.shape[0]):  # every crop is either exactly the target or exactly its rainy version
+        assert torch.equal(inp[i], scene[i]) or torch.equal(inp[i], rainy[i])
+    if untouched == 0.0:
+        assert torch.equal(inp, rainy)
+    if untouched == 1.0:
+        assert torch.equal(inp, scene)
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [
         (dict(degradation=RAIN, share=1.5), r"share must be a number in 0\.\.1.*1\.5"),
         (dict(degradation=RAIN, share=True), r"share must be a number"),
+        (dict(degradation=RAIN, untouched=-0.1), r"untouched must be a number in 0\.\.1.*-0\.1"),
         (dict(degradation=dict(name="no_such_rain")), r"unknown degradations 'no_such_rain'"),
     ],
 )

@@ -103,14 +103,15 @@ def structure_masks(batch: int, height: int, width: int, generator: torch.Genera
     u = lambda *shape: torch.rand(shape, generator=generator, device=device)  # noqa: E731
     y, x = coordinates(height, width, device)
     col = lambda t: rearrange(t, "b -> b 1 1 1")  # noqa: E731
-    reach = math.hypot(height, width) / 2
 
     # lines: 1..MAX_LINES straight lines at any angle through the crop, 0.8-2 px wide
     count = torch.randint(1, MAX_LINES + 1, (batch,), generator=generator, device=device)
     lines = torch.zeros(batch, 1, height, width, device=device)
     for k in range(MAX_LINES):
         phi = col(_uniform(u(batch), 0.0, math.pi))
-        offset, w = col(_uniform(u(batch), -reach, reach) * 0.8), col(_uniform(u(batch), 0.8, 2.0))
+        # within 0.8 of the crop's half-extent along the line's normal, so that the line crosses the crop
+        support = (width - 1) / 2 * torch.cos(phi).abs() + (height - 1) / 2 * torch.sin(phi).abs()
+        offset, w = col(_uniform(u(batch), -0.8, 0.8)) * support, col(_uniform(u(batch), 0.8, 2.0))
         line = line_mask(x * torch.cos(phi) + y * torch.sin(phi) - offset, w) * col((count > k).float())
         lines = torch.maximum(lines, line)
 
@@ -128,10 +129,13 @@ def structure_masks(batch: int, height: int, width: int, generator: torch.Genera
     tilt = col(torch.deg2rad(_uniform(u(batch), -15.0, 15.0)))
     fence = lattice(tilt + half, tilt - half, col(_uniform(u(batch), 8.0, 24.0)), col(_uniform(u(batch), 1.2, 3.0)))
 
-    # text: a crop of the lettering bank at a random place (wrapping around its edges)
+    # text: a crop of the lettering bank (wrapping around its edges) placed over a random inked pixel, so
+    # that it never lands in the blank space between lines or words
     bank = text_bank().to(device)
-    top = torch.randint(0, bank.shape[0], (batch,), generator=generator, device=device)
-    left = torch.randint(0, bank.shape[1], (batch,), generator=generator, device=device)
+    inked = torch.nonzero(bank > 0.5)
+    pick = inked[torch.randint(0, inked.shape[0], (batch,), generator=generator, device=device)]
+    top = pick[:, 0] - torch.randint(0, height, (batch,), generator=generator, device=device)
+    left = pick[:, 1] - torch.randint(0, width, (batch,), generator=generator, device=device)
     rows = (top[:, None] + torch.arange(height, device=device)) % bank.shape[0]
     cols = (left[:, None] + torch.arange(width, device=device)) % bank.shape[1]
     text = bank[rows[:, :, None], cols[:, None, :]][:, None]
@@ -164,31 +168,46 @@ def draw_structures(clean: torch.Tensor, share: float, generator: torch.Generato
 @dataclass(frozen=True)
 class WithStructures:
     """Another degradation applied over pictures into a share of which thin bright structure was drawn:
-    the structure is part of the target (`pair`), so a network learns to keep it."""
+    the structure is part of the target (`pair`), so a network learns to keep it. An `untouched` share of
+    the crops skips the inner degradation (input = target), so it also sees pictures without rain."""
 
     degradation: Degradation
     share: float
+    untouched: float = 0.0
 
     def pair(self, clean: torch.Tensor, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """(degraded, target) for a clean [B,C,H,W] batch: the target is the batch with structure drawn in."""
         scene = draw_structures(clean, self.share, generator)
-        return self.degradation(scene, generator), scene
+        degraded = self.degradation(scene, generator)
+        if self.untouched > 0:
+            dry = (
+                torch.rand((scene.shape[0],), generator=generator, device=generator_device(generator)) < self.untouched
+            )
+            degraded = torch.where(rearrange(dry, "b -> b 1 1 1").to(scene.device), scene, degraded)
+        return degraded, scene
 
     def __call__(self, clean: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """Degrade a given clean picture as it is (its target cannot change here): the inner degradation."""
         return self.degradation(clean, generator)
 
     def describe(self) -> str:
-        return f"{self.degradation.describe()}; over thin lines, grids, fences or text on {self.share:.0%} of the crops"
+        dry = f", {self.untouched:.0%} of the crops left undegraded" if self.untouched > 0 else ""
+        return f"{self.degradation.describe()}; over thin lines, grids, fences or text on {self.share:.0%} of the crops{dry}"
+
+
+def _share(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise ClearerError(f"with_structures {name} must be a number in 0..1 (a share of the crops), got {value!r}")
+    return float(value)
 
 
 @DEGRADATIONS.register("with_structures")
-def with_structures(degradation: dict | str, share: float = 0.4) -> WithStructures:
+def with_structures(degradation: dict | str, share: float = 0.4, untouched: float = 0.0) -> WithStructures:
     """`degradation` (a degradations ref, e.g. dict(name="rain_streaks", ...)) over clean crops into
-    `share` of which thin bright lines, grids, fences or text were drawn (also into the target).
+    `share` of which thin bright lines, grids, fences or text were drawn (also into the target);
+    `untouched` of the crops are given as they are (no degradation).
 
-    Why: teaches a derainer that thin bright structure is picture, not rain (see clearer.data.structures).
+    Why: teaches a derainer that thin bright structure is picture, not rain (see clearer.data.structures),
+    and that a picture without rain is left as it is.
     """
-    if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share <= 1:
-        raise ClearerError(f"with_structures share must be a number in 0..1 (a share of the crops), got {share!r}")
-    return WithStructures(DEGRADATIONS.build(degradation), float(share))
+    return WithStructures(DEGRADATIONS.build(degradation), _share("share", share), _share("untouched", untouched))
