@@ -1,5 +1,5 @@
 """The inputs benchmarks/rain_failures.py builds to show a derainer's two mistakes: a fine bright grid on
-clean pictures that are not Rain100L backgrounds, and rain outside the fitted ranges; and, given a
+clean pictures no derainer here trained on (Set5 and Set14), and rain outside the fitted ranges; and, given a
 trained run (CLEARER_RAIN_RUN), the thresholds it must meet."""
 
 from __future__ import annotations
@@ -25,14 +25,12 @@ def _failures():
     return module
 
 
-def test_test_pictures_are_bsds500_test_images_and_no_rain100l_background(data_dir):
+def test_test_pictures_are_set5_and_set14_none_of_them_a_training_picture(data_dir):
     rf = _failures()
-    backgrounds = {line.split()[1] for line in (data_dir / "rain100l_in_bsds500.txt").read_text().splitlines()[1:]}
-    assert len(backgrounds) > 80 and all("/" in b for b in backgrounds)
-    for name in rf.PICTURES:
-        assert (data_dir / "BSDS500" / "test" / f"{name}.jpg").is_file()
-        assert f"test/{name}.jpg" not in backgrounds
-    assert len(rf.pictures()) == len(rf.PICTURES)
+    pictures = rf.pictures()
+    assert len(pictures) == 19 and all(p.shape[0] == 3 and min(p.shape[1:]) >= 200 for p in pictures)
+    # no derainer trains on them: every training picture is a BSDS500 image, all 481x321 or 321x481
+    assert all(sorted(p.shape[1:]) != [321, 481] for p in pictures)
 
 
 def test_grid_is_drawn_where_stated_and_nowhere_else(data_dir):
@@ -44,8 +42,8 @@ def test_grid_is_drawn_where_stated_and_nowhere_else(data_dir):
     on = (ys % 12 == 0) | (xs % 12 == 0)
     assert torch.equal(lined[:, ~on], clean[:, ~on])
     assert torch.allclose(lined[:, on], 0.2 * clean[:, on] + 0.8, atol=1e-6)
-    # erasing the grid would cost about 17 dB of PSNR(output, input): the test can tell
-    assert 14 < rf.y_psnr(clean, lined, postprocess=False) < 20 < rf.GRID_THRESHOLD
+    # erasing the grid would cost about 16 dB of PSNR(output, input): the test can tell
+    assert 12 < rf.y_psnr(clean, lined, postprocess=False) < 20 < rf.GRID_THRESHOLD
 
 
 def test_steep_rain_lies_outside_every_fitted_range_it_names(data_dir):
