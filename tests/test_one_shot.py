@@ -3,6 +3,7 @@ inherited weights, and architecture costs add up exactly."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 from torch import nn
 
@@ -59,15 +60,19 @@ def test_estimates_equal_the_derived_networks_with_inherited_weights_on_the_same
     assert all(torch.equal(before[k], after[k]) for k in before)
 
 
-def test_architecture_costs_add_up_to_each_derived_networks_cost(one_thread):
-    recipe = load_recipe(BSD).resolve("compare")
+@pytest.mark.parametrize("base", [BSD, BSD.with_name("sr.py")], ids=["denoising", "sr-x2"])
+def test_architecture_costs_add_up_to_each_derived_networks_cost(one_thread, base):
+    """Also per *output* pixel for super-resolution, as flops_per_pixel counts (regression: the one-shot
+    table's SR FLOPs were per input pixel, scale² times the fixed networks')."""
+    recipe = load_recipe(base).resolve("compare")
     space = build_space(recipe)
+    channels = recipe.data.channels
     archs = enumerate_architectures({c.label: c.candidates for c in space.choices()})
-    flops = architecture_costs(space, "flops", 1, archs)
-    params = architecture_costs(space, "params", 1, archs)
+    flops = architecture_costs(space, "flops", channels, archs)
+    params = architecture_costs(space, "params", channels, archs)
     for code in ("PPPP", "FFFF", "PFFP"):
         derived = build_space(recipe, archs[code])
-        assert flops[code] == flops_per_pixel(derived, 1)
+        assert flops[code] == pytest.approx(flops_per_pixel(derived, channels), rel=1e-12)
         assert params[code] == count_params(derived)
 
 

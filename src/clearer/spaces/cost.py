@@ -75,14 +75,14 @@ def flops_per_pixel(model: nn.Module, channels: int, size: int = 64) -> float:
 def architecture_costs(
     space: Supernet, kind: str, channels: int, architectures: dict[str, dict[str, str]]
 ) -> dict[str, float]:
-    """name -> FLOPs per pixel or parameters of each architecture, from one count over the supernet.
+    """name -> FLOPs per output pixel or parameters of each architecture, from one count over the supernet.
 
     Why exact: both costs add up over modules, so an architecture costs the supernet's total minus
     every candidate plus its chosen ones, without building each network.
     """
     size = max(8, int(getattr(space, "multiple", 1)))
     total, each = _counted(space, kind, channels, size)
-    pixels = size**2 if kind == "flops" else 1
+    pixels = (size * getattr(space, "scale", 1)) ** 2 if kind == "flops" else 1  # per output pixel, as flops_per_pixel
     fixed = total - sum(v for costs in each.values() for v in costs.values())
     return {
         name: (fixed + sum(each[label][chosen] for label, chosen in arch.items())) / pixels
