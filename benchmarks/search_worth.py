@@ -6,6 +6,8 @@
         --variants bilevel,no-binary-entropy,gumbel,random-search,random-arch
     clearer compare recipes/baselines.py --profile compare
     clearer compare recipes/baselines.py --profile quick --set data.degradation.sigma=25
+    clearer compare recipes/sr_ground_truth.py --profile compare        # super-resolution ×2
+    clearer compare recipes/sr_ablations.py --profile compare
     python benchmarks/search_worth.py --root runs
 
 Each table is read from the comparisons' comparison.json / ground_truth.json (nothing is computed
@@ -28,12 +30,17 @@ def read(path: Path) -> Any:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def ground_truth_summary(folder: Path, name: str) -> dict[str, Any] | None:
+def table(tables: dict[str, list[dict[str, Any]]], test_set: str | None) -> list[dict[str, Any]]:
+    """The rows of one test set of a comparison.json (its first set when None)."""
+    return tables[test_set] if test_set else next(iter(tables.values()))
+
+
+def ground_truth_summary(folder: Path, name: str, test_set: str | None = None) -> dict[str, Any] | None:
     rows = read(folder / "comparison.json")
     if rows is None:
         print(f"({name}: {folder} has no comparison.json yet)\n")
         return None
-    rows = next(iter(rows.values()))
+    rows = table(rows, test_set)
     means = {r["variant"]: r["psnr"] for r in rows}
     seeds = [r["seed_psnr"] for r in rows if len(r["seed_psnr"]) >= 2]
     noise = math.sqrt(sum(r["psnr_std"] ** 2 for r in rows) / len(rows))
@@ -45,6 +52,9 @@ def ground_truth_summary(folder: Path, name: str) -> dict[str, Any] | None:
     print(f"- seed noise (RMS of the per-architecture seed std): {noise:.3f} dB")
     print(f"- best: {best['variant']} {best['psnr']:.3f} dB; tied with rank 1: {', '.join(tied)} ({len(tied)})")
     print(f"- FLOPs/px of the retrained networks: {min(flops):,} to {max(flops):,}")
+    print(
+        f"- Kendall τ between FLOPs/px and mean PSNR (the capacity prior): {kendall_tau(flops, list(means.values())):.2f}"
+    )
     if seeds:
         tau = kendall_tau([s[0] for s in seeds], [s[1] for s in seeds])
         print(f"- Kendall τ between the rankings of seed 0 and seed 1: {tau:.2f}")
@@ -52,14 +62,21 @@ def ground_truth_summary(folder: Path, name: str) -> dict[str, Any] | None:
     return {"means": means, "rows": {r["variant"]: r for r in rows}}
 
 
-def strategies_table(folder: Path, truth: dict[str, Any] | None, native: dict[str, Any] | None) -> None:
+def strategies_table(
+    folder: Path,
+    truth: dict[str, Any] | None,
+    native: dict[str, Any] | None,
+    test_set: str | None = None,
+    title: str = "Strategies retrained at equal cost",
+    truth_name: str = "iso-cost ground truth",
+) -> None:
     tables = read(folder / "comparison.json")
     if tables is None:
         print(f"(strategies: {folder} has no comparison.json yet)\n")
         return
-    rows = next(iter(tables.values()))
-    print(f"### Strategies retrained at equal cost ({folder})\n")
-    print("| strategy | derived (per seed) | FLOPs/px | PSNR dB | rank in iso-cost ground truth | search + retrain s |")
+    rows = table(tables, test_set)
+    print(f"### {title} ({folder})\n")
+    print(f"| strategy | derived (per seed) | FLOPs/px | PSNR dB | rank in {truth_name} | search + retrain s |")
     print("|---|---|---:|---:|---|---:|")
     for r in rows:
         codes = [code(a) for a in r["architectures"]]
@@ -163,6 +180,26 @@ def main() -> None:
     baselines_table(root / "baselines" / "compare", "Baselines at the compare budget")
     for folder in sorted((root / "baselines").glob("quick*")):
         baselines_table(folder, "Baselines at the quick budget")
+    sr_tables(root)
+
+
+def sr_tables(root: Path) -> None:
+    """Super-resolution ×2 (recipes/sr_*.py, compare profile): the ground truth and every strategy, per test set."""
+    truth_folder = root / "sr_ground_truth" / "compare"
+    tables = read(truth_folder / "comparison.json")
+    if tables is None:
+        print(f"(super-resolution: {truth_folder} has no comparison.json yet)\n")
+        return
+    for test_set in tables:
+        truth = ground_truth_summary(truth_folder, f"SR ×2 ground truth on {test_set}", test_set)
+        strategies_table(
+            root / "sr_ablations" / "compare",
+            truth,
+            truth,
+            test_set,
+            title=f"SR ×2 strategies on {test_set}, native size",
+            truth_name="SR ground truth",
+        )
 
 
 if __name__ == "__main__":
