@@ -15,6 +15,8 @@ Per run (a finished `clearer run recipes/rain.py`):
 - Rain100L: `rain100l-val` (001–020) and `rain100l-heldout` (011–020) on Y and RGB from the run's
   metrics.json, the tuning half 001–010 beside it, and the smallest per-pair gain over its input.
 `--picture` writes a strip: for one picture, rows grid and steep rain, columns input | each run | clean.
+Last, a Markdown table: a row per run and, for runs of the same recipe with different seeds, their mean ±
+standard deviation.
 """
 
 from __future__ import annotations
@@ -121,7 +123,7 @@ def rain100l(run: Path) -> dict[str, float]:
     return out
 
 
-def report(run: Path, model: torch.nn.Module) -> None:
+def report(run: Path, model: torch.nn.Module) -> dict[str, float]:
     r, f = rain100l(run), failures(model)
     times = json.loads((run / "metrics.json").read_text())["times"]
     print(f"\n{run}  (search {times['search_s']:.0f} s, retrain {times['retrain_s']:.0f} s)")
@@ -152,6 +154,45 @@ def report(run: Path, model: torch.nn.Module) -> None:
         f"(worst picture {f['steep_worst_gain']:+.2f}) -> {verdict(f['steep_gain'] >= STEEP_MARGIN)} "
         f"at >= +{STEEP_MARGIN:g} dB"
     )
+    return r | f | {"held-out − all 20": held - r["rain100l-val psnr_y"]}
+
+
+COLUMNS = {  # table header -> figure
+    "001–020 Y": "rain100l-val psnr_y",
+    "011–020 Y": "rain100l-heldout psnr_y",
+    "011–020 RGB": "rain100l-heldout psnr",
+    "held-out − all 20": "held-out − all 20",
+    "worst pair gain": "worst pair gain y",
+    "grid test": "grid_psnr",
+    "plain pictures": "plain_psnr",
+    "steep gain": "steep_gain",
+}
+
+
+def recipe_without_seed(run: Path) -> str:
+    recipe = json.loads((run / "recipe.json").read_text())
+    recipe.pop("seed", None)
+    return json.dumps(recipe, sort_keys=True)
+
+
+def table(figures: dict[Path, dict[str, float]]) -> None:
+    """A Markdown row per run, then mean ± std over the seeds of each recipe that ran more than once."""
+    print("\n| run | " + " | ".join(COLUMNS) + " |\n|---|" + "---:|" * len(COLUMNS))
+    for run, f in figures.items():
+        print(
+            f"| {run} | "
+            + " | ".join(f"{f[key]:+.2f}" if "gain" in key else f"{f[key]:.2f}" for key in COLUMNS.values())
+            + " |"
+        )
+    groups: dict[str, list[Path]] = {}
+    for run in figures:
+        groups.setdefault(recipe_without_seed(run), []).append(run)
+    for runs in (g for g in groups.values() if len(g) > 1):
+        cells = []
+        for key in COLUMNS.values():
+            values = torch.tensor([figures[run][key] for run in runs], dtype=torch.float64)
+            cells.append(f"{values.mean():.2f} ± {values.std():.2f}")
+        print(f"| mean ± std of {', '.join(str(r) for r in runs)} | " + " | ".join(cells) + " |")
 
 
 @torch.no_grad()
@@ -176,10 +217,10 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(max(1, torch.get_num_threads()))
     models = [clearer.load(run, device="cpu") for run in args.runs]
-    for run, model in zip(args.runs, models):
-        report(run, model)
+    figures = {run: report(run, model) for run, model in zip(args.runs, models)}
     if args.picture:
         picture(args.runs, models, args.picture)
+    table(figures)
 
 
 if __name__ == "__main__":
