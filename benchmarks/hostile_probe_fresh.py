@@ -11,23 +11,20 @@ written outside the command's output), code executed (a marker file a case plant
 
 from __future__ import annotations
 
-import hashlib
-import io
 import os
 import sys
 import tempfile
 import traceback
 from collections import Counter
 from collections.abc import Callable
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
+from probe_cli import run_cli, snapshot
 
 import clearer
-from clearer.cli import main
 from clearer.errors import ClearerError
 
 BSD = str(Path(__file__).resolve().parents[1] / "recipes" / "bsd.py")
@@ -36,25 +33,7 @@ SMOKE += ["--set", "evaluate.sets=[dict(name='set12', limit=1)]"]
 
 
 def cli(*args: object) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = 0
-    with redirect_stdout(out), redirect_stderr(err):
-        try:
-            main([str(a) for a in args])
-        except SystemExit as exit_:
-            code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
-        except BaseException:  # noqa: BLE001 - reported as a traceback, the bad outcome it is
-            err.write(traceback.format_exc())
-            code = -1
-    return code, out.getvalue(), err.getvalue()
-
-
-def digest(root: Path) -> dict[str, str]:
-    return {
-        str(p): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in root.rglob("*")
-        if p.is_file() and not p.is_symlink() and p.name not in ("log.txt", ".clearer-lock")
-    }
+    return run_cli(list(args))
 
 
 class Probe:
@@ -63,7 +42,7 @@ class Probe:
 
     def case(self, entry: str, name: str, action: Callable[[], object], expect: str, check=None) -> None:
         """`expect` is "error" (a clear error is right) or "correct" (`check(result)` must hold)."""
-        before = digest(self.work)
+        before = snapshot(self.work)
         marker = self.work / "PWNED"
         try:
             result = action()
@@ -73,7 +52,7 @@ class Probe:
         except Exception:  # noqa: BLE001
             outcome = ("api", -1, None, traceback.format_exc())
         _, code, value, err = outcome
-        after = digest(self.work)
+        after = snapshot(self.work)
         changed = [p for p, h in before.items() if after.get(p, h) != h or p not in after]
         changed = [p for p in changed if not p.startswith(str(self.work / "out"))]
         if marker.exists():

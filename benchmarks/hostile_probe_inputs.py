@@ -13,15 +13,12 @@ one smoke run of recipes/bsd.py, made first.
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import signal
 import sys
 import tempfile
-import traceback
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,9 +26,9 @@ from typing import Any
 import numpy as np
 import torch
 from PIL import Image, PngImagePlugin
+from probe_cli import run_cli
 
 import clearer
-from clearer.cli import main
 from clearer.errors import ClearerError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,18 +50,8 @@ class Hang(Exception):
 
 def cli(*args: object) -> Cli:
     """`clearer ARGS` in this process; an exception escaping main() is a traceback (code -1)."""
-    out, err, code = io.StringIO(), io.StringIO(), 0
-    with redirect_stdout(out), redirect_stderr(err):
-        try:
-            main([str(a) for a in args])
-        except SystemExit as exit_:
-            code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
-        except Hang:
-            raise
-        except BaseException:  # noqa: BLE001 - reported as the traceback a user would see
-            err.write(traceback.format_exc())
-            code = -1
-    return Cli(code, out.getvalue(), " ".join(err.getvalue().split()))
+    code, out, err = run_cli(list(args), reraise=(Hang,))
+    return Cli(code, out, " ".join(err.split()))
 
 
 @dataclass

@@ -20,7 +20,6 @@ Prints one line per case and the counts per class and entry point.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import shutil
@@ -30,7 +29,6 @@ import tempfile
 import traceback
 from collections import Counter
 from collections.abc import Callable
-from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,9 +36,9 @@ from typing import Any
 import numpy as np
 import torch
 from PIL import Image
+from probe_cli import run_cli, snapshot
 
 import clearer
-from clearer.cli import main
 from clearer.errors import ClearerError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,29 +89,9 @@ class Case:
     replaces: Callable[[Ctx], list[Path]] = lambda ctx: []  # files the case asks to replace (--overwrite)
 
 
-def snapshot(*roots: Path) -> dict[str, str]:
-    files = {}
-    for root in roots:
-        for p in [root, *root.rglob("*")] if root.is_dir() else [root]:
-            if p.is_file() and not p.is_symlink() and p.name not in ("log.txt", ".clearer-lock"):
-                files[str(p)] = hashlib.sha256(p.read_bytes()).hexdigest()
-    return files
-
-
 def cli(args: list[Any]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = 0
-    with redirect_stdout(out), redirect_stderr(err):
-        try:
-            main([str(a) for a in args])
-        except SystemExit as exit_:
-            code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
-        except Hang:
-            raise
-        except BaseException:  # noqa: BLE001
-            err.write(traceback.format_exc())
-            code = -1
-    return code, out.getvalue(), " ".join(err.getvalue().split())
+    code, out, err = run_cli(args, reraise=(Hang,))
+    return code, out, " ".join(err.split())
 
 
 def classify(case: Case, ctx: Ctx) -> tuple[str, str]:
