@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch import nn
 
 from clearer.errors import ClearerError
@@ -90,6 +92,35 @@ def test_self_ensemble_identity_and_equivariance():
     net = TinyUNet().eval()
     x = torch.rand(1, 1, 30, 45)
     assert restore_image(net, x, multiple=4, tile=32, overlap=8, self_ensemble=True).shape == x.shape
+
+
+@settings(max_examples=30, deadline=None)
+@given(height=st.integers(4, 23), width=st.integers(4, 23), upright=st.booleans(), multiple=st.sampled_from([1, 4]))
+def test_every_self_ensemble_view_is_undone_and_upright_ones_never_turn_the_image(height, width, upright, multiple):
+    image, seen = torch.rand(2, 3, height, width), []
+
+    def net(x: torch.Tensor) -> torch.Tensor:
+        seen.append(tuple(x.shape[-2:]))
+        return x
+
+    out = restore_image(net, image, multiple, self_ensemble=True, upright=upright)
+    torch.testing.assert_close(out, image)
+    assert len(seen) == (4 if upright else 8)
+    padded = tuple(-(-n // multiple) * multiple for n in (height, width))
+    assert sum(shape != padded for shape in seen) == (0 if upright or padded[0] == padded[1] else 4)
+
+
+def test_an_upright_ensemble_of_a_network_that_only_knows_vertical_lines_is_that_network():
+    """A stand-in for a derainer: it smooths along columns only (flip-equivariant, not turn-equivariant)."""
+
+    def along_columns(x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.avg_pool2d(x, (5, 1), stride=1, padding=(2, 0), count_include_pad=False)
+
+    image = torch.rand(1, 1, 24, 40)
+    alone = along_columns(image)
+    torch.testing.assert_close(restore_image(along_columns, image, 1, self_ensemble=True, upright=True), alone)
+    turned = restore_image(along_columns, image, 1, self_ensemble=True)  # half its views smooth along rows
+    assert (turned - alone).abs().mean() > 0.02
 
 
 def test_errors():

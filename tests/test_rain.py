@@ -7,11 +7,18 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from clearer.data.rain import RainStreaks, expected_mean, line_kernels, rain_streaks, render_streaks
+from clearer.engine.build import upright
 from clearer.errors import ClearerError
 from clearer.metrics import PROTOCOLS
+from clearer.recipe import load_recipe
 from clearer.registry import DEGRADATIONS
+from clearer.train.inference import EVERY_VIEW, UPRIGHT_VIEWS, _forward
+
+from conftest import RECIPES
 
 
 def _gen(seed: int) -> torch.Generator:
@@ -73,6 +80,37 @@ def test_streak_orientation_matches_angle(angle):
             (2, 192, 192), _gen(0), density=0.003, length=25, angle=angle, width=1.5, brightness=0.8, blur=blur
         )
         assert streak_angle(layer) == pytest.approx(angle, abs=2.0)
+
+
+@settings(max_examples=12, deadline=None)
+@given(angle=st.floats(-25.0, 25.0), seed=st.integers(0, 2**31 - 1))
+def test_upright_views_keep_streaks_at_a_trained_angle_and_quarter_turns_lay_them_sideways(angle, seed):
+    """Why a derainer's self-ensemble leaves out quarter turns: they show it rain it never trained on."""
+    layer = render_streaks((1, 160, 160), _gen(seed), density=0.003, length=25, angle=angle, width=1.5, brightness=0.8)
+    for k, flip in EVERY_VIEW:
+        seen = abs(streak_angle(_forward(layer, k, flip)))
+        if (k, flip) in UPRIGHT_VIEWS:
+            assert seen == pytest.approx(abs(angle), abs=2.5)  # a flip mirrors the angle: still within ±25°
+        else:
+            assert seen > 90 - abs(angle) - 2.5 >= 62.5  # a quarter turn: far outside every trained angle
+
+
+def test_rain_is_upright_unless_its_streaks_take_every_direction():
+    assert rain_streaks().upright and rain_streaks(angle=[-89, 89]).upright
+    assert not rain_streaks(angle=[-90, 90]).upright
+    around = dict(name="with_structures", degradation=dict(name="rain_streaks"))
+    assert DEGRADATIONS.build(around).upright
+    assert not DEGRADATIONS.build({**around, "degradation": dict(name="gaussian")}).upright
+    for name in ("gaussian", "bicubic"):
+        assert not getattr(DEGRADATIONS.build(dict(name=name)), "upright", False)
+
+
+@pytest.mark.parametrize(
+    "recipe, profile, expected",
+    [("rain.py", "quick", True), ("rain.py", "fitted", True), ("bsd.py", "quick", False), ("sr.py", "quick", False)],
+)
+def test_only_the_derainers_self_ensemble_leaves_out_quarter_turns(recipe, profile, expected):
+    assert upright(load_recipe(RECIPES / recipe).resolve(profile)) is expected
 
 
 def test_positive_angle_runs_top_left_to_bottom_right():

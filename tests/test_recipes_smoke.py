@@ -8,6 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
+import clearer as clearer_api
 from clearer.compare import load_comparison
 from clearer.compare.report import cells, collect, markdown, title
 from clearer.data.datasets import bsds500
@@ -60,6 +61,7 @@ def test_rain_recipe_smoke_measures_rgb_and_y_and_restores_colour_images(data_di
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = Image.open(restored / "rain-001.png")
     assert result.mode == "RGB" and result.size == Image.open(rainy).size
+    assert clearer_api.load(out).upright  # its self-ensemble never turns rain sideways
 
 
 @pytest.mark.slow

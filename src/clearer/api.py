@@ -25,7 +25,7 @@ from torch import nn
 
 from .data.images import read_image, read_pixels
 from .data.pixels import Pixels, from_array, from_pil, to_pil
-from .engine.build import build_space
+from .engine.build import build_space, upright
 from .errors import ClearerError, ClearerTypeError, ClearerValueError
 from .recipe import Recipe, apply_overrides
 from .rundir import artifacts
@@ -46,7 +46,8 @@ def load(
 ) -> nn.Module:
     """The trained network of a finished run, in eval mode, with `restore(image)` and the attributes
     `multiple` (input sizes it needs), `scale` (output size / input size: 1, or 2-4 for super-resolution),
-    `channels` (1 gray, 3 RGB), `recipe`, `architecture`, `run_dir`.
+    `channels` (1 gray, 3 RGB), `upright` (trained on rain that falls down: self-ensembles skip quarter
+    turns), `recipe`, `architecture`, `run_dir`.
 
     A run folder never chooses code: when the run uses parts that a recipe file registered itself, pass
     that file as `recipe` (it is run, and checked against the sha256 the run recorded). `best=True` loads
@@ -76,6 +77,7 @@ def load(
     load_weights(weights, model)
     model.multiple = getattr(model, "multiple", 1)
     model.scale = getattr(model, "scale", 1)
+    model.upright = upright(resolved)
     model.channels, model.recipe, model.architecture, model.run_dir = (
         resolved.data.channels,
         resolved,
@@ -121,7 +123,7 @@ def restore(model: nn.Module, image: ImageLike, tile: Tile = "auto", self_ensemb
     padded to the model's multiple; `tile="auto"` runs an image whole when the network's activations for
     it fit the inference memory budget (2 GiB, CLEARER_INFERENCE_MEMORY) and in tiles sized to it
     otherwise, an int tiles images larger than it in tiles of that size, None runs whole images;
-    `self_ensemble` averages the 8 flips/rotations.
+    `self_ensemble` averages the 8 flips/rotations (4 flips for a `model.upright` one).
     """
     if not (tile is None or tile == "auto" or (isinstance(tile, int) and not isinstance(tile, bool))):
         raise ClearerTypeError(f"restore: tile takes 'auto', None (whole images) or a number of pixels; got {tile!r}.")
@@ -134,7 +136,8 @@ def restore(model: nn.Module, image: ImageLike, tile: Tile = "auto", self_ensemb
     channels = model.channels
     pixels, back = _as_pixels(image, channels)
     device = next(model.parameters()).device
-    y = restore_image(model, pixels.colour.to(device), getattr(model, "multiple", 1), tile, TILE_OVERLAP, self_ensemble)
+    multiple, upright = getattr(model, "multiple", 1), getattr(model, "upright", False)
+    y = restore_image(model, pixels.colour.to(device), multiple, tile, TILE_OVERLAP, self_ensemble, upright=upright)
     return back(Pixels(y.float().cpu(), pixels.alpha))
 
 

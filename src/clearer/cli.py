@@ -476,7 +476,9 @@ def restore(
         help="'auto': whole images when they fit the inference memory budget (CLEARER_INFERENCE_MEMORY, "
         "default 2GiB), else tiles sized to it; a number: tiles of that size; 'none': always whole.",
     ),
-    self_ensemble: bool = typer.Option(False, "--self-ensemble", help="Average 8 flips/rotations."),
+    self_ensemble: bool = typer.Option(
+        False, "--self-ensemble", help="Average 8 flips/rotations (4 flips for a derainer: rain falls down)."
+    ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs (inputs are never replaced)."),
     recipe: Path | None = typer.Option(None, help=RECIPE_HELP),
 ) -> None:

@@ -47,7 +47,11 @@ class OpFactory(Protocol):
 
 class Degradation(Protocol):
     """Turns clean [B, C, H, W] images in [0, 1] into inputs; seeded by `generator` for reproducible
-    noise, and named by `describe` in logs and metric records."""
+    noise, and named by `describe` in logs and metric records.
+
+    One whose inputs have a direction that a quarter turn breaks (rain falls down) says so with a true
+    `upright` attribute: a network trained on it never saw sideways inputs, so self-ensembles leave the
+    quarter turns out (`engine.build.upright`)."""
 
     def __call__(self, clean: Tensor, generator: Generator | None = None) -> Tensor: ...
 

@@ -77,7 +77,9 @@ def restore_files(
     with holding(run_dir, "run", out_dir / "x"):  # restoring into the run's own folder: hold it
         for path, target in zip(images, targets):
             pixels = read_pixels(path, recipe.data.channels)  # an alpha channel is written back unchanged
-            restored = restore_image(model, pixels.colour[0], model.multiple, tile, TILE_OVERLAP, self_ensemble)
+            restored = restore_image(
+                model, pixels.colour[0], model.multiple, tile, TILE_OVERLAP, self_ensemble, upright=model.upright
+            )
             alpha = None if pixels.alpha is None else pixels.alpha[0]
             written.append(save_image(target, restored, alpha, replace=overwrite, inputs=inputs, inside=out_dir))
     return written

@@ -188,6 +188,12 @@ class RainStreaks:
     wider_share: float = 0.0
     layers: tuple[int, int] = (1, 1)
 
+    @property
+    def upright(self) -> bool:
+        """True unless the streaks take every direction (the wider ranges hold the fitted ones): a
+        quarter turn would show the network rain at angles it never trained on (contracts.Degradation)."""
+        return not (self.angle[0] <= -90 and self.angle[1] >= 90)
+
     def highest(self, name: str) -> float:
         """The largest value a parameter can take, fitted or wider."""
         return max(getattr(self, name)[1], self.wider.get(name, (0.0, 0.0))[1])

@@ -175,6 +175,11 @@ class WithStructures:
     share: float
     untouched: float = 0.0
 
+    @property
+    def upright(self) -> bool:
+        """As upright as the degradation it wraps (the structures are drawn at every angle)."""
+        return bool(getattr(self.degradation, "upright", False))
+
     def pair(self, clean: torch.Tensor, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """(degraded, target) for a clean [B,C,H,W] batch: the target is the batch with structure drawn in."""
         scene = draw_structures(clean, self.share, generator)

@@ -118,6 +118,14 @@ def build_degradation(recipe: Recipe, **extra: Any) -> Degradation:
     return DEGRADATIONS.build({**recipe.data.degradation, **extra})
 
 
+def upright(recipe: Recipe) -> bool:
+    """Whether the recipe's degradation has a direction that quarter turns break (rain falls down):
+    clean crops are turned before it is applied, so the network never sees it sideways. (Real pairs
+    are turned with their rain; for them the 4 upright views are merely fewer, never wrong, and
+    deciding from the degradation alone needs no data folder, which a loaded model may not have.)"""
+    return bool(getattr(build_degradation(recipe), "upright", False))
+
+
 def build_stream(
     recipe: Recipe,
     split: dict[str, Any],

@@ -26,7 +26,7 @@ from ..rundir.strips import save_strip
 from ..train import distributed
 from ..train.device import use_autocast
 from ..train.inference import TILE_OVERLAP, restore_image
-from .build import build_degradation, data_scale, set_name
+from .build import build_degradation, data_scale, set_name, upright
 
 # input (degraded-image) scores per test set: they depend only on the set, protocol and degradation,
 # so a process that evaluates many models (comparisons, sweeps) measures them once
@@ -107,6 +107,7 @@ def evaluate(
     protocol = recipe_protocol(recipe)
     degrade = protocol_degradation(recipe, protocol)
     upscaled = data_scale(recipe) > 1  # super-resolution: the input is scored as its bicubic upscaling
+    sideways_unseen = upright(recipe)  # self-ensemble: no quarter turns of rain that falls down
     model.eval()
     memory = torch.channels_last if recipe.channels_last else torch.contiguous_format
     autocast = use_autocast(recipe.autocast, device)
@@ -133,7 +134,13 @@ def evaluate(
                 if i % distributed.world_size() != distributed.rank():  # evaluation is sharded over processes
                     continue
                 restored = restore_image(
-                    net, degraded.to(device), getattr(model, "multiple", 1), cfg.tile, TILE_OVERLAP, cfg.self_ensemble
+                    net,
+                    degraded.to(device),
+                    getattr(model, "multiple", 1),
+                    cfg.tile,
+                    TILE_OVERLAP,
+                    cfg.self_ensemble,
+                    upright=sideways_unseen,
                 ).cpu()
                 if restored.shape != clean.shape:
                     raise ClearerError(

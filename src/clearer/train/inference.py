@@ -214,6 +214,11 @@ def auto_tile(
     return balanced_tile(height, th, overlap, multiple), balanced_tile(width, tw, overlap, multiple)
 
 
+# self-ensemble views, (quarter turns, mirrored): all 8, or the 4 that keep vertical lines vertical
+EVERY_VIEW = tuple((k, flip) for k in range(4) for flip in (False, True))
+UPRIGHT_VIEWS = tuple((k, flip) for k in (0, 2) for flip in (False, True))
+
+
 def _forward(x: torch.Tensor, k: int, flip: bool) -> torch.Tensor:
     x = torch.rot90(x, k, (-2, -1))
     return x.flip(-1) if flip else x
@@ -232,6 +237,7 @@ def restore_image(
     overlap: int = 32,
     self_ensemble: bool = False,
     budget: int | None = None,
+    upright: bool = False,
 ) -> torch.Tensor:
     """Apply a restoration network to a [C,H,W] or [B,C,H,W] image of any size; same shape out (a
     super-resolution network's output: height and width times its scale).
@@ -242,7 +248,8 @@ def restore_image(
     the low-resolution ones for super-resolution) and keeping each
     tile's centre, which matches the untiled result when the receptive field radius is below
     overlap/2; `self_ensemble` averages the 8 flips/rotations
-    (each transformed back) for the usual small test-time gain.
+    (each transformed back) for the usual small test-time gain, or with `upright` (a network that never
+    saw sideways inputs: engine.build.upright) the 4 without a quarter turn.
 
     `tile`: None runs whole images; an int tiles every image larger than it in square tiles of that
     size; "auto" runs whole images when `fn`'s activations fit `budget` bytes (default memory_budget())
@@ -277,7 +284,7 @@ def restore_image(
 
     with torch.inference_mode():
         if self_ensemble:
-            views = [(k, flip) for k in range(4) for flip in (False, True)]
+            views = UPRIGHT_VIEWS if upright else EVERY_VIEW
             out = sum(_inverse(run(_forward(x, k, f)), k, f) for k, f in views) / len(views)
         else:
             out = run(x)
