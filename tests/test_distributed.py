@@ -27,7 +27,9 @@ def free_port() -> int:
 
 
 def torchrun(*args: str, nproc: int = 2) -> subprocess.CompletedProcess:
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    # faulthandler: a rank that aborts (one clean-clone CI run saw rank 1 die of SIGABRT, "terminate called
+    # without an active exception", not reproduced in 67 launches since) leaves its threads' Python stacks in stderr
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONFAULTHANDLER": "1"}
     return subprocess.run(
         [
             sys.executable,
