@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 import torch
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from test_rain import streak_angle
 
 from clearer.data.rain import rain_streaks
@@ -23,6 +25,26 @@ def _failures():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    slope=st.floats(-2, 2),
+    offset=st.floats(-50, 50),
+    inputs=st.lists(st.floats(15, 40), min_size=3, max_size=10, unique=True),
+    held=st.lists(st.floats(10, 45), min_size=1, max_size=10),
+    noise=st.lists(st.floats(-1, 1), min_size=10, max_size=10),
+)
+def test_tuning_line_is_the_least_squares_line_of_the_tuning_pairs(slope, offset, inputs, held, noise):
+    rf = _failures()
+    assume(max(inputs) - min(inputs) > 0.5)
+    outputs = [offset + slope * x for x in inputs]
+    assert rf.tuning_line(inputs, outputs, held) == pytest.approx([offset + slope * x for x in held], abs=1e-6)
+    # with scatter: the residuals of the tuning pairs sum to zero and are uncorrelated with the inputs
+    scattered = [y + n for y, n in zip(outputs, noise)]
+    residuals = [y - p for y, p in zip(scattered, rf.tuning_line(inputs, scattered, inputs))]
+    assert sum(residuals) == pytest.approx(0, abs=1e-6)
+    assert sum(r * x for r, x in zip(residuals, inputs)) == pytest.approx(0, abs=1e-5)
 
 
 def test_test_pictures_are_set5_and_set14_none_of_them_a_training_picture(data_dir):
