@@ -22,9 +22,10 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
-from probe_cli import run_cli, snapshot
+from probe_cli import snapshot
 
 import clearer
+from clearer.cli import run_captured
 from clearer.errors import ClearerError
 
 BSD = str(Path(__file__).resolve().parents[1] / "recipes" / "bsd.py")
@@ -33,7 +34,7 @@ SMOKE += ["--set", "evaluate.sets=[dict(name='set12', limit=1)]"]
 
 
 def cli(*args: object) -> tuple[int, str, str]:
-    return run_cli(list(args))
+    return run_captured(list(args))
 
 
 class Probe:

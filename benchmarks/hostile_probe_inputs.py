@@ -26,9 +26,9 @@ from typing import Any
 import numpy as np
 import torch
 from PIL import Image, PngImagePlugin
-from probe_cli import run_cli
 
 import clearer
+from clearer.cli import run_captured
 from clearer.errors import ClearerError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,7 +50,7 @@ class Hang(Exception):
 
 def cli(*args: object) -> Cli:
     """`clearer ARGS` in this process; an exception escaping main() is a traceback (code -1)."""
-    code, out, err = run_cli(list(args), reraise=(Hang,))
+    code, out, err = run_captured(list(args), reraise=(Hang,))
     return Cli(code, out, " ".join(err.split()))
 
 

@@ -36,9 +36,10 @@ from typing import Any
 import numpy as np
 import torch
 from PIL import Image
-from probe_cli import run_cli, snapshot
+from probe_cli import snapshot
 
 import clearer
+from clearer.cli import run_captured
 from clearer.errors import ClearerError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -90,7 +91,7 @@ class Case:
 
 
 def cli(args: list[Any]) -> tuple[int, str, str]:
-    code, out, err = run_cli(args, reraise=(Hang,))
+    code, out, err = run_captured(args, reraise=(Hang,))
     return code, out, " ".join(err.split())
 
 

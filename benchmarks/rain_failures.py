@@ -185,6 +185,11 @@ COLUMNS = {  # table header -> figure
 }
 
 
+def sign(key: str) -> str:
+    """Format flag: gains and differences carry their sign."""
+    return "+" if "gain" in key or "−" in key else ""
+
+
 def recipe_without_seed(run: Path) -> str:
     recipe = json.loads((run / "recipe.json").read_text())
     recipe.pop("seed", None)
@@ -195,13 +200,7 @@ def table(figures: dict[Path, dict[str, float]]) -> None:
     """A Markdown row per run, then mean ± std over the seeds of each recipe that ran more than once."""
     print("\n| run | " + " | ".join(COLUMNS) + " |\n|---|" + "---:|" * len(COLUMNS))
     for run, f in figures.items():
-        print(
-            f"| {run} | "
-            + " | ".join(
-                f"{f[key]:+.2f}" if "gain" in key or "−" in key else f"{f[key]:.2f}" for key in COLUMNS.values()
-            )
-            + " |"
-        )
+        print(f"| {run} | " + " | ".join(f"{f[key]:{sign(key)}.2f}" for key in COLUMNS.values()) + " |")
     groups: dict[str, list[Path]] = {}
     for run in figures:
         groups.setdefault(recipe_without_seed(run), []).append(run)
@@ -209,8 +208,7 @@ def table(figures: dict[Path, dict[str, float]]) -> None:
         cells = []
         for key in COLUMNS.values():
             values = torch.tensor([figures[run][key] for run in runs], dtype=torch.float64)
-            sign = "+" if "gain" in key or "−" in key else ""
-            cells.append(f"{values.mean():{sign}.2f} ± {values.std():.2f}")
+            cells.append(f"{values.mean():{sign(key)}.2f} ± {values.std():.2f}")
         print(f"| mean ± std of {', '.join(str(r) for r in runs)} | " + " | ".join(cells) + " |")
 
 

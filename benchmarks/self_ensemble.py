@@ -43,8 +43,8 @@ def measure(run: str) -> None:
         pairs = list(evaluation_pairs(DATASETS.build(ref), recipe.data.channels, protocol, degrade, RunLog(None)))
         for choice, upright in CHOICES.items():
             t0, sums = time.time(), {}
+            ensemble = dict(self_ensemble=upright is not None, upright=bool(upright))
             for degraded, clean, _ in pairs:
-                ensemble = dict(self_ensemble=upright is not None, upright=bool(upright))
                 restored = restore_image(net, degraded, model.multiple, recipe.evaluate.tile, TILE_OVERLAP, **ensemble)
                 for color in colors(recipe.data.channels, protocol).values():
                     sums[color] = sums.get(color, 0.0) + protocol.measure(restored, clean, color=color)["psnr"]

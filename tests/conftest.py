@@ -4,14 +4,11 @@ CLEARER_DATA is unset) and a small synthetic one laid out the same way (for end-
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import shutil
 import subprocess
 import sys
-import traceback
-from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +17,7 @@ import pytest
 import torch
 from PIL import Image
 
-from clearer.cli import main
+from clearer.cli import run_captured
 from clearer.registry import REGISTRIES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -188,17 +185,8 @@ class Outcome:
 
 def cli(*args: object) -> Outcome:
     """`clearer ARGS` in this process; an exception escaping main() shows up as a traceback in err."""
-    out, err = io.StringIO(), io.StringIO()
-    code = 0
-    with redirect_stdout(out), redirect_stderr(err):
-        try:
-            main([str(a) for a in args])
-        except SystemExit as exit_:
-            code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
-        except BaseException:  # noqa: BLE001 - the test reports it as the traceback a user would see
-            err.write(traceback.format_exc())
-            code = -1
-    return Outcome(code, out.getvalue(), " ".join(err.getvalue().split()))
+    code, out, err = run_captured(list(args))
+    return Outcome(code, out, " ".join(err.split()))
 
 
 def _files(*roots: Path) -> list[Path]:

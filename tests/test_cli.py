@@ -184,3 +184,20 @@ def test_console_script_debug_shows_traceback(tmp_path: Path) -> None:
     debug = run_script("--debug", "show", str(recipe), "--profile", "none")
     assert debug.returncode != 0 and "Traceback (most recent call last)" in debug.stderr
     assert "SyntaxError" in debug.stderr and "ClearerError: syntax error in recipe" in debug.stderr
+
+
+def test_run_captured_reports_an_escaping_exception_as_a_traceback_and_reraises_only_the_named_ones(monkeypatch):
+    import clearer.cli as cli_module
+
+    class Hang(Exception):
+        pass
+
+    def broken(*args, **kwargs):
+        raise Hang("stuck")
+
+    assert cli_module.run_captured(["--help"])[0] == 0
+    monkeypatch.setattr(cli_module, "app", broken)
+    code, out, err = cli_module.run_captured(["list"])
+    assert code == -1 and out == "" and "Traceback" in err and "Hang: stuck" in err
+    with pytest.raises(Hang):
+        cli_module.run_captured(["list"], reraise=(Hang,))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import sys
+import traceback
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any
 
@@ -531,3 +534,23 @@ def main(argv: list[str] | None = None) -> None:
             raise
         err.print(f"[bold red]error:[/bold red] {escape(str(error))}", highlight=False, soft_wrap=True)
         sys.exit(2)
+
+
+def run_captured(args: list[object], reraise: tuple[type[BaseException], ...] = ()) -> tuple[int, str, str]:
+    """(exit code, stdout, stderr) of `clearer ARGS` run in this process, as a shell would see them: an
+    exception escaping `main` is its traceback on stderr with code -1, except the `reraise` ones.
+
+    Why: tests and the hostile-input probes run thousands of commands; a process each would cost seconds."""
+    out_text, err_text = io.StringIO(), io.StringIO()
+    code = 0
+    with redirect_stdout(out_text), redirect_stderr(err_text):
+        try:
+            main([str(a) for a in args])
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+        except reraise:
+            raise
+        except BaseException:  # noqa: BLE001 - reported as the traceback a user would see, the bad outcome it is
+            err_text.write(traceback.format_exc())
+            code = -1
+    return code, out_text.getvalue(), err_text.getvalue()
